@@ -1,0 +1,46 @@
+"""Errors a user can act on, and the did-you-mean helper they share."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class RibrayError(Exception):
+    """An error whose message is meant for the user, printed without a traceback."""
+
+
+class SpecError(RibrayError):
+    """The sweep spec is wrong; the message names the key's path."""
+
+
+class UnknownNameError(RibrayError, KeyError):
+    """A name that no registry knows."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str], hint: str = ""):
+        self.kind, self.name = kind, name
+        self.known = sorted(known)
+        message = f"unknown {kind} {name!r}"
+        suggestion = did_you_mean(name, self.known)
+        if suggestion:
+            message += f"; did you mean {suggestion!r}?"
+        if hint:
+            message += f" ({hint})"
+        elif len(self.known) <= 30:
+            message += f" (known: {', '.join(self.known)})"
+        super().__init__(message)
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return self.args[0]
+
+
+class DataError(RibrayError):
+    """A dataset folder is missing, incomplete or unreadable."""
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str | None:
+    """The closest known name to `name`, or None when nothing is close."""
+    known = list(known)
+    lowered = {k.lower(): k for k in known}
+    matches = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[matches[0]] if matches else None

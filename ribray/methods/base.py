@@ -1,0 +1,77 @@
+"""The hooks a fine-tuning method plugs into the one training loop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from ribray.config import Strict, TrainOverrides
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+
+class MethodConfig(Strict):
+    """Options of one method; subclasses add theirs with the paper's defaults as defaults."""
+
+    train: TrainOverrides | None = None
+
+
+@dataclass
+class Step:
+    """What a method sees of one training step."""
+
+    model: nn.Module
+    images: torch.Tensor
+    labels: torch.Tensor
+    logits: torch.Tensor  # already projected onto the downstream set's classes
+    project: Callable[[torch.Tensor], torch.Tensor]  # 1000-way logits -> the set's classes
+
+
+class Method:
+    """A fine-tuning method: one subclass per file in ribray/methods, registered by name.
+
+    The loop calls, in order: `prepare` (may wrap the model), `select_trainable`
+    (sets requires_grad), `setup` (keeps what the extra loss needs, e.g. the pretrained
+    weights), then per step `extra_loss`; at the end `export` gives the weights that
+    dependent trials (WiSE-FT, soups, LP-FT) read.
+    """
+
+    name: ClassVar[str]
+    Config: ClassVar[type[MethodConfig]] = MethodConfig
+    summary: ClassVar[str] = ""
+    # export() returns a state dict of the unmodified pretrained architecture, so weight
+    # averaging with the pretrained model (WiSE-FT, soups) is defined for this method.
+    interpolatable: ClassVar[bool] = True
+    # Name of a method whose finished weights this one starts from (LP-FT starts from LP).
+    starts_from: ClassVar[str | None] = None
+
+    def __init__(self, config: MethodConfig):
+        self.config = config
+
+    def prepare(self, model: nn.Module) -> nn.Module:
+        """Return the module to train (wrapped or extended); default: the model itself."""
+        return model
+
+    def select_trainable(self, model: nn.Module) -> None:
+        """Set requires_grad on exactly the parameters this method trains; default: all."""
+        for parameter in model.parameters():
+            parameter.requires_grad_(True)
+
+    def setup(self, model: nn.Module) -> None:
+        """Called once before training with the prepared model at its starting weights."""
+
+    def extra_loss(self, step: Step) -> torch.Tensor | None:
+        """A term added to the cross-entropy loss, or None."""
+        return None
+
+    def export(self, model: nn.Module) -> dict[str, torch.Tensor]:
+        """Final weights, keyed like the pretrained model's state dict when interpolatable."""
+        return {k: v.detach() for k, v in model.state_dict().items()}
+
+    def load_export(self, model: nn.Module, weights: dict[str, torch.Tensor]) -> nn.Module:
+        """Inverse of export: a model (as prepared) that evaluates the saved weights."""
+        model.load_state_dict(weights)
+        return model

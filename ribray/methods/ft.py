@@ -1,0 +1,9 @@
+"""FT: fine-tune every weight of the pretrained model."""
+
+from ribray.methods import register
+from ribray.methods.base import Method
+
+
+@register("ft")
+class FullFineTuning(Method):
+    summary = "fine-tune all weights"

@@ -1,0 +1,30 @@
+"""Tiny random-init models for tests and the demo sweep (no weights to download)."""
+
+from __future__ import annotations
+
+from ribray.models import register
+from ribray.models.base import ModelEntry
+
+
+def _tiny_vit(pretrained: bool):
+    import timm
+
+    # 32 px input, 2 blocks, width 64: a forward+backward of a batch takes milliseconds on CPU.
+    return timm.create_model(
+        "vit_tiny_patch16_224", pretrained=False, num_classes=1000, img_size=32,
+        patch_size=8, embed_dim=64, depth=2, num_heads=2)
+
+
+def _tiny_resnet(pretrained: bool):
+    import timm
+
+    return timm.create_model("resnet10t", pretrained=False, num_classes=1000)
+
+
+register(ModelEntry(
+    name="tiny_vit", family="test", build=_tiny_vit,
+    summary="random-init 2-block ViT at 32 px (tests and the demo sweep)",
+    weights="random init"))
+register(ModelEntry(
+    name="tiny_resnet", family="test", build=_tiny_resnet,
+    summary="random-init ResNet-10-T (tests)", weights="random init"))

@@ -1,0 +1,40 @@
+"""The results schema: one row per (trial, eval set, epoch), accuracies in percent."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+PART = pa.struct([("part", pa.string()), ("top1", pa.float64()),
+                  ("correct", pa.int64()), ("n_images", pa.int64())])
+
+SCHEMA = pa.schema([
+    ("trial_id", pa.string()),        # hash of the trial's resolved config
+    ("sweep", pa.string()),           # the spec's name
+    ("spec_hash", pa.string()),       # hash of the whole resolved spec
+    ("kind", pa.string()),            # pretrained | finetune | interpolate | analysis
+    ("model", pa.string()),           # model name as in the spec
+    ("method", pa.string()),          # pretrained | ft | lp | ... | wise_ft | soup
+    ("alpha", pa.float64()),          # WiSE-FT mixing weight of the fine-tuned model; null otherwise
+    ("ingredients", pa.string()),     # soup / WiSE-FT inputs, comma-separated; null otherwise
+    ("downstream", pa.string()),      # set fine-tuned on; null for the pretrained model
+    ("train_subset", pa.string()),    # e.g. "shots=4" or "fraction=0.1"; "all" for the whole set
+    ("seed", pa.int64()),
+    ("eval_set", pa.string()),
+    ("epoch", pa.int64()),            # epochs trained when evaluated (0: not trained)
+    ("final", pa.bool_()),            # the row that counts in the tables (not a learning-curve point)
+    ("top1", pa.float64()),           # percent
+    ("correct", pa.int64()),
+    ("n_images", pa.int64()),
+    ("parts", pa.list_(PART)),        # per-part accuracies (ImageNet-C corruption/severity)
+    ("train_seconds", pa.float64()),
+    ("eval_seconds", pa.float64()),
+    ("started_at", pa.timestamp("us", tz="UTC")),
+    ("finished_at", pa.timestamp("us", tz="UTC")),
+    ("ribray_version", pa.string()),
+    ("torch_version", pa.string()),
+    ("timm_version", pa.string()),
+    ("ray_version", pa.string()),
+    ("git_sha", pa.string()),
+    ("host", pa.string()),
+    ("gpu", pa.string()),
+])
