@@ -1,0 +1,93 @@
+"""Local folders and object stores (s3://, gs://) behind one small interface (pyarrow.fs)."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import uuid
+from dataclasses import dataclass
+
+import pyarrow.fs as pafs
+
+from ribray.errors import RibrayError
+
+
+@dataclass(frozen=True)
+class Location:
+    """A folder on a filesystem: `uri` as the user wrote it (absolute), `fs` + `path` to use."""
+
+    uri: str
+
+    @property
+    def is_local(self) -> bool:
+        return "://" not in self.uri or self.uri.startswith("file://")
+
+    @property
+    def fs(self) -> pafs.FileSystem:
+        return _filesystem(self.uri)[0]
+
+    @property
+    def path(self) -> str:
+        return _filesystem(self.uri)[1]
+
+    def child(self, *parts: str) -> Location:
+        return Location(posixpath.join(self.uri.rstrip("/"), *parts))
+
+    def exists(self) -> bool:
+        return self.fs.get_file_info(self.path).type != pafs.FileType.NotFound
+
+    def makedirs(self) -> None:
+        self.fs.create_dir(self.path, recursive=True)
+
+    def read_bytes(self) -> bytes:
+        with self.fs.open_input_stream(self.path) as stream:
+            return stream.read()
+
+    def write_bytes(self, data: bytes) -> None:
+        """Write atomically: readers see the old file or the whole new one, never a part."""
+        parent = posixpath.dirname(self.path)
+        self.fs.create_dir(parent, recursive=True)
+        if not self.is_local:  # an object store's PUT is atomic already
+            with self.fs.open_output_stream(self.path) as stream:
+                stream.write(data)
+            return
+        temp = posixpath.join(parent, f".{posixpath.basename(self.path)}.{uuid.uuid4().hex}.tmp")
+        try:
+            with open(temp, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, self.path)
+        finally:
+            if os.path.exists(temp):
+                os.remove(temp)
+
+    def list_files(self, suffix: str = "") -> list[str]:
+        """Names of the files directly inside this folder (hidden temp files excluded)."""
+        selector = pafs.FileSelector(self.path, allow_not_found=True)
+        names = [posixpath.basename(info.path) for info in self.fs.get_file_info(selector)
+                 if info.type == pafs.FileType.File]
+        return sorted(n for n in names if n.endswith(suffix) and not n.startswith("."))
+
+    def delete(self) -> None:
+        if self.exists():
+            self.fs.delete_file(self.path)
+
+
+def _filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
+    if "://" not in uri:
+        return pafs.LocalFileSystem(), uri
+    try:
+        return pafs.FileSystem.from_uri(uri)
+    except Exception as error:  # pyarrow raises several types for bad URIs and missing credentials
+        raise RibrayError(f"cannot open storage {uri!r}: {error}") from error
+
+
+def check_writable(location: Location) -> None:
+    """Fail early, before any trial runs, when the storage cannot be written."""
+    probe = location.child(f".ribray-write-test-{uuid.uuid4().hex}")
+    try:
+        probe.write_bytes(b"ok")
+        probe.delete()
+    except (OSError, RibrayError) as error:
+        raise RibrayError(f"storage {location.uri} is not writable: {error}") from None
