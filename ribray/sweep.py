@@ -1,0 +1,177 @@
+"""`ribray sweep`: validate, plan, skip what is done, run the rest as Ray Tune trials."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ribray.context import SweepContext
+from ribray.errors import RibrayError
+from ribray.plan import Plan, make_plan
+from ribray.results.store import done_trial_ids
+from ribray.spec import Spec
+from ribray.storage import Location
+from ribray.tracking import TrackingInfo, default_tracking_uri, end_sweep, redact, start_sweep
+from ribray.validate import check_spec
+
+TUNE_DIR = "tune"
+
+
+@dataclass
+class SweepSummary:
+    """How a sweep ended, measured against the plan (never assumed from Tune's return)."""
+
+    planned: int
+    already_done: int
+    done: int
+    failed: dict[str, str] = field(default_factory=dict)  # trial id -> error
+    not_run: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def complete(self) -> bool:
+        return self.done == self.planned
+
+
+def sweep_dir(spec: Spec) -> Location:
+    return Location(spec.storage).child(spec.name)
+
+
+def run_sweep(spec: Spec, *, resume: bool = False, address: str | None = None,
+              max_concurrent: int | None = None, echo=print) -> SweepSummary:
+    """Run every planned trial not yet done; return how the sweep ended."""
+    started = time.monotonic()
+    check_spec(spec)
+    plan = make_plan(spec)
+    root = sweep_dir(spec)
+    results = root.child("results")
+    done = done_trial_ids(results) & set(plan.by_id())
+    previous = _latest_experiment(root)
+    if resume and previous is None:
+        raise RibrayError(f"--resume: no previous sweep of {spec.name!r} under {root.uri}/{TUNE_DIR}")
+    todo = [t for t in plan.trials if t.trial_id not in done]
+    echo(f"plan: {len(plan)} trials, {len(done)} already done, {len(todo)} to run")
+    if not todo:
+        echo("nothing to do: every trial of this spec is already done")
+        return SweepSummary(len(plan), len(done), len(done))
+    context = _context(spec, root)
+    _start_ray(address)
+    tuner = _tuner(spec, plan, done, context, root, previous if resume else None, max_concurrent)
+    if previous is not None and not resume:
+        echo(f"note: an earlier run is in {previous}; pass --resume to continue its trials from their checkpoints")
+    grid = tuner.fit()
+    summary = _summarize(plan, done, results, grid, time.monotonic() - started)
+    _close_tracking(context.tracking, summary)
+    return summary
+
+
+def _context(spec: Spec, root: Location) -> SweepContext:
+    root.makedirs()
+    tracking_uri = spec.mlflow.tracking_uri or default_tracking_uri(root.path)
+    artifacts = f"{root.path}/mlartifacts" if root.is_local and not spec.mlflow.tracking_uri else None
+    tags = {"ribray.spec_hash": spec.spec_hash(), "ribray.storage": root.uri}
+    try:
+        tracking = start_sweep(tracking_uri, spec.mlflow.experiment or spec.name, spec.name,
+                               artifacts, tags)
+    except Exception as error:  # noqa: BLE001 - the sweep runs without MLflow, with a warning
+        print(f"warning: MLflow at {redact(tracking_uri)} is unavailable ({error}); "
+              "results still go to Parquet; run `ribray mlflow sync` later")
+        tracking = None
+    scratch = root.child("scratch").path if root.is_local else ""
+    return SweepContext(sweep=spec.name, spec_hash=spec.spec_hash(), sweep_dir=root.uri,
+                        data_root=spec.data.root, data_folders=dict(spec.data.folders),
+                        eval=spec.eval, tracking=tracking, scratch=scratch)
+
+
+def _start_ray(address: str | None) -> None:
+    import ray
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # Parquet + MLflow instead
+    if ray.is_initialized():
+        return
+    if address:
+        ray.init(address=address, log_to_driver=True)
+    else:
+        ray.init(include_dashboard=False, _node_ip_address="127.0.0.1")
+
+
+def _tuner(spec: Spec, plan: Plan, done: set[str], context: SweepContext, root: Location,
+           previous: str | None, max_concurrent: int | None):
+    from ray import tune
+
+    from ribray.progress import Progress
+    from ribray.searcher import PlanSearcher
+    from ribray.trials import run_trial
+
+    trainable = tune.with_resources(tune.with_parameters(run_trial, context=context),
+                                    {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu})
+    progress = Progress(total=len(plan), already_done=len(done))
+    run_config = tune.RunConfig(
+        name=f"run-{time.strftime('%Y%m%d-%H%M%S')}", storage_path=root.child(TUNE_DIR).uri,
+        failure_config=tune.FailureConfig(max_failures=spec.retries),
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+        callbacks=[progress], verbose=0)
+    if previous is not None:
+        return tune.Tuner.restore(previous, trainable, resume_unfinished=True, resume_errored=True)
+    searcher = PlanSearcher(list(plan.trials), done=done)
+    concurrency = max_concurrent or _default_concurrency(spec)
+    tune_config = tune.TuneConfig(search_alg=searcher, num_samples=-1,
+                                  max_concurrent_trials=concurrency)
+    return tune.Tuner(trainable, tune_config=tune_config, run_config=run_config)
+
+
+def _default_concurrency(spec: Spec) -> int:
+    """As many trials as the cluster fits now; on a cluster that is still scaling up from
+    zero GPUs, enough pending trials for the autoscaler to see the demand."""
+    import ray
+
+    resources = ray.cluster_resources()
+    key, need = ("GPU", spec.resources.gpu) if spec.resources.gpu else ("CPU", spec.resources.cpu)
+    fits = int(resources.get(key, 0) // need) if need else 0
+    return fits if fits > 0 else 16
+
+
+def _latest_experiment(root: Location) -> str | None:
+    """The newest restorable Tune experiment of this sweep, if any."""
+    from ray import tune
+
+    tune_dir = root.child(TUNE_DIR)
+    if root.is_local:
+        if not Path(tune_dir.path).is_dir():
+            return None
+        names = sorted(p.name for p in Path(tune_dir.path).iterdir() if p.name.startswith("run-"))
+    else:
+        import pyarrow.fs as pafs
+
+        infos = tune_dir.fs.get_file_info(pafs.FileSelector(tune_dir.path, allow_not_found=True))
+        names = sorted(Path(i.path).name for i in infos if Path(i.path).name.startswith("run-"))
+    for name in reversed(names):
+        path = tune_dir.child(name).uri
+        if tune.Tuner.can_restore(path):
+            return path
+    return None
+
+
+def _summarize(plan: Plan, already: set[str], results: Location, grid, seconds: float) -> SweepSummary:
+    done = done_trial_ids(results) & set(plan.by_id())
+    failed = {}
+    for result in grid:
+        trial_id = (result.config or {}).get("trial_id")
+        if result.error is not None and trial_id and trial_id not in done:
+            failed[trial_id] = f"{type(result.error).__name__}: {str(result.error).strip().splitlines()[-1][:300]}"
+    not_run = [t.trial_id for t in plan.trials if t.trial_id not in done and t.trial_id not in failed]
+    return SweepSummary(len(plan), len(already), len(done), failed, not_run, seconds)
+
+
+def _close_tracking(tracking: TrackingInfo | None, summary: SweepSummary) -> None:
+    if tracking is None:
+        return
+    status = "FINISHED" if summary.complete else ("FAILED" if summary.failed else "KILLED")
+    try:
+        end_sweep(tracking, status, {"trials_done": summary.done, "trials_failed": len(summary.failed),
+                                     "trials_planned": summary.planned})
+    except Exception as error:  # noqa: BLE001
+        print(f"warning: could not close the MLflow sweep run: {error}")

@@ -1,0 +1,64 @@
+"""Pieces every trial kind shares: seeding, devices, the base model, result rows."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+import torch
+
+from ribray.context import SweepContext
+from ribray.evaluate import EvalResult
+from ribray.models import LoadedModel, build_model
+from ribray.plan import Trial
+from ribray.results.provenance import provenance
+
+
+@dataclass
+class Outcome:
+    """What a trial kind returns: final evaluations, plus learning-curve points if any."""
+
+    final: list[EvalResult]
+    epochs: int = 0
+    train_seconds: float = 0.0
+    curve: list[tuple[int, EvalResult]] = field(default_factory=list)  # (epoch, result)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def trial_device() -> torch.device:
+    """The GPU Ray assigned to this trial, else the CPU."""
+    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+
+
+def base_model(trial: Trial) -> LoadedModel:
+    """The pretrained model as the spec names it (weights, or a local checkpoint)."""
+    spec = trial.config["model"]
+    return build_model(spec["name"], pretrained=spec["pretrained"], checkpoint=spec.get("checkpoint"))
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def result_rows(trial: Trial, context: SweepContext, outcome: Outcome,
+                started: datetime, finished: datetime) -> list[dict]:
+    """One row per (eval set, epoch): the final evaluations and any learning-curve points."""
+    base = {
+        "trial_id": trial.trial_id, "sweep": context.sweep, "spec_hash": context.spec_hash,
+        "kind": trial.kind, "model": trial.model, "method": trial.method,
+        "alpha": trial.config.get("alpha"), "downstream": trial.downstream, "seed": trial.seed,
+        "ingredients": ",".join(trial.config.get("ingredients") or []) or None,
+        "train_subset": trial.config.get("train_subset", "all") if trial.kind == "finetune" else None,
+        "train_seconds": outcome.train_seconds, "started_at": started, "finished_at": finished,
+        **provenance(),
+    }
+    points = [(outcome.epochs, r, True) for r in outcome.final]
+    points += [(epoch, r, False) for epoch, r in outcome.curve]
+    return [base | r.row() | {"epoch": epoch, "final": final} for epoch, r, final in points]

@@ -1,0 +1,102 @@
+"""`ribray validate`: every check that needs no GPU and no Ray, before anything is rented."""
+
+from __future__ import annotations
+
+from ribray.errors import RibrayError, SpecError
+from ribray.spec import Spec
+
+PRETRAINED = "pretrained"
+
+
+def check_spec(spec: Spec, *, data: bool = True, weights: bool = True, storage: bool = True) -> list[str]:
+    """Raise SpecError listing every problem found; return notes on what was checked."""
+    problems: list[str] = []
+    problems += _dataset_names(spec)
+    problems += _interpolations(spec)
+    problems += _models(spec, weights)
+    if storage:
+        problems += _storage(spec)
+    notes = [f"{len(spec.models)} model(s), {len(spec.methods)} method(s), "
+             f"{len(spec.downstream)} downstream set(s), {len(spec.seeds)} seed(s)"]
+    if data and not any("dataset" in p for p in problems):
+        data_problems, data_notes = _data(spec)
+        problems += data_problems
+        notes += data_notes
+    if problems:
+        raise SpecError("the spec cannot run:\n  " + "\n  ".join(problems))
+    return notes
+
+
+def _dataset_names(spec: Spec) -> list[str]:
+    from ribray.data import DATASETS
+
+    problems = []
+    named = [("downstream", spec.downstream)]
+    if spec.eval_sets != "default":
+        named.append(("eval_sets", spec.eval_sets))
+    for key, names in named:
+        for i, name in enumerate(names):
+            if name not in DATASETS:
+                try:
+                    DATASETS.get(name)
+                except RibrayError as error:
+                    problems.append(f"{key}.{i}: {error}")
+    return problems
+
+
+def _interpolations(spec: Spec) -> list[str]:
+    from ribray.methods import METHODS
+
+    problems = []
+    wise, soup = spec.interpolations.wise_ft, spec.interpolations.soup
+    uses = [("interpolations.wise_ft.of", wise.of)] if wise else []
+    if soup:
+        uses += [(f"interpolations.soup.ingredients.{i}", name)
+                 for i, name in enumerate(soup.ingredients) if name != PRETRAINED]
+    for path, name in uses:
+        if name not in spec.methods:
+            listed = ", ".join(spec.methods) or "none"
+            problems.append(f"{path}: method {name!r} is not in the sweep's methods ({listed}); add it under methods:")
+        elif not METHODS.get(name).interpolatable:
+            reason = getattr(METHODS.get(name), "not_interpolatable_reason", "")
+            problems.append(f"{path}: {name!r} cannot be interpolated with the pretrained weights"
+                            + (f": {reason}" if reason else ""))
+    return problems
+
+
+def _models(spec: Spec, weights: bool) -> list[str]:
+    from ribray import models
+
+    problems = []
+    for i, model in enumerate(spec.models):
+        try:
+            models.check_model_name(model.name)
+            if weights and hasattr(models, "check_weights_available"):
+                models.check_weights_available(model.name, model.pretrained, model.checkpoint)
+        except RibrayError as error:
+            problems.append(f"models.{i}: {error}")
+    return problems
+
+
+def _storage(spec: Spec) -> list[str]:
+    from ribray.storage import Location, check_writable
+
+    try:
+        check_writable(Location(spec.storage))
+    except RibrayError as error:
+        return [f"storage: {error}"]
+    if "://" in spec.storage and not spec.mlflow.tracking_uri:
+        return ["mlflow.tracking_uri: a SQLite store cannot live in an object store; "
+                "set it to a tracking server (http://...) or a local sqlite:///path"]
+    return []
+
+
+def _data(spec: Spec) -> tuple[list[str], list[str]]:
+    from ribray.data.check import check_datasets
+
+    names = list(dict.fromkeys([*spec.downstream, *spec.resolved_eval_sets()]))
+    results = check_datasets(spec.data.root, names, spec.data.folders)
+    problems = [f"data: {r.name} at {r.path}: " + ("; ".join(r.problems) or "not found")
+                for r in results if not r.usable]
+    notes = [f"data: {r.name}: {r.images} images at {r.path}" for r in results if r.usable]
+    return problems, notes

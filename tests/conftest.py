@@ -1,0 +1,60 @@
+"""Shared fixtures: one local Ray with two fake GPUs for the whole session, generated data."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import yaml  # noqa: E402
+
+FAKE_SETS = ["imagenet_val", "imagenet_r", "imagenet_sketch"]
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One local Ray for every test that needs it: 2 CPUs, 2 fake GPUs, on 127.0.0.1."""
+    import ray
+
+    ray.init(num_cpus=2, num_gpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
+             log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def fake_data(tmp_path_factory) -> Path:
+    """Small generated datasets in the real on-disk layouts (4 classes, 6 images each)."""
+    from ribray.data import get_dataset
+
+    root = tmp_path_factory.mktemp("data")
+    for name in FAKE_SETS:
+        entry = get_dataset(name)
+        entry.write_fake(entry.path(root), per_class=6, classes=4, seed=1)
+    return root
+
+
+def tiny_spec(root: Path, data: Path, **overrides) -> dict:
+    """A spec for a seconds-long sweep on the tiny model; overrides replace top-level keys."""
+    spec = {
+        "name": "t", "storage": str(root / "runs"), "data": {"root": str(data)},
+        "models": ["tiny_vit"], "downstream": ["imagenet_r", "imagenet_sketch"],
+        "methods": {"ft": {}},
+        "interpolations": {"wise_ft": {"of": "ft", "alphas": [0.5]}},
+        "train": {"epochs": 1, "batch_size": 8, "lr": 0.01, "warmup_steps": 1, "workers": 0},
+        "eval": {"batch_size": 64, "workers": 0},
+        "resources": {"gpu": 1, "cpu": 1},
+        "retries": 0,
+    }
+    spec.update(overrides)
+    return spec
+
+
+def write_spec(path: Path, spec: dict) -> Path:
+    path.write_text(yaml.safe_dump(spec))
+    return path

@@ -1,0 +1,76 @@
+"""The spec: strict keys with did-you-mean, typed values, paths resolved against the file."""
+
+from __future__ import annotations
+
+import pytest
+
+from ribray.errors import SpecError
+from ribray.spec import load_spec, parse_spec
+
+BASE = {"name": "s", "data": {"root": "/data"}, "models": ["tiny_vit"], "downstream": ["imagenet_r"]}
+
+
+def test_defaults_are_the_papers():
+    spec = parse_spec(BASE)
+    assert (spec.train.lr, spec.train.momentum, spec.train.batch_size) == (1e-3, 0.9, 64)
+    assert (spec.train.epochs, spec.train.warmup_steps, spec.train.weight_decay) == (10, 196, 0.0)
+    assert spec.seeds == [0] and spec.retries == 3
+    assert spec.resolved_eval_sets() == ["imagenet_val", "imagenet_r"]
+
+
+def test_unknown_key_names_its_path_and_the_closest_key():
+    with pytest.raises(SpecError, match=r"train\.lrr: unknown key; did you mean 'train\.lr'"):
+        parse_spec(BASE | {"train": {"lrr": 0.1}})
+    with pytest.raises(SpecError, match=r"interpolations\.wise_ft\.alpha: unknown key; did you mean 'interpolations\.wise_ft\.alphas'"):
+        parse_spec(BASE | {"interpolations": {"wise_ft": {"alpha": [0.5]}}})
+
+
+def test_unknown_method_gets_did_you_mean():
+    with pytest.raises(SpecError, match=r"methods\.fft: unknown method; did you mean 'ft'"):
+        parse_spec(BASE | {"methods": {"fft": {}}})
+
+
+def test_wrong_types_and_ranges_name_the_key():
+    with pytest.raises(SpecError, match=r"train\.lr: Input should be greater than 0"):
+        parse_spec(BASE | {"train": {"lr": -1}})
+    with pytest.raises(SpecError, match=r"seeds\.0: Input should be a valid integer"):
+        parse_spec(BASE | {"seeds": ["zero"]})
+    with pytest.raises(SpecError, match=r"alpha 1\.5 is outside \[0, 1\]"):
+        parse_spec(BASE | {"interpolations": {"wise_ft": {"alphas": [1.5]}}})
+
+
+def test_empty_grid_is_refused():
+    with pytest.raises(SpecError, match=r"models: List should have at least 1 item"):
+        parse_spec(BASE | {"models": []})
+    with pytest.raises(SpecError, match=r"downstream: List should have at least 1 item"):
+        parse_spec(BASE | {"downstream": []})
+
+
+def test_missing_file_and_yaml_syntax_error_with_line(tmp_path):
+    with pytest.raises(SpecError, match="spec file not found"):
+        load_spec(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nmodels: [a, b\ndata: {root: /x}\n")
+    with pytest.raises(SpecError, match=r"YAML syntax error at line \d+"):
+        load_spec(bad)
+
+
+def test_yaml_is_loaded_safely(tmp_path):
+    evil = tmp_path / "evil.yaml"
+    evil.write_text("name: !!python/object/apply:os.system ['echo hi']\n")
+    with pytest.raises(SpecError, match="YAML syntax error"):
+        load_spec(evil)
+
+
+def test_relative_paths_resolve_against_the_spec_folder(tmp_path):
+    (tmp_path / "sub").mkdir()
+    path = tmp_path / "sub" / "s.yaml"
+    path.write_text("name: s\nstorage: ../runs\ndata: {root: data}\nmodels: [tiny_vit]\ndownstream: [imagenet_r]\n")
+    spec = load_spec(path)
+    assert spec.storage == str(tmp_path / "runs")
+    assert spec.data.root == str(tmp_path / "sub" / "data")
+
+
+def test_spec_hash_is_stable_and_changes_with_content():
+    assert parse_spec(BASE).spec_hash() == parse_spec(dict(BASE)).spec_hash()
+    assert parse_spec(BASE).spec_hash() != parse_spec(BASE | {"seeds": [1]}).spec_hash()
