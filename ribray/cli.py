@@ -105,3 +105,23 @@ def _attach_optional_commands() -> None:
 
 
 _attach_optional_commands()
+
+
+@main.group()
+def mlflow() -> None:
+    """MLflow maintenance."""
+
+
+@mlflow.command("sync")
+@click.argument("target", type=click.Path(exists=True, path_type=str))
+@click.option("--tracking-uri", default=None, help="tracking store (default: the spec's, or the sweep's SQLite)")
+def mlflow_sync(target: str, tracking_uri: str | None) -> None:
+    """Back-fill MLflow runs from the Parquet results of TARGET (a spec or a sweep folder)."""
+    from ribray.mlflow_sync import sync_results
+    from ribray.sweep_target import resolve_target
+
+    found = resolve_target(target)
+    uri = tracking_uri or found.tracking_uri
+    report = sync_results(found.results, uri, found.experiment, found.sweep)
+    click.echo(f"MLflow sync: {report.created} runs created, {report.completed} completed, "
+               f"{report.unchanged} already complete")

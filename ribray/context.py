@@ -22,6 +22,7 @@ class SweepContext:
     eval: EvalConfig = EvalConfig()
     tracking: TrackingInfo | None = None
     scratch: str = ""  # a local folder for temporary files (artifacts before upload)
+    fault: dict[str, str] | None = None  # ribray's own fault tests (ribray.faults)
 
     @property
     def root(self) -> Location:

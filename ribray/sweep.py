@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ribray import faults
 from ribray.context import SweepContext
 from ribray.errors import RibrayError
 from ribray.plan import Plan, make_plan
@@ -82,7 +83,8 @@ def _context(spec: Spec, root: Location) -> SweepContext:
     scratch = root.child("scratch").path if root.is_local else ""
     return SweepContext(sweep=spec.name, spec_hash=spec.spec_hash(), sweep_dir=root.uri,
                         data_root=spec.data.root, data_folders=dict(spec.data.folders),
-                        eval=spec.eval, tracking=tracking, scratch=scratch)
+                        eval=spec.eval, tracking=tracking, scratch=scratch,
+                        fault=faults.parse(os.environ.get(faults.ENV)))
 
 
 def _start_ray(address: str | None) -> None:

@@ -7,29 +7,17 @@ import sys
 from pathlib import Path
 
 from ribray.errors import RibrayError
-
-
-def tracking_uri_for(target: str) -> str:
-    """The tracking store of a spec file, a sweep folder, or its results folder."""
-    path = Path(target)
-    if path.is_file():
-        from ribray.spec import load_spec
-
-        spec = load_spec(path)
-        if spec.mlflow.tracking_uri:
-            return spec.mlflow.tracking_uri
-        path = Path(spec.storage) / spec.name
-    for folder in (path, path.parent):
-        if (folder / "mlflow.db").is_file():
-            return f"sqlite:///{(folder / 'mlflow.db').resolve()}"
-    raise RibrayError(f"no MLflow store (mlflow.db) in {path} or its parent; has the sweep run?")
+from ribray.sweep_target import resolve_target
 
 
 def serve_ui(target: str, host: str, port: int, echo=print) -> None:
-    uri = tracking_uri_for(target)
+    """Run `mlflow ui` on the sweep's SQLite store (or point at its tracking server)."""
+    uri = resolve_target(target).tracking_uri
     if uri.startswith(("http://", "https://")):
         echo(f"this sweep logs to a tracking server: open {uri}")
         return
+    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///"):]).is_file():
+        raise RibrayError(f"no MLflow store at {uri[len('sqlite:///'):]}: has the sweep run?")
     echo(f"MLflow UI for {uri} at http://{host}:{port} (Ctrl-C to stop)")
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
                "--host", host, "--port", str(port)]

@@ -14,6 +14,7 @@ from ribray.data import get_dataset
 from ribray.data.loading import train_loader
 from ribray.data.scoring import LabelProjector
 from ribray.evaluate import evaluate
+from ribray.faults import with_faults
 from ribray.loop import Trainer
 from ribray.methods import get_method
 from ribray.trials import register
@@ -61,10 +62,12 @@ def _train(trial, context, model, method, data_config, device, run_log) -> float
 
     steps = len(loader(0))
     trainer = Trainer(model, method, config, device, project, steps_per_epoch=steps)
-    _resume(trainer)
+    if _resume(trainer):
+        run_log.log_metrics({"resumed_from_epoch": trainer.epoch}, step=trainer.epoch)
     spent = 0.0
     while trainer.epoch < config.epochs:
-        end = trainer.train_epoch(loader(trainer.epoch))
+        batches = with_faults(loader(trainer.epoch), context.fault, trial.method, trainer.epoch)
+        end = trainer.train_epoch(batches)
         spent += end.seconds
         run_log.log_metrics({"train_loss": end.loss, "train_images_per_second": end.images / end.seconds},
                             step=end.epoch)
@@ -72,13 +75,15 @@ def _train(trial, context, model, method, data_config, device, run_log) -> float
     return spent
 
 
-def _resume(trainer: Trainer) -> None:
+def _resume(trainer: Trainer) -> bool:
+    """Continue from Tune's last epoch checkpoint of this trial, if there is one."""
     checkpoint = tune.get_checkpoint()
     if checkpoint is None:
-        return
+        return False
     with checkpoint.as_directory() as folder:
         state = torch.load(Path(folder) / STATE_FILE, weights_only=True, map_location="cpu")
     trainer.load_state_dict(state)
+    return True
 
 
 def _checkpoint(trainer: Trainer, metrics: dict) -> None:
