@@ -9,7 +9,7 @@ from ray.tune.search import Searcher
 
 from ribray.plan import Trial
 
-METRIC = "done"
+METRIC = "trial_finished"  # Tune reserves "done" for itself
 
 
 class PlanSearcher(Searcher):

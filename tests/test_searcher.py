@@ -27,7 +27,7 @@ def test_interpolation_is_suggested_as_soon_as_its_finetune_is_done():
     started = [searcher.suggest(f"t{i}") for i in range(3)]
     assert [_label(plan, c) for c in started] == [
         "tiny_vit/pretrained", "tiny_vit/ft@imagenet_r#0", "tiny_vit/lp@imagenet_r#0"]
-    searcher.on_trial_complete("t1", {"done": 1})
+    searcher.on_trial_complete("t1", {"trial_finished": 1})
     assert _label(plan, searcher.suggest("t3")) == "tiny_vit/wise_ft(0.5)@imagenet_r#0"
 
 
@@ -38,7 +38,7 @@ def test_waits_then_finishes():
         config = searcher.suggest(f"t{tune_id}")
         if config is None:  # everything runnable is running: complete the oldest
             oldest = next(iter(searcher.running))
-            searcher.on_trial_complete(oldest, {"done": 1})
+            searcher.on_trial_complete(oldest, {"trial_finished": 1})
             continue
         if config == Searcher.FINISHED:
             break
@@ -62,7 +62,7 @@ def test_failed_dependency_skips_dependents_and_the_search_finishes():
         if config in (None, Searcher.FINISHED):
             break
         ok = plan.by_id()[config["trial_id"]].method != "ft"
-        searcher.on_trial_complete(f"t{i}", {"done": 1} if ok else None, error=not ok)
+        searcher.on_trial_complete(f"t{i}", {"trial_finished": 1} if ok else None, error=not ok)
     assert searcher.suggest("last") == Searcher.FINISHED
     skipped = {plan.by_id()[i].label for i in searcher.skipped()}
     assert skipped == {"tiny_vit/wise_ft(0.5)@imagenet_r#0", "tiny_vit/wise_ft(0.5)@imagenet_sketch#0"}
@@ -72,7 +72,7 @@ def test_state_round_trips(tmp_path):
     plan, searcher = _searcher()
     searcher.suggest("a")
     searcher.suggest("b")
-    searcher.on_trial_complete("a", {"done": 1})
+    searcher.on_trial_complete("a", {"trial_finished": 1})
     searcher.save(str(tmp_path / "state.json"))
     restored = PlanSearcher([])
     restored.restore(str(tmp_path / "state.json"))

@@ -90,5 +90,5 @@ def _checkpoint(trainer: Trainer, metrics: dict) -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         torch.save(trainer.state_dict(), Path(folder) / STATE_FILE)
-        metrics = metrics | {"done": 0, "checkpoint_seconds": time.perf_counter() - started}
+        metrics = metrics | {"trial_finished": 0, "checkpoint_seconds": time.perf_counter() - started}
         tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))

@@ -23,7 +23,7 @@ def run_trial(config: dict, context: SweepContext) -> None:
 
     trial = Trial.from_config(config)
     if context.results.child(shard_name(trial.trial_id)).exists():
-        tune.report({"done": 1, "skipped": 1})  # finished before an interruption: never twice
+        tune.report({"trial_finished": 1, "skipped": 1})  # finished before an interruption: never twice
         return
     run_log = TrialRun(context.tracking, trial.trial_id, trial.label)
     run_log.start(_params(trial))
@@ -36,7 +36,7 @@ def run_trial(config: dict, context: SweepContext) -> None:
     rows = result_rows(trial, context, outcome, started, now())
     location = write_shard(context.results, trial.trial_id, rows)
     run_log.finish(_final_metrics(rows), _local_copy(location, context))
-    tune.report({"done": 1, **{f"top1/{r['eval_set']}": r["top1"] for r in rows if r["final"]}})
+    tune.report({"trial_finished": 1, **{f"top1/{r['eval_set']}": r["top1"] for r in rows if r["final"]}})
 
 
 def _params(trial: Trial) -> dict[str, object]:
