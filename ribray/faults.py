@@ -2,14 +2,16 @@
 
 Set RIBRAY_INJECT_FAULT in the driver's environment, e.g.
 ``kill:method=ft:epoch=1:step=2:marker=/tmp/fired`` (SIGKILL the trial's worker process in
-the second epoch, at its third step) or ``raise:...`` (raise an exception there). The fault
-fires once: the marker file records that it has. Unset, nothing here runs.
+the second epoch, at its third step), ``raise:...`` (raise an exception there) or
+``sleep:...:seconds=8`` (pause there, so a test can stop a node or a server mid-trial). The
+fault fires once: the marker file records that it has. Unset, nothing here runs.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -38,5 +40,8 @@ def _firing(batches: Iterable, fault: dict[str, str]) -> Iterator:
             marker.write_text(str(os.getpid()))
             if fault["action"] == "kill":
                 os.kill(os.getpid(), signal.SIGKILL)
-            raise RuntimeError(f"injected fault at step {step}")
+            if fault["action"] == "sleep":
+                time.sleep(float(fault.get("seconds", 10)))
+            else:
+                raise RuntimeError(f"injected fault at step {step}")
         yield batch

@@ -12,6 +12,10 @@ import pyarrow.fs as pafs
 from ribray.errors import RibrayError
 
 
+class StorageError(RibrayError):
+    """The storage cannot be written (full, read-only, wrong credentials)."""
+
+
 @dataclass(frozen=True)
 class Location:
     """A folder on a filesystem: `uri` as the user wrote it (absolute), `fs` + `path` to use."""
@@ -45,6 +49,12 @@ class Location:
 
     def write_bytes(self, data: bytes) -> None:
         """Write atomically: readers see the old file or the whole new one, never a part."""
+        try:
+            self._write_atomically(data)
+        except OSError as error:  # disk full, permissions, a file where a folder should be
+            raise StorageError(f"cannot write {self.uri}: {error.strerror or error}") from error
+
+    def _write_atomically(self, data: bytes) -> None:
         parent = posixpath.dirname(self.path)
         self.fs.create_dir(parent, recursive=True)
         if not self.is_local:  # an object store's PUT is atomic already

@@ -16,6 +16,21 @@ log = logging.getLogger("ribray.tracking")
 
 ROLE_TAG, SWEEP_TAG, TRIAL_TAG = "ribray.role", "ribray.sweep", "ribray.trial_id"
 
+# MLflow's defaults retry a dead server for minutes per call; a trial should notice in seconds
+# and carry on (the shards are the source of truth). The user's own settings win.
+HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+                 "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+
+
+def _client(tracking_uri: str):
+    import os
+
+    from mlflow.tracking import MlflowClient
+
+    for key, value in HTTP_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    return MlflowClient(tracking_uri)
+
 
 @dataclass(frozen=True)
 class TrackingInfo:
@@ -38,9 +53,7 @@ def redact(uri: str) -> str:
 def start_sweep(tracking_uri: str, experiment: str, sweep: str, artifact_root: str | None,
                 tags: dict[str, str]) -> TrackingInfo:
     """Create (once) the experiment and the sweep's parent run; reuse both on re-runs."""
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri)
+    client = _client(tracking_uri)
     found = client.get_experiment_by_name(experiment)
     if found is None:
         experiment_id = client.create_experiment(experiment, artifact_location=artifact_root)
@@ -60,9 +73,7 @@ def start_sweep(tracking_uri: str, experiment: str, sweep: str, artifact_root: s
 
 
 def end_sweep(info: TrackingInfo, status: str, summary: dict[str, float]) -> None:
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(info.tracking_uri)
+    client = _client(info.tracking_uri)
     for key, value in summary.items():
         client.log_metric(info.parent_run_id, key, value)
     client.set_terminated(info.parent_run_id, status=status)
@@ -98,9 +109,7 @@ class TrialRun:
             self.info = None
 
     def _start(self, params: dict[str, object]) -> None:
-        from mlflow.tracking import MlflowClient
-
-        self.client = MlflowClient(self.info.tracking_uri)
+        self.client = _client(self.info.tracking_uri)
         self.run_id = find_trial_run(self.client, self.info.experiment_id, self.trial_id)
         if self.run_id is None:
             tags = {"mlflow.parentRunId": self.info.parent_run_id, TRIAL_TAG: self.trial_id,

@@ -1,0 +1,5 @@
+"""`python -m ribray` runs the CLI."""
+
+from ribray.cli import main
+
+main()
