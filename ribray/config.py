@@ -59,3 +59,48 @@ class EvalConfig(Strict):
         "auto", description="auto: JPEG decode on the GPU when the trial has one")
     limit_per_set: int | None = Field(
         None, ge=1, description="evaluate on a fixed random subset of this size (for quick looks)")
+
+
+class CurvesConfig(Strict):
+    """Learning curves: evaluate after every epoch (and before the first) during fine-tuning."""
+
+    eval_sets: Literal["default"] | list[str] = Field(
+        "default", description="default: the downstream set plus every other eval set")
+    limit_per_set: int | None = Field(
+        1000, ge=1, description="a fixed random subset of each set (per seed); null: all images")
+
+
+class TrainSubset(Strict):
+    """Fine-tune on part of the downstream set: K images per class, or a fraction of each class.
+    Subsets are class-balanced, fixed per seed, and nested (2-shot contains 1-shot)."""
+
+    shots_per_class: int | None = Field(None, ge=1)
+    fraction: float | None = Field(None, gt=0, le=1)
+
+    def label(self) -> str:
+        if self.shots_per_class is not None:
+            return f"shots={self.shots_per_class}"
+        return f"fraction={self.fraction:g}" if self.fraction is not None else "all"
+
+
+class CkaConfig(Strict):
+    """Linear CKA between the pretrained and each fine-tuned model, per block, on a probe set."""
+
+    probe_set: str = "imagenet_val"
+    probe_images: int = Field(512, ge=2)
+    batch_size: int = Field(64, ge=2)
+    layers: Literal["blocks"] | list[str] = "blocks"
+
+
+class OtddConfig(Strict):
+    """Optimal-transport dataset distance between downstream sets in the pretrained features."""
+
+    max_per_class: int = Field(20, ge=1)
+    max_images: int = Field(2000, ge=2)
+    method: Literal["exact", "sinkhorn"] = "exact"
+    reg: float = Field(0.1, gt=0)
+
+
+class AnalysesConfig(Strict):
+    cka: CkaConfig | None = None
+    otdd: OtddConfig | None = None

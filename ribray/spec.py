@@ -12,7 +12,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from ribray.config import EvalConfig, Strict, TrainConfig
+from ribray.config import (AnalysesConfig, CurvesConfig, EvalConfig, Strict, TrainConfig,
+                           TrainSubset)
 from ribray.errors import SpecError, did_you_mean
 from ribray.methods import METHODS, MethodConfig
 
@@ -81,6 +82,11 @@ class Spec(Strict):
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     resources: ResourcesSpec = ResourcesSpec()
     retries: int = Field(3, ge=0, description="times a failed trial is retried from its checkpoint")
+    curves: CurvesConfig | None = Field(None, description="evaluate after every epoch (learning curves)")
+    train_subsets: list[TrainSubset] = Field(
+        default_factory=lambda: [TrainSubset()], min_length=1,
+        description="dataset-size axis: all, {shots_per_class: K} or {fraction: F}")
+    analyses: AnalysesConfig = AnalysesConfig()
 
     @field_validator("models", mode="before")
     @classmethod
@@ -88,6 +94,21 @@ class Spec(Strict):
         if isinstance(models, list):
             return [{"name": m} if isinstance(m, str) else m for m in models]
         return models
+
+    @field_validator("train_subsets", mode="before")
+    @classmethod
+    def _all_as_subset(cls, subsets: Any) -> Any:
+        if isinstance(subsets, list):
+            return [{} if s == "all" else s for s in subsets]
+        return subsets
+
+    @field_validator("train_subsets")
+    @classmethod
+    def _one_size_each(cls, subsets: list[TrainSubset]) -> list[TrainSubset]:
+        for subset in subsets:
+            if subset.shots_per_class is not None and subset.fraction is not None:
+                raise ValueError("give shots_per_class or fraction, not both")
+        return subsets
 
     @field_validator("methods", mode="before")
     @classmethod

@@ -1,4 +1,9 @@
-"""The results schema: one row per (trial, eval set, epoch), accuracies in percent."""
+"""The results schema: one row per (trial, eval set, epoch), accuracies in percent.
+
+Analysis trials (kind cka / otdd) use the same table: a row per (layer or pair of sets) with
+`value` set and `top1` null; `downstream` is the fine-tuned (or first) set and `eval_set`
+the probe (or second) set.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +31,8 @@ SCHEMA = pa.schema([
     ("correct", pa.int64()),
     ("n_images", pa.int64()),
     ("parts", pa.list_(PART)),        # per-part accuracies (ImageNet-C corruption/severity)
+    ("layer", pa.string()),           # analysis rows: the model layer (CKA)
+    ("value", pa.float64()),          # analysis rows: CKA similarity, OTDD distance (top1 is null)
     ("train_seconds", pa.float64()),
     ("eval_seconds", pa.float64()),
     ("started_at", pa.timestamp("us", tz="UTC")),
