@@ -28,16 +28,23 @@ class EvalResult:
 
 
 def evaluate(models: list[nn.Module], eval_sets: list[str], context: SweepContext,
-             data_config: dict, device: torch.device) -> list[list[EvalResult]]:
-    """For each model, its results on every eval set (models share each decoded batch)."""
+             data_config: dict, device: torch.device, limit: int | None = None,
+             seed: int = 0) -> list[list[EvalResult]]:
+    """For each model, its results on every eval set (models share each decoded batch).
+    `limit`: a fixed random subset of each set (default: the spec's eval.limit_per_set)."""
+    was_training = [model.training for model in models]
     for model in models:
         model.eval()
-    per_set = [evaluate_set(models, name, context, data_config, device) for name in eval_sets]
+    per_set = [evaluate_set(models, name, context, data_config, device, limit, seed)
+               for name in eval_sets]
+    for model, training in zip(models, was_training):
+        model.train(training)
     return [[results[i] for results in per_set] for i in range(len(models))]
 
 
 def evaluate_set(models: list[nn.Module], name: str, context: SweepContext,
-                 data_config: dict, device: torch.device) -> list[EvalResult]:
+                 data_config: dict, device: torch.device, limit: int | None = None,
+                 seed: int = 0) -> list[EvalResult]:
     from ribray.data import get_dataset
     from ribray.data.loading import iter_eval_batches
     from ribray.data.scoring import LabelProjector
@@ -51,7 +58,7 @@ def evaluate_set(models: list[nn.Module], name: str, context: SweepContext,
     batches = iter_eval_batches(entry, context.dataset_folder(name), data_config,
                                 batch_size=settings.batch_size, device=device,
                                 workers=settings.workers, decode=settings.decode,
-                                limit=settings.limit_per_set)
+                                limit=limit or settings.limit_per_set, seed=seed)
     parts = batches.parts
     correct = torch.zeros(len(models), len(parts), dtype=torch.long, device=device)
     total = torch.zeros(len(parts), dtype=torch.long, device=device)

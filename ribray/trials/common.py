@@ -24,6 +24,7 @@ class Outcome:
     epochs: int = 0
     train_seconds: float = 0.0
     curve: list[tuple[int, EvalResult]] = field(default_factory=list)  # (epoch, result)
+    analysis: list[dict] = field(default_factory=list)  # {eval_set, layer, value} rows
 
 
 def seed_everything(seed: int) -> None:
@@ -61,4 +62,5 @@ def result_rows(trial: Trial, context: SweepContext, outcome: Outcome,
     }
     points = [(outcome.epochs, r, True) for r in outcome.final]
     points += [(epoch, r, False) for epoch, r in outcome.curve]
-    return [base | r.row() | {"epoch": epoch, "final": final} for epoch, r, final in points]
+    rows = [base | r.row() | {"epoch": epoch, "final": final} for epoch, r, final in points]
+    return rows + [base | row | {"epoch": 0, "final": True} for row in outcome.analysis]

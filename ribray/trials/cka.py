@@ -1,0 +1,45 @@
+"""CKA between the pretrained model and a fine-tuned one, per layer, on a probe set."""
+
+from __future__ import annotations
+
+import torch
+
+from ribray.config import CkaConfig
+from ribray.data import get_dataset
+from ribray.data.loading import iter_eval_batches
+from ribray.methods import get_method
+from ribray.trials import register
+from ribray.trials.common import Outcome, base_model, trial_device
+from ribray.weights import load_weights
+
+
+@register("cka")
+def run(trial, context, run_log) -> Outcome:
+    from ribray.analysis.cka import MinibatchCKA, block_outputs, layer_names
+
+    device = trial_device()
+    config = CkaConfig(**trial.config["cka"])
+    loaded = base_model(trial)
+    pretrained = loaded.module.to(device).eval()
+    finetuned = _finetuned(trial, context).to(device).eval()
+    layers = layer_names(pretrained) if config.layers == "blocks" else list(config.layers)
+    cka = MinibatchCKA(len(layers))
+    batches = iter_eval_batches(get_dataset(config.probe_set), context.dataset_folder(config.probe_set),
+                                loaded.data_config, batch_size=config.batch_size, device=device,
+                                workers=context.eval.workers, decode=context.eval.decode,
+                                limit=config.probe_images, seed=trial.seed or 0)
+    with torch.inference_mode():
+        for images, *_ in batches:
+            cka.update(block_outputs(pretrained, images, layers), block_outputs(finetuned, images, layers))
+    values = cka.compute().tolist()
+    run_log.log_metrics({f"cka/{layer}": value for layer, value in zip(layers, values)})
+    return Outcome(final=[], analysis=[{"eval_set": config.probe_set, "layer": layer, "value": value}
+                                       for layer, value in zip(layers, values)])
+
+
+def _finetuned(trial, context):
+    """The fine-tuned model as its method exported it, on a fresh copy of the base model."""
+    method_cls = get_method(trial.method)
+    method = method_cls(method_cls.Config.model_validate(trial.config["options"]))
+    model = method.prepare(base_model(trial).module)
+    return method.load_export(model, load_weights(context.weights, trial.config["weights"]))

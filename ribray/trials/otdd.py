@@ -1,0 +1,36 @@
+"""OTDD between every pair of downstream sets, in the pretrained model's feature space."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+from ribray.config import OtddConfig
+from ribray.data import get_dataset
+from ribray.data.loading import iter_eval_batches
+from ribray.trials import register
+from ribray.trials.common import Outcome, base_model, trial_device
+
+
+@register("otdd")
+def run(trial, context, run_log) -> Outcome:
+    from ribray.analysis.features import extract_features
+    from ribray.analysis.otdd import otdd
+
+    device = trial_device()
+    config = OtddConfig(**trial.config["otdd"])
+    loaded = base_model(trial)
+    model = loaded.module.to(device).eval()
+    features = {}
+    for name in trial.config["downstream_sets"]:
+        batches = iter_eval_batches(get_dataset(name), context.dataset_folder(name), loaded.data_config,
+                                    batch_size=context.eval.batch_size, device=device,
+                                    workers=context.eval.workers, decode=context.eval.decode,
+                                    limit=config.max_images, seed=0)
+        features[name] = extract_features(model, batches, device)
+    rows = []
+    for first, second in combinations(trial.config["downstream_sets"], 2):
+        distance = otdd(*features[first], *features[second], max_samples=config.max_images,
+                        method=config.method, reg=config.reg)
+        rows.append({"downstream": first, "eval_set": second, "value": float(distance)})
+        run_log.log_metrics({f"otdd/{first}/{second}": float(distance)})
+    return Outcome(final=[], analysis=rows)
