@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -92,6 +93,8 @@ def _start_ray(address: str | None) -> None:
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # Parquet + MLflow instead
+    # ...so Tune's result grid finds no result.json per trial; that is expected, not a warning
+    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     if ray.is_initialized():
         return
     if address:
@@ -121,8 +124,15 @@ def _tuner(spec: Spec, plan: Plan, done: set[str], context: SweepContext, root: 
     searcher = PlanSearcher(list(plan.trials), done=done)
     concurrency = max_concurrent or _default_concurrency(spec)
     tune_config = tune.TuneConfig(search_alg=searcher, num_samples=-1,
-                                  max_concurrent_trials=concurrency)
+                                  max_concurrent_trials=concurrency,
+                                  trial_name_creator=_trial_name, trial_dirname_creator=_trial_name)
     return tune.Tuner(trainable, tune_config=tune_config, run_config=run_config)
+
+
+def _trial_name(tune_trial) -> str:
+    """Tune's trial folders are named by the plan's trial id (not by the whole config)."""
+    config = tune_trial.config or {}
+    return f"{config.get('kind', 'trial')}-{config.get('trial_id', tune_trial.trial_id)}-{tune_trial.trial_id}"
 
 
 def _default_concurrency(spec: Spec) -> int:

@@ -10,15 +10,22 @@ def _tiny_vit(pretrained: bool):
     import timm
 
     # 32 px input, 2 blocks, width 64: a forward+backward of a batch takes milliseconds on CPU.
-    return timm.create_model(
+    model = timm.create_model(
         "vit_tiny_patch16_224", pretrained=False, num_classes=1000, img_size=32,
         patch_size=8, embed_dim=64, depth=2, num_heads=2)
+    return _small_input(model, 32)
+
+
+def _small_input(model, size: int):
+    """Make timm's data config (which reads pretrained_cfg) match the small input size."""
+    model.pretrained_cfg = {**model.pretrained_cfg, "input_size": (3, size, size), "crop_pct": 1.0}
+    return model
 
 
 def _tiny_resnet(pretrained: bool):
     import timm
 
-    return timm.create_model("resnet10t", pretrained=False, num_classes=1000)
+    return _small_input(timm.create_model("resnet10t", pretrained=False, num_classes=1000), 32)
 
 
 register(ModelEntry(
