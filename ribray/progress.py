@@ -19,12 +19,11 @@ def _duration(seconds: float) -> str:
 class Progress(Callback):
     """Prints one line per trial event (works in a terminal and in `ray job` logs)."""
 
-    def __init__(self, total: int, already_done: int, stream=None):
+    def __init__(self, total: int, already_done: int):
         self.total, self.done = total, already_done
         self.failed = 0
         self.running: dict[str, float] = {}
         self.durations: list[float] = []
-        self.stream = stream or sys.stdout
         self.started = time.monotonic()
 
     def on_trial_start(self, iteration, trials, trial, **info):
@@ -54,7 +53,7 @@ class Progress(Callback):
         line = (f"[ribray {_duration(time.monotonic() - self.started)}] {self.done}/{self.total} done, "
                 f"{len(self.running)} running, {waiting} waiting, {self.failed} failed"
                 f"{self._eta(waiting)} | {event}")
-        print(line, file=self.stream, flush=True)
+        print(line, file=sys.stdout, flush=True)  # looked up per call: the callback is pickled
 
     def _eta(self, waiting: int) -> str:
         if not self.durations:

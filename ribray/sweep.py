@@ -124,7 +124,7 @@ def _tuner(spec: Spec, plan: Plan, done: set[str], context: SweepContext, root: 
     searcher = PlanSearcher(list(plan.trials), done=done)
     concurrency = max_concurrent or _default_concurrency(spec)
     tune_config = tune.TuneConfig(search_alg=searcher, num_samples=-1,
-                                  max_concurrent_trials=concurrency,
+                                  max_concurrent_trials=concurrency, reuse_actors=True,
                                   trial_name_creator=_trial_name, trial_dirname_creator=_trial_name)
     return tune.Tuner(trainable, tune_config=tune_config, run_config=run_config)
 

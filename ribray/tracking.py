@@ -98,7 +98,7 @@ class TrialRun:
 
     # -- guarded bodies --------------------------------------------------------------
     def _guard(self, action, *args) -> None:
-        if self.info is None or (self.client is None and action is not self._start):
+        if self.info is None or (self.client is None and action != self._start):
             return
         try:
             action(*args)

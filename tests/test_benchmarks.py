@@ -11,7 +11,7 @@ from benchmarks.jpeg_files import LARGE, SMALL, smooth_random_image
 from benchmarks.report import table, throughput_table
 from benchmarks.results import Check, Section
 
-COST = mk.CostModel(unit_s=0.35)  # ~10 s per order on Ray
+COST = mk.CostModel(unit_s=0.25)  # ~7 s per order on Ray
 
 
 def _simulated(order: str):
