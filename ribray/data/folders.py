@@ -59,9 +59,14 @@ class WnidFolders(DatasetEntry):
             folder = Path(root) / wnid
             folder.mkdir(parents=True, exist_ok=True)
             for i in range(per_class):
-                class_image(label, classes, rng, size).save(folder / f"{wnid}_{i:04d}{self.suffix}", quality=90)
+                image = self.decorate_fake(class_image(label, classes, rng, size))
+                image.save(folder / f"{wnid}_{i:04d}{self.suffix}", quality=90)
         write_marker(Path(root), classes, per_class, classes * per_class)
         return classes * per_class
+
+    def decorate_fake(self, image):
+        """What the real set's images have that generated ones should too (default: nothing)."""
+        return image
 
     def check(self, root: Path) -> CheckResult:
         """Folder present, class folders known and complete, image count as expected."""
