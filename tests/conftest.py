@@ -39,10 +39,10 @@ def fake_data(tmp_path_factory) -> Path:
     return root
 
 
-def tiny_spec(root: Path, data: Path, **overrides) -> dict:
+def tiny_spec(root_dir: Path, data_root: Path, **overrides) -> dict:
     """A spec for a seconds-long sweep on the tiny model; overrides replace top-level keys."""
     spec = {
-        "name": "t", "storage": str(root / "runs"), "data": {"root": str(data)},
+        "name": "t", "storage": str(root_dir / "runs"), "data": {"root": str(data_root)},
         "models": ["tiny_vit"], "downstream": ["imagenet_r", "imagenet_sketch"],
         "methods": {"ft": {}},
         "interpolations": {"wise_ft": {"of": "ft", "alphas": [0.5]}},
