@@ -22,6 +22,7 @@ class Progress(Callback):
     def __init__(self, total: int, already_done: int):
         self.total, self.done = total, already_done
         self.failed = 0
+        self.failed_ids: list[str] = []  # plan trial ids, for the summary if Tune itself fails
         self.running: dict[str, float] = {}
         self.durations: list[float] = []
         self.started = time.monotonic()
@@ -38,6 +39,7 @@ class Progress(Callback):
     def on_trial_error(self, iteration, trials, trial, **info):
         self._finish(trial)
         self.failed += 1
+        self.failed_ids.append((trial.config or {}).get("trial_id", trial.trial_id))
         self._print(f"FAILED   {_label(trial)} (after retries; see the summary)")
 
     def on_trial_recover(self, iteration, trials, trial, **info):

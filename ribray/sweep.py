@@ -60,11 +60,17 @@ def run_sweep(spec: Spec, *, resume: bool = False, address: str | None = None,
         return SweepSummary(len(plan), len(done), len(done))
     context = _context(spec, root)
     _start_ray(address)
-    tuner = _tuner(spec, plan, done, context, root, previous if resume else None, max_concurrent)
+    tuner, progress = _tuner(spec, plan, done, context, root, previous if resume else None, max_concurrent)
     if previous is not None and not resume:
         echo(f"note: an earlier run is in {previous}; pass --resume to continue its trials from their checkpoints")
-    grid = tuner.fit()
+    try:
+        grid, failure = tuner.fit(), None
+    except Exception as error:  # noqa: BLE001 - Tune's own bookkeeping failed (e.g. a full disk)
+        grid, failure = [], error
     summary = _summarize(plan, done, results, grid, time.monotonic() - started)
+    if failure is not None:
+        summary.failed |= _driver_failure(root, failure, (progress and progress.failed_ids) or summary.not_run)
+        summary.not_run = [t for t in summary.not_run if t not in summary.failed]
     _close_tracking(context.tracking, summary)
     return summary
 
@@ -100,7 +106,8 @@ def _start_ray(address: str | None) -> None:
     if address:
         ray.init(address=address, log_to_driver=True)
     else:
-        ray.init(include_dashboard=False, _node_ip_address="127.0.0.1")
+        # address="local": a new embedded Ray, never some other cluster this machine knows of
+        ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1")
 
 
 def _tuner(spec: Spec, plan: Plan, done: set[str], context: SweepContext, root: Location,
@@ -119,14 +126,14 @@ def _tuner(spec: Spec, plan: Plan, done: set[str], context: SweepContext, root: 
         failure_config=tune.FailureConfig(max_failures=spec.retries),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
         callbacks=[progress], verbose=0)
-    if previous is not None:
-        return tune.Tuner.restore(previous, trainable, resume_unfinished=True, resume_errored=True)
+    if previous is not None:  # the restored run brings its own (unpickled) callbacks
+        return tune.Tuner.restore(previous, trainable, resume_unfinished=True, resume_errored=True), None
     searcher = PlanSearcher(list(plan.trials), done=done)
     concurrency = max_concurrent or _default_concurrency(spec)
     tune_config = tune.TuneConfig(search_alg=searcher, num_samples=-1,
                                   max_concurrent_trials=concurrency, reuse_actors=True,
                                   trial_name_creator=_trial_name, trial_dirname_creator=_trial_name)
-    return tune.Tuner(trainable, tune_config=tune_config, run_config=run_config)
+    return tune.Tuner(trainable, tune_config=tune_config, run_config=run_config), progress
 
 
 def _trial_name(tune_trial) -> str:
@@ -176,6 +183,18 @@ def _summarize(plan: Plan, already: set[str], results: Location, grid, seconds: 
             failed[trial_id] = f"{type(result.error).__name__}: {str(result.error).strip().splitlines()[-1][:300]}"
     not_run = [t.trial_id for t in plan.trials if t.trial_id not in done and t.trial_id not in failed]
     return SweepSummary(len(plan), len(already), len(done), failed, not_run, seconds)
+
+
+def _driver_failure(root: Location, error: Exception, trial_ids: list[str]) -> dict[str, str]:
+    """Name the likely cause when Ray Tune stops with an error of its own."""
+    cause = f"{type(error).__name__}: {error}"
+    if root.is_local:
+        import shutil
+
+        free = shutil.disk_usage(root.path).free
+        if free < 16 * 2**20:
+            cause = f"storage {root.path} is full ({free / 2**20:.1f} MiB free): No space left on device ({cause})"
+    return {trial_id: f"Ray Tune stopped: {cause}" for trial_id in trial_ids}
 
 
 def _close_tracking(tracking: TrackingInfo | None, summary: SweepSummary) -> None:

@@ -21,8 +21,8 @@ def ray_cluster():
     """One local Ray for every test that needs it: 2 CPUs, 2 fake GPUs, on 127.0.0.1."""
     import ray
 
-    ray.init(num_cpus=2, num_gpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
-             log_to_driver=False)
+    ray.init(address="local", num_cpus=2, num_gpus=2, include_dashboard=False,
+             _node_ip_address="127.0.0.1", log_to_driver=False)
     yield ray
     ray.shutdown()
 

@@ -46,7 +46,7 @@ def test_killed_trial_worker_resumes_from_its_checkpoint(ray_cluster, fake_data,
     summary = run_sweep(spec, max_concurrent=2)
     assert marker.exists(), "the fault never fired"
     assert summary.complete and not summary.failed
-    assert_exactly_once(spec, tmp_path / "runs" / "t" / "results")
+    assert_exactly_once(spec, tmp_path / "runs" / "t" / "results", eval_sets=2)
     runs = _trial_runs(f"sqlite:///{tmp_path}/runs/t/mlflow.db", "t")
     ft = [r for r in runs if r.data.params["method"] == "ft"]
     assert len(ft) == 1, "the retry must continue the trial's MLflow run, not add one"
@@ -74,7 +74,7 @@ def test_killed_driver_then_resume_completes(fake_data, tmp_path):
 
 def test_killed_worker_node_reschedules_the_trial(fake_data, tmp_path):
     marker = tmp_path / "paused"
-    spec_dict = tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"], interpolations={},
+    spec_dict = tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"], interpolations={}, retries=2,
                           train={"epochs": 2, "batch_size": 8, "lr": 0.01, "warmup_steps": 1, "workers": 0})
     path = write_spec(tmp_path / "spec.yaml", spec_dict)
     out = tmp_path / "summary.json"
@@ -88,7 +88,7 @@ def test_killed_worker_node_reschedules_the_trial(fake_data, tmp_path):
     summary = json.loads(out.read_text())
     assert summary["complete"] and not summary["failed"] and summary["nodes_left"] == 1
     spec = load_spec(path)
-    assert_exactly_once(spec, tmp_path / "runs" / "t" / "results")
+    assert_exactly_once(spec, tmp_path / "runs" / "t" / "results", eval_sets=2)
     ft = [r for r in _trial_runs(f"sqlite:///{tmp_path}/runs/t/mlflow.db", "t")
           if r.data.params["method"] == "ft"]
     assert len(ft) == 1 and ft[0].data.metrics["resumed_from_epoch"] == 1

@@ -56,7 +56,7 @@ def result_rows(trial: Trial, context: SweepContext, outcome: Outcome,
         "kind": trial.kind, "model": trial.model, "method": trial.method,
         "alpha": trial.config.get("alpha"), "downstream": trial.downstream, "seed": trial.seed,
         "ingredients": ",".join(trial.config.get("ingredients") or []) or None,
-        "train_subset": trial.config.get("train_subset", "all") if trial.kind == "finetune" else None,
+        "train_subset": None if trial.kind in ("pretrained", "otdd") else trial.config.get("train_subset", "all"),
         "train_seconds": outcome.train_seconds, "started_at": started, "finished_at": finished,
         **provenance(),
     }

@@ -1,0 +1,166 @@
+"""From result rows to a Report: accuracies, RI per downstream set, mRI, missing trials."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ribray.errors import RibrayError
+from ribray.report.missing import Missing, find_missing, pretrained_gaps
+from ribray.report.robustness import NAN, Stat, mean_or_nan, per_seed_mean, robustness_improvement
+from ribray.report.rows import (PRETRAINED, Accuracy, check_columns, check_one_spec, final_accuracies,
+                                newest_per_cell, records, with_subsets)
+from ribray.report.scope import (IMAGENET_VAL, Scope, infer_scope, inferred_scope_notes, plan_subsets,
+                                 report_subsets, scope_from_plan)
+
+Cell = tuple[str, str]  # (model, method)
+
+
+@dataclass
+class Report:
+    """Everything the tables show for one train subset ('all': the paper's main tables)."""
+
+    scope: Scope
+    pretrained: dict[str, dict[str, Stat]]  # model -> eval set -> accuracy
+    accuracy: dict[tuple[str, str, str], dict[str, Stat]]  # (model, method, fine-tuned on) -> eval set -> acc
+    ri: dict[tuple[str, str, str], Stat]  # (model, method, fine-tuned on) -> RI_i
+    mri: dict[Cell, Stat]
+    downstream_accuracy: dict[Cell, Stat]  # mean over i of the accuracy on i itself
+    imagenet_accuracy: dict[Cell, Stat]  # mean over i of the ImageNet-1K val accuracy
+    missing: list[Missing] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def complete_ri_cells(self, model: str, method: str) -> int:
+        """How many of the n RI_i of (model, method) have every seed's value."""
+        return sum(self.ri[(model, method, d)].complete for d in self.scope.downstream)
+
+    def has_results(self, model: str, method: str) -> bool:
+        return any(s.present for d in self.scope.downstream
+                   for s in self.accuracy[(model, method, d)].values())
+
+
+def build_reports(results: Any, spec=None, allow_mixed: bool = False) -> list[Report]:
+    """One Report per train subset ('all' first) from a pyarrow Table, a pandas DataFrame
+    or a list of result rows. With a spec, only its plan's trials count (results of older
+    or other specs are left out, so mixed spec hashes are fine); without one, results of
+    several specs are refused unless allow_mixed."""
+    rows = records(results)
+    check_columns(rows)
+    plan = None
+    notes: list[str] = []
+    accuracies = final_accuracies(rows)
+    if not accuracies:
+        raise RibrayError("the results hold no final accuracies yet (only learning-curve points "
+                          "or analysis rows): nothing to report")
+    if spec is not None:
+        from ribray.plan import make_plan
+
+        plan = make_plan(spec)
+        accuracies, notes = _restrict_to_plan(accuracies, plan)
+    else:
+        check_one_spec(rows, allow_mixed)
+    accuracies, superseded = newest_per_cell(accuracies)
+    if superseded:
+        notes.append(f"{len(superseded)} trial(s) superseded by newer results for the same model, method, "
+                     f"downstream set and seed: {', '.join(sorted(superseded))}")
+    reports = []
+    for subset in report_subsets(accuracies, plan):
+        if plan is not None:
+            scope, scope_notes = scope_from_plan(spec, plan, subset), []
+        else:
+            scope = infer_scope(accuracies, subset)
+            scope_notes = inferred_scope_notes(scope)
+        reports.append(build_report_for(scope, accuracies, notes + scope_notes))
+    return reports
+
+
+def build_report(results: Any, spec=None, allow_mixed: bool = False, train_subset: str = "all") -> Report:
+    """The Report of one train subset (default: the main tables); see build_reports."""
+    for report in build_reports(results, spec=spec, allow_mixed=allow_mixed):
+        if report.scope.train_subset == train_subset:
+            return report
+    raise RibrayError(f"no results for train subset {train_subset!r}")
+
+
+def _restrict_to_plan(accuracies: list[Accuracy], plan) -> tuple[list[Accuracy], list[str]]:
+    subsets = plan_subsets(plan)
+    outside = {a.trial_id for a in accuracies if a.trial_id not in subsets}
+    notes = []
+    if outside:
+        notes.append(f"{len(outside)} trial(s) in the results are not in this spec's plan "
+                     "(older settings or another spec) and are left out")
+    kept = [a for a in accuracies if a.trial_id in subsets]
+    return with_subsets(kept, subsets), notes
+
+
+def build_report_for(scope: Scope, accuracies: list[Accuracy], notes: list[str] | None = None) -> Report:
+    """The Report of `scope` from de-duplicated final accuracies."""
+    accuracies = [a for a in accuracies if a.model in scope.models and
+                  (a.method == PRETRAINED or a.train_subset == scope.train_subset)]
+    pretrained = _pretrained_accuracy(scope, accuracies)
+    reference = {m: {s: stat.mean for s, stat in sets.items()} for m, sets in pretrained.items()}
+    by_trial = _by_trial(accuracies)
+    report = Report(scope, pretrained, {}, {}, {}, {}, {}, find_missing(scope, accuracies), list(notes or []))
+    for model in scope.models:
+        for method in scope.methods:
+            _fill_cell(report, by_trial, reference[model], model, method)
+        _fill_pretrained_summary(report, model)
+    report.notes += pretrained_gaps(scope, report.missing) + _scope_notes(scope)
+    return report
+
+
+def _pretrained_accuracy(scope: Scope, accuracies: list[Accuracy]) -> dict[str, dict[str, Stat]]:
+    """model -> eval set -> the pretrained model's accuracy (over its seeds, if it has any)."""
+    found: dict[str, dict[str, dict]] = {m: {} for m in scope.models}
+    for a in accuracies:
+        if a.method == PRETRAINED:
+            found[a.model].setdefault(a.eval_set, {})[a.seed] = a.top1
+    return {m: {s: Stat.of(sets.get(s, {None: NAN})) for s in scope.eval_sets} for m, sets in found.items()}
+
+
+def _by_trial(accuracies: list[Accuracy]) -> dict[tuple, dict[str, float]]:
+    """(model, method, downstream, seed) -> eval set -> accuracy, for the tuned models."""
+    found: dict[tuple, dict[str, float]] = {}
+    for a in accuracies:
+        if a.method != PRETRAINED:
+            found.setdefault((a.model, a.method, a.downstream, a.seed), {})[a.eval_set] = a.top1
+    return found
+
+
+def _fill_cell(report: Report, by_trial: dict, reference: dict[str, float], model: str, method: str) -> None:
+    """Accuracy matrix rows, RI per downstream set, and the means over sets, of one (model, method)."""
+    scope = report.scope
+    seeds = scope.seeds
+    for downstream in scope.downstream:
+        trials = {seed: by_trial.get((model, method, downstream, seed), {}) for seed in seeds}
+        report.accuracy[(model, method, downstream)] = {
+            s: Stat.of({seed: trials[seed].get(s, NAN) for seed in seeds}) for s in scope.eval_sets}
+        report.ri[(model, method, downstream)] = Stat.of({
+            seed: robustness_improvement(trials[seed], reference, scope.downstream, downstream)
+            for seed in seeds})
+    cell = (model, method)
+    report.mri[cell] = per_seed_mean([report.ri[(model, method, d)] for d in scope.downstream], seeds)
+    report.downstream_accuracy[cell] = per_seed_mean(
+        [report.accuracy[(model, method, d)][d] for d in scope.downstream], seeds)
+    if IMAGENET_VAL in scope.eval_sets:
+        report.imagenet_accuracy[cell] = per_seed_mean(
+            [report.accuracy[(model, method, d)][IMAGENET_VAL] for d in scope.downstream], seeds)
+
+
+def _fill_pretrained_summary(report: Report, model: str) -> None:
+    """The pretrained model's row of the accuracy tables (for reference)."""
+    scope = report.scope
+    sets = report.pretrained[model]
+    report.downstream_accuracy[(model, PRETRAINED)] = Stat.of(
+        {None: mean_or_nan(sets[d].mean for d in scope.downstream)})
+    if IMAGENET_VAL in scope.eval_sets:
+        report.imagenet_accuracy[(model, PRETRAINED)] = Stat.of({None: sets[IMAGENET_VAL].mean})
+
+
+def _scope_notes(scope: Scope) -> list[str]:
+    if not scope.downstream:
+        return ["no fine-tuned results yet: nothing to compute RI from"]
+    if scope.n == 1:
+        return [f"only one downstream set ({scope.downstream[0]}): RI needs at least two "
+                "(it averages the change on the other downstream sets)"]
+    return []

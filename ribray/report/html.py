@@ -1,0 +1,86 @@
+"""report.html: one static page (no server, no scripts) with every table and heatmap; the
+images are the PNG files beside it, linked relatively, so the folder can be moved or zipped."""
+
+from __future__ import annotations
+
+from html import escape
+
+from ribray.report.build import Report
+from ribray.report.missing import Missing
+from ribray.report.sections import Section
+from ribray.report.tables import Grid
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; }
+thead th { background: #f3f3f3; }
+td.missing { color: #999; background: #fafafa; }
+img { max-width: 100%; display: block; margin: 0.5em 0 1.5em; }
+.caption, .files { color: #555; font-size: 0.85em; }
+.warning { color: #8a4b00; }
+details { margin: 0.5em 0 1em; } summary { cursor: pointer; font-weight: 600; }
+"""
+
+
+def render_html(report: Report, sections: list[Section], title: str,
+                links: list[tuple[str, str]] = ()) -> str:
+    """The page: overview, missing trials and notes, then every section."""
+    parts = [f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{escape(title)}</title>",
+             f"<style>{STYLE}</style></head><body>", f"<h1>{escape(title)}</h1>"]
+    if links:
+        items = "".join(f"<li><a href='{escape(href)}'>{escape(text)}</a></li>" for text, href in links)
+        parts.append(f"<p>Other reports:</p><ul>{items}</ul>")
+    parts.append(_problems(report))
+    parts += [_section(section) for section in sections]
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _problems(report: Report) -> str:
+    html = []
+    if report.missing:
+        html.append(f"<h2 class='warning'>Missing: {len(report.missing)} trial(s)</h2>")
+        html.append("<p>Cells that need them are left empty (—), never averaged over fewer values. "
+                    "Full list: <a href='missing.csv'>missing.csv</a>.</p>")
+        html.append(_missing_list(report.missing))
+    if report.notes:
+        html.append("<h2>Notes</h2><ul>" + "".join(f"<li>{escape(n)}</li>" for n in report.notes) + "</ul>")
+    return "\n".join(html)
+
+
+def _missing_list(missing: list[Missing], limit: int = 200) -> str:
+    items = "".join(f"<li>{escape(m.describe())}</li>" for m in missing[:limit])
+    more = f"<li>… and {len(missing) - limit} more</li>" if len(missing) > limit else ""
+    return f"<details><summary>Missing trials</summary><ul>{items}{more}</ul></details>"
+
+
+def _section(section: Section) -> str:
+    body = [f"<p>{escape(t)}</p>" for t in section.text]
+    body += [_grid(grid) for grid in section.grids]
+    body += [f"<h3>{escape(p.title)}</h3><img src='{escape(p.stem)}.png' alt='{escape(p.title)}'>"
+             for p in section.plots]
+    if section.collapsed:
+        return (f"<h2>{escape(section.title)}</h2><details><summary>show {len(section.grids)} "
+                f"table(s)</summary>{''.join(body)}</details>")
+    return f"<h2>{escape(section.title)}</h2>" + "".join(body)
+
+
+def _grid(grid: Grid) -> str:
+    side = [grid.side_title] if grid.side else []
+    head = "".join(f"<th>{escape(c)}</th>" for c in [grid.corner, *grid.columns, *side])
+    rows = []
+    for row in grid.rows:
+        cells = [(grid.shown(row, c), grid.cell(row, c).complete) for c in grid.columns]
+        if grid.side:
+            stat = grid.side.get(row)
+            cells.append((stat.shown() if stat else "", stat is None or stat.complete))
+        tds = "".join(f"<td{'' if ok else ' class=missing'}>{escape(text)}</td>" for text, ok in cells)
+        rows.append(f"<tr><td>{escape(row)}</td>{tds}</tr>")
+    stem = escape(grid.stem)
+    return (f"<h3>{escape(grid.title)}</h3><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>"
+            f"<p class='caption'>{escape(grid.caption)}</p>"
+            f"<p class='files'><a href='{stem}.csv'>CSV</a> · <a href='{stem}.md'>Markdown</a></p>"
+            f"<img src='{stem}.png' alt='{escape(grid.title)}' loading='lazy'>")

@@ -1,0 +1,129 @@
+"""The rows a report reads: final top-1 accuracies of pretrained, fine-tuned and interpolated
+models, one per (model, method, downstream set, seed, train subset, eval set)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from ribray.errors import RibrayError
+
+PRETRAINED = "pretrained"
+REPORTED_KINDS = ("pretrained", "finetune", "interpolate")
+REQUIRED_COLUMNS = ("kind", "model", "method", "eval_set", "top1")
+COLUMNS = (*REQUIRED_COLUMNS, "trial_id", "spec_hash", "alpha", "downstream", "seed",
+           "train_subset", "final", "finished_at")
+
+
+class MixedSpecsError(RibrayError):
+    """The results come from several specs and the user did not say that is intended."""
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """One final accuracy (percent) of one trial on one eval set; `method` is the table label."""
+
+    model: str
+    method: str  # ft, lp, ..., wise_ft(0.5), soup, pretrained
+    downstream: str | None
+    seed: int | None
+    train_subset: str
+    eval_set: str
+    top1: float
+    trial_id: str | None = None
+    finished_at: Any = None
+
+    @property
+    def key(self) -> tuple:
+        """What one number in the tables stands for (several trials may claim it)."""
+        return (self.model, self.method, self.downstream, self.seed, self.train_subset, self.eval_set)
+
+
+def method_label(method: str, alpha: float | None) -> str:
+    """The name of a row in the tables: WiSE-FT is one row per mixing weight."""
+    if method == "wise_ft" and alpha is not None:
+        return f"wise_ft({alpha:g})"
+    return method
+
+
+def records(results: Any) -> list[dict]:
+    """The rows of a pyarrow Table, a pandas DataFrame or a list of dicts, with None for
+    missing values (pandas writes NaN / NaT, pyarrow None)."""
+    if hasattr(results, "column_names"):  # pyarrow Table: only the columns a report needs
+        wanted = [c for c in COLUMNS if c in results.column_names]
+        rows = results.select(wanted).to_pylist()
+    elif hasattr(results, "to_dict"):  # pandas DataFrame
+        wanted = [c for c in COLUMNS if c in results.columns]
+        rows = results[wanted].to_dict("records")
+    else:
+        rows = [{c: row[c] for c in COLUMNS if c in row} for row in results]
+    return [{k: _none_if_missing(v) for k, v in row.items()} for row in rows]
+
+
+def _none_if_missing(value: Any) -> Any:
+    try:
+        return None if value != value else value  # NaN and NaT are not equal to themselves
+    except (TypeError, ValueError):
+        return value
+
+
+def check_columns(rows: list[dict]) -> None:
+    if not rows:
+        raise RibrayError("no result rows to report on")
+    absent = [c for c in REQUIRED_COLUMNS if c not in rows[0]]
+    if absent:
+        raise RibrayError(f"results lack the column(s) {', '.join(absent)} "
+                          "(expected the ribray results schema, ribray.results.SCHEMA)")
+
+
+def check_one_spec(rows: list[dict], allow_mixed: bool) -> None:
+    """Refuse results written by several specs unless the caller says that is intended."""
+    hashes = sorted({r["spec_hash"] for r in rows if r.get("spec_hash")})
+    if len(hashes) > 1 and not allow_mixed:
+        raise MixedSpecsError(
+            f"the results come from {len(hashes)} different specs (spec hashes {', '.join(hashes)}); "
+            "pass the spec file instead of the results folder to report the trials it defines, "
+            "or --allow-mixed to report every shard together")
+
+
+def final_accuracies(rows: list[dict]) -> list[Accuracy]:
+    """The rows that count in tables: final evaluations (not learning-curve points) of the
+    pretrained, fine-tuned and interpolated models; analysis rows (CKA, OTDD) are left out."""
+    found = []
+    for row in rows:
+        learning_curve_point = row.get("final") is not None and not row["final"]
+        if learning_curve_point or row["kind"] not in REPORTED_KINDS or row["top1"] is None:
+            continue
+        seed = row.get("seed")
+        found.append(Accuracy(
+            model=row["model"], method=method_label(row["method"], row.get("alpha")),
+            downstream=row.get("downstream"), seed=None if seed is None else int(seed),
+            train_subset=row.get("train_subset") or "all", eval_set=row["eval_set"],
+            top1=float(row["top1"]), trial_id=row.get("trial_id"),
+            finished_at=row.get("finished_at")))
+    return found
+
+
+def with_subsets(accuracies: list[Accuracy], subsets: dict[str, str]) -> list[Accuracy]:
+    """Take each trial's train subset from the plan (trial id -> subset label): interpolation
+    rows carry none of their own."""
+    return [replace(a, train_subset=subsets.get(a.trial_id, a.train_subset)) for a in accuracies]
+
+
+def newest_per_cell(accuracies: list[Accuracy]) -> tuple[list[Accuracy], set[str]]:
+    """One accuracy per cell: when several trials claim one (e.g. results of two specs),
+    the most recently finished wins. Returns the kept rows and the superseded trial ids."""
+    kept: dict[tuple, Accuracy] = {}
+    for accuracy in sorted(accuracies, key=_finish_order):
+        kept[accuracy.key] = accuracy
+    winners = {a.trial_id for a in kept.values()}
+    superseded = {a.trial_id for a in accuracies if a.trial_id not in winners and a.trial_id}
+    return list(kept.values()), superseded
+
+
+def _finish_order(accuracy: Accuracy) -> tuple:
+    finished = accuracy.finished_at
+    stamp = finished.timestamp() if isinstance(finished, datetime) else -math.inf
+    return (stamp, accuracy.trial_id or "")

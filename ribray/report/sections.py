@@ -1,0 +1,63 @@
+"""What the report shows, in order: sections of tables (each a Grid: CSV, Markdown, heatmap)
+and of other plots. A new view — learning curves, say — is one more builder in SECTION_BUILDERS
+returning Sections whose `plots` draw themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from ribray.report.build import Report
+from ribray.report.tables import Grid, accuracy_grid, ri_grid, summary_grids
+
+
+class Plot(Protocol):
+    """A figure that is not a table's heatmap (e.g. learning curves)."""
+
+    stem: str  # file path under the report folder, without suffix
+    title: str
+
+    def draw(self, path: Path) -> Path: ...
+
+
+@dataclass
+class Section:
+    title: str
+    grids: list[Grid] = field(default_factory=list)
+    plots: list[Plot] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+    collapsed: bool = False  # folded in the HTML page (there are many per-method matrices)
+
+
+def summary_sections(report: Report) -> list[Section]:
+    scope = report.scope
+    seeds = ", ".join("-" if s is None else str(s) for s in scope.seeds)
+    text = [f"{len(scope.models)} pretrained model(s), {scope.n} downstream set(s) "
+            f"({', '.join(scope.downstream) or 'none'}), {len(scope.methods)} method(s), "
+            f"seed(s) {seeds}; values are mean ± std over seeds when there are several."]
+    return [Section("Across pretrained models", grids=summary_grids(report), text=text)]
+
+
+def per_model_sections(report: Report) -> list[Section]:
+    """Per model: RI per downstream set, then each method's accuracy matrix (folded)."""
+    sections = []
+    for model in report.scope.models:
+        sections.append(Section(f"{model}: robustness improvement", grids=[ri_grid(report, model)]))
+        matrices = [accuracy_grid(report, model, m) for m in report.scope.methods
+                    if report.has_results(model, m)]
+        if matrices:
+            sections.append(Section(f"{model}: accuracy matrices", grids=matrices, collapsed=True))
+    return sections
+
+
+SECTION_BUILDERS: list[Callable[[Report], list[Section]]] = [summary_sections, per_model_sections]
+
+
+def report_sections(report: Report) -> list[Section]:
+    """Every section, without tables that have no rows or columns yet (e.g. no fine-tunes)."""
+    sections = [section for build in SECTION_BUILDERS for section in build(report)]
+    for section in sections:
+        section.grids = [g for g in section.grids if g.rows and g.columns]
+    return [s for s in sections if s.grids or s.plots or s.text]

@@ -1,0 +1,154 @@
+"""The report's tables as Grids (rows x columns of values over seeds), and their CSV and
+Markdown forms. Heatmaps are drawn from the same Grids (figures.py)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from dataclasses import dataclass, field
+
+from ribray.report.build import Report
+from ribray.report.robustness import MISSING, Stat
+from ribray.report.rows import PRETRAINED
+from ribray.report.scope import IMAGENET_VAL
+
+
+@dataclass(frozen=True)
+class Grid:
+    """One table. `side` is an extra column shown beside the heatmap (e.g. RI per row)."""
+
+    stem: str  # file path under the report folder, without suffix
+    title: str
+    corner: str  # what the rows are (header of the first column)
+    rows: tuple[str, ...]
+    columns: tuple[str, ...]
+    cells: dict[tuple[str, str], Stat]
+    column_title: str = ""  # what the columns are (the heatmap's x label)
+    diverging: bool = False  # colours centred on 0 (RI) rather than sequential (accuracy)
+    caption: str = ""
+    side_title: str = ""
+    side: dict[str, Stat] = field(default_factory=dict)
+    missing_text: dict[tuple[str, str], str] = field(default_factory=dict)  # instead of "—"
+
+    def cell(self, row: str, column: str) -> Stat:
+        return self.cells.get((row, column), MISSING)
+
+    def several_seeds(self) -> bool:
+        return any(len(s.per_seed) > 1 for s in [*self.cells.values(), *self.side.values()])
+
+    def shown(self, row: str, column: str) -> str:
+        note = self.missing_text.get((row, column))
+        return self.cell(row, column).shown(missing=f"— ({note})" if note else "—")
+
+    def to_pandas(self, statistic: str = "mean"):
+        """The table as a pandas DataFrame of means (or 'std'), NaN where missing."""
+        import pandas as pd
+
+        data = {c: [getattr(self.cell(r, c), statistic) for r in self.rows] for c in self.columns}
+        if self.side:
+            data[self.side_title] = [getattr(self.side.get(r, MISSING), statistic) for r in self.rows]
+        return pd.DataFrame(data, index=pd.Index(self.rows, name=self.corner))
+
+
+def slug(name: str) -> str:
+    """A file-name-safe form of a model or method name."""
+    return re.sub(r"[^A-Za-z0-9._=()-]+", "_", name).strip("_") or "_"
+
+
+def mri_grid(report: Report) -> Grid:
+    """Rows = methods (WiSE-FT per alpha, soup), columns = pretrained models: mRI."""
+    scope = report.scope
+    cells = {(m, model): report.mri[(model, m)] for model in scope.models for m in scope.methods}
+    counts = {(m, model): f"{report.complete_ri_cells(model, m)}/{scope.n} RI"
+              for model in scope.models for m in scope.methods if not report.mri[(model, m)].complete}
+    return Grid("mri", "mRI: mean robustness improvement (percentage points)", "method",
+                scope.methods, scope.models, cells, "pretrained model", diverging=True,
+                missing_text=counts,
+                caption=f"RI_i = 1/(n-1) sum_(j != i) (A_i^(j) - A_pre^(j)), n = {scope.n}; "
+                        "mRI = mean of RI_i over the downstream sets. A missing cell shows "
+                        "how many of its n RI_i are complete.")
+
+
+def downstream_accuracy_grid(report: Report) -> Grid:
+    scope = report.scope
+    rows = (PRETRAINED, *scope.methods)
+    cells = {(m, model): report.downstream_accuracy[(model, m)] for model in scope.models for m in rows}
+    return Grid("downstream_accuracy", "Accuracy on the downstream set fine-tuned on (%)", "method",
+                rows, scope.models, cells, "pretrained model",
+                caption="Mean over downstream sets i of the accuracy on i itself "
+                        "(pretrained: its accuracy on each downstream set, averaged).")
+
+
+def imagenet_accuracy_grid(report: Report) -> Grid | None:
+    """ImageNet-1K val accuracy after fine-tuning (forgetting of the pretraining task)."""
+    scope = report.scope
+    if IMAGENET_VAL not in scope.eval_sets:
+        return None
+    rows = (PRETRAINED, *scope.methods)
+    cells = {(m, model): report.imagenet_accuracy[(model, m)] for model in scope.models for m in rows}
+    return Grid("imagenet_accuracy", "ImageNet-1K val accuracy after fine-tuning (%)", "method",
+                rows, scope.models, cells, "pretrained model",
+                caption="Mean over the downstream sets fine-tuned on.")
+
+
+def ri_grid(report: Report, model: str) -> Grid:
+    """Rows = methods, columns = the downstream set fine-tuned on: RI_i, and mRI beside."""
+    scope = report.scope
+    cells = {(m, d): report.ri[(model, m, d)] for m in scope.methods for d in scope.downstream}
+    return Grid(f"ri/{slug(model)}", f"RI per downstream set: {model}", "method", scope.methods,
+                scope.downstream, cells, "fine-tuned on", diverging=True, side_title="mRI",
+                side={m: report.mri[(model, m)] for m in scope.methods},
+                caption="Columns: the downstream set fine-tuned on.")
+
+
+def accuracy_grid(report: Report, model: str, method: str) -> Grid:
+    """Rows = pretrained, then the downstream set fine-tuned on; columns = eval sets; RI beside."""
+    scope = report.scope
+    cells = {(PRETRAINED, s): report.pretrained[model][s] for s in scope.eval_sets}
+    for d in scope.downstream:
+        cells |= {(d, s): report.accuracy[(model, method, d)][s] for s in scope.eval_sets}
+    return Grid(f"accuracy/{slug(model)}/{slug(method)}", f"Top-1 accuracy (%): {model} / {method}",
+                "fine-tuned on", (PRETRAINED, *scope.downstream), scope.eval_sets, cells, "evaluated on",
+                side_title="RI", side={d: report.ri[(model, method, d)] for d in scope.downstream},
+                caption=f"mRI = {report.mri[(model, method)].shown()}")
+
+
+def summary_grids(report: Report) -> list[Grid]:
+    """The tables across models: mRI, downstream accuracy, ImageNet-1K accuracy."""
+    found = [mri_grid(report), downstream_accuracy_grid(report), imagenet_accuracy_grid(report)]
+    return [g for g in found if g is not None]
+
+
+def to_csv(grid: Grid, statistic: str = "mean") -> str:
+    """Numbers at full precision (blank where missing); statistic 'mean' or 'std'."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    side = [grid.side_title] if grid.side else []
+    writer.writerow([grid.corner, *grid.columns, *side])
+    for row in grid.rows:
+        values = [getattr(grid.cell(row, c), statistic) for c in grid.columns]
+        if grid.side:
+            values.append(getattr(grid.side.get(row, MISSING), statistic))
+        writer.writerow([row, *("" if math.isnan(v) else repr(v) for v in values)])
+    return buffer.getvalue()
+
+
+def to_markdown(grid: Grid, heading: str = "###") -> str:
+    """A GitHub-flavoured Markdown table: 'mean ± std' over seeds, '—' where missing."""
+    side = [grid.side_title] if grid.side else []
+    header = [grid.corner, *grid.columns, *side]
+    lines = [f"{heading} {grid.title}", "", _md_row(header), "|" + "---|" * len(header)]
+    for row in grid.rows:
+        values = [grid.shown(row, c) for c in grid.columns]
+        if grid.side:
+            values.append(grid.side.get(row, MISSING).shown())
+        lines.append(_md_row([row, *values]))
+    if grid.caption:
+        lines += ["", grid.caption]
+    return "\n".join(lines) + "\n"
+
+
+def _md_row(cells: list[str]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"

@@ -1,0 +1,73 @@
+"""The GPU worker type of our cluster configs scales 0 -> max under load and back to 0 when idle.
+
+Runs `cluster/fake_autoscale.yaml` (the same head/GPU-worker shape as aws.yaml and gcp.yaml)
+with Ray's fake multi-node provider on this machine: a real Ray autoscaler, fake GPUs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from cluster_fixtures import FakeAutoscalingCluster, autoscaling_cluster  # noqa: F401
+
+pytestmark = pytest.mark.slow
+
+TASKS = 4
+TASK_SECONDS = 4  # long enough that the first worker cannot finish all four alone
+SCALE_DOWN_WAIT_S = 60  # idle_timeout_minutes is 0.2 (12 s); Ray then needs a few seconds
+
+# Runs in its own process: it joins the fake cluster while the test session keeps its own Ray.
+DRIVER = textwrap.dedent(f"""
+    import json, time
+    import ray
+
+    def alive_gpu_nodes():
+        return sorted(n["NodeID"] for n in ray.nodes()
+                      if n["Alive"] and n["Resources"].get("GPU", 0) > 0)
+
+    @ray.remote(num_gpus=1, num_cpus=1)
+    def node_of_task():
+        time.sleep({TASK_SECONDS})
+        return ray.get_runtime_context().get_node_id()
+
+    ray.init(log_to_driver=False)  # address from RAY_ADDRESS
+    started = time.monotonic()
+    task_nodes = ray.get([node_of_task.remote() for _ in range({TASKS})])
+    tasks_s = time.monotonic() - started
+    head = [n["NodeID"] for n in ray.nodes() if n["Alive"] and n["Resources"].get("GPU", 0) == 0]
+    gpu_nodes_after_tasks = alive_gpu_nodes()
+    idle_since = time.monotonic()
+    while alive_gpu_nodes() and time.monotonic() - idle_since < {SCALE_DOWN_WAIT_S}:
+        time.sleep(1)
+    print(json.dumps({{"task_nodes": task_nodes, "tasks_s": tasks_s, "head_nodes": head,
+                      "gpu_nodes_after_tasks": gpu_nodes_after_tasks,
+                      "gpu_nodes_after_idle": alive_gpu_nodes(),
+                      "scale_down_s": time.monotonic() - idle_since}}))
+""")
+
+
+def _drive(cluster: FakeAutoscalingCluster) -> dict:
+    done = subprocess.run([sys.executable, "-c", DRIVER], env=cluster.driver_env(),
+                          capture_output=True, text=True, timeout=150)
+    assert done.returncode == 0, f"{done.stderr[-3000:]}\nautoscaler:\n{cluster.log_tail()}"
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_gpu_workers_scale_up_from_zero_and_back_down_when_idle(autoscaling_cluster):
+    started = time.monotonic()
+    report = _drive(autoscaling_cluster)
+    context = f"{json.dumps(report, indent=1)}\nautoscaler:\n{autoscaling_cluster.log_tail()}"
+
+    assert len(report["task_nodes"]) == TASKS
+    assert not set(report["task_nodes"]) & set(report["head_nodes"]), "a GPU task ran on the head"
+    assert len(set(report["task_nodes"])) == 2, f"expected both GPU workers to be used\n{context}"
+    assert len(report["gpu_nodes_after_tasks"]) == 2, context  # scaled to max_workers, no further
+    assert report["gpu_nodes_after_idle"] == [], f"idle GPU workers were not removed\n{context}"
+    print(f"tasks {report['tasks_s']:.1f} s, scale-down {report['scale_down_s']:.1f} s, "
+          f"driver {time.monotonic() - started:.1f} s")
+
