@@ -1,39 +1,41 @@
 """Early interpolation: the makespan of the PlanSearcher's order vs a barrier order (every
-fine-tune first, interpolations only once all have finished), on the same plan, the same
-trial durations and the same number of lanes (fake GPUs), with sleep-based trials.
+fine-tune first, interpolations only once all of them have finished) on the same plan, the
+same trial durations and the same number of lanes (fake GPUs), with sleep-based trials.
 
-Each order is both simulated (an event loop that drives the real searcher objects, no Ray)
-and run as real Ray Tune trials; the two must agree, which shows the measured difference
-comes from the order and not from Ray's noise.
+Each order is simulated (an event loop driving the real searcher objects, no Ray) and run
+as real Ray Tune trials; the two agree, so a measured difference comes from the order.
 
-Why an order can win: the two orders do the same work, so only idle lanes differ. A barrier
+Why one order beats another: both do the same work, so only idle lanes differ. A barrier
 idles every lane but one while the last fine-tunes finish (nothing else may start), then
-runs all interpolations. An order that hands out ready interpolations fills those idle
-lanes, but only when a long fine-tune is still running then; and handing interpolations out
-first also delays the fine-tunes behind them, which lengthens the tail when a long
-fine-tune is on the critical path. Durations below follow ribray's costs: every trial
-evaluates the eval sets once (1 unit), a fine-tune also trains (units by set size).
+runs every interpolation. Handing out ready interpolations fills those idle lanes only if a
+long fine-tune is still running then; and handing them out first delays the fine-tunes
+queued behind them, which lengthens the tail when a long fine-tune is on the critical path.
+Durations follow ribray's costs: every trial evaluates the eval sets once (1 unit), and a
+fine-tune also trains (units by downstream-set size).
 """
 
 from __future__ import annotations
 
 import heapq
-import time
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ray.tune.search import Searcher
 
-from benchmarks.common import Check, Section, Sizes
+from benchmarks.results import Check, Section
+from benchmarks.sizes import Sizes
+from benchmarks.sleep_trial import IDLE, WARMUP, sleep_trial
 from ribray.plan import Plan, Trial, make_plan
 from ribray.searcher import METRIC, PlanSearcher
 from ribray.spec import parse_spec
 
 TARGET = 0.85
 LANES = 2
+Spans = dict[str, tuple[float, float]]  # plan trial id -> (start, end) in seconds
 
-# Three downstream sets listed as DESIGN.md lists them (the large one last), the methods a
-# soup reads, one WiSE-FT alpha and the soup.
+# Three downstream sets listed in DESIGN.md's order (the large one last), the methods a soup
+# reads, one WiSE-FT alpha and the soup: 16 trials.
 GRID = {
     "name": "makespan", "data": {"root": "/unused"}, "models": ["tiny_vit"],
     "downstream": ["imagenet_v2", "imagenet_a", "imagenet_c"],
@@ -48,10 +50,10 @@ class CostModel:
     """A trial's duration in units of one evaluation pass over the eval sets.
 
     Every trial evaluates once (1 unit); a fine-tune also trains for `train[downstream]`
-    units times its method's factor (LwF runs the frozen teacher too, EWC adds a penalty).
-    Defaults: ImageNet-V2/-A train in ~0.1 of an evaluation pass (10 epochs of 10k/7.5k
-    images at 2219 img/s vs 4.04M eval images at 7800 img/s); ImageNet-C's 3.75M images
-    would take ~32 passes, compressed to 8 here to keep the run short.
+    units times its method's factor (LwF also runs the frozen teacher; EWC adds a penalty).
+    ImageNet-V2/-A train in ~0.1 of an evaluation pass (10 epochs of 10k/7.5k images at
+    2219 img/s vs 4.04M eval images at 7800 img/s); ImageNet-C's 3.75M training images
+    would take ~32 passes, compressed to 8 to keep the run short.
     """
 
     train: dict[str, float] = field(default_factory=lambda: {
@@ -72,91 +74,125 @@ class BarrierSearcher(PlanSearcher):
 
     def _next_ready(self) -> str | None:
         ready = [i for i in self.order if self._deps_done(i)]
-        phase_one_left = any(t.kind != "interpolate" and i not in self.done | self.failed
-                             for i, t in self.trials.items())
-        if phase_one_left:
+        if any(t.kind != "interpolate" and i not in self.done | self.failed
+               for i, t in self.trials.items()):
             ready = [i for i in ready if self.trials[i].kind != "interpolate"]
         return ready[0] if ready else None
 
 
-class LongestFirstSearcher(PlanSearcher):
-    """What-if, not in ribray: ready interpolations first, then the ready trial with the
-    longest estimated duration (a long fine-tune starts early instead of last)."""
-
-    def __init__(self, trials: list[Trial], seconds: Callable[[Trial], float]):
-        super().__init__(trials)
-        self.seconds = seconds
-
-    def _next_ready(self) -> str | None:
-        ready = [i for i in self.order if self._deps_done(i)]
-        interpolations = [i for i in ready if self.trials[i].kind == "interpolate"]
-        if interpolations or not ready:
-            return interpolations[0] if interpolations else None
-        return max(ready, key=lambda i: self.seconds(self.trials[i]))  # ties: plan order
-
-
 ORDERS: dict[str, Callable[[Plan, CostModel], PlanSearcher]] = {
-    "plan_searcher": lambda plan, cost: PlanSearcher(list(plan.trials)),
+    "plan_searcher": lambda plan, cost: PlanSearcher(list(plan.trials), cost=cost.seconds),
     "barrier": lambda plan, cost: BarrierSearcher(list(plan.trials)),
-    "longest_first_what_if": lambda plan, cost: LongestFirstSearcher(list(plan.trials), cost.seconds),
 }
+
+
+class WarmLanes(Searcher):
+    """Hands Tune one warm-up trial per lane, which all wait until every lane has started,
+    then the wrapped searcher's trials, and a 50 ms idle trial whenever it has nothing ready.
+
+    Tune starts trial actors lazily, gives a pending trial a finished trial's actor
+    (cancelling the one it was starting) and drops cached actors that no trial waits for:
+    with trials shorter than an actor's start, lanes would otherwise go unused. A real
+    sweep's trials run for minutes, so an actor's start (seconds) barely shows there.
+    """
+
+    def __init__(self, searcher: Searcher, lanes: int, rendezvous: str, timeout_s: float = 120):
+        super().__init__(metric=METRIC, mode="max")
+        self.searcher, self.lanes = searcher, lanes
+        self.warmup = {"trial_id": WARMUP, "rendezvous": rendezvous, "lanes": lanes,
+                       "timeout_s": timeout_s}
+        self.warmups = 0
+        self.fillers: set[str] = set()  # Tune ids of warm-up and idle trials
+
+    def suggest(self, trial_id: str) -> dict | str | None:
+        if self.warmups < self.lanes:
+            self.warmups += 1
+            self.fillers.add(trial_id)
+            return dict(self.warmup)
+        config = self.searcher.suggest(trial_id)
+        if config is None:  # nothing ready: keep the lane's actor, Tune drops idle ones
+            self.fillers.add(trial_id)
+            return {"trial_id": IDLE}
+        return config
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False):
+        if trial_id not in self.fillers:
+            self.searcher.on_trial_complete(trial_id, result, error)
+
+    # Tune checkpoints its searchers while it runs.
+    def get_state(self) -> dict:
+        return {"searcher": self.searcher.get_state(), "warmups": self.warmups,
+                "fillers": sorted(self.fillers)}
+
+    def set_state(self, state: dict) -> None:
+        self.searcher.set_state(state["searcher"])
+        self.warmups, self.fillers = state["warmups"], set(state["fillers"])
+
+    def save(self, checkpoint_path: str) -> None:
+        self.searcher.save(checkpoint_path)
+
+    def restore(self, checkpoint_path: str) -> None:
+        self.searcher.restore(checkpoint_path)
 
 
 def grid_plan(grid: dict | None = None) -> Plan:
     return make_plan(parse_spec(grid or GRID))
 
 
-def simulate(searcher: PlanSearcher, seconds: Callable[[Trial], float], lanes: int) -> float:
-    """Makespan when `lanes` trials run at once and each takes exactly `seconds(trial)`; the
-    searcher is asked for a trial whenever a lane is free, as Tune does."""
-    clock, running, asked, finished = 0.0, [], 0, False
+def makespan(spans: Spans) -> float:
+    return max(end for _, end in spans.values()) - min(start for start, _ in spans.values())
+
+
+def simulate(searcher: PlanSearcher, seconds: Callable[[Trial], float], lanes: int) -> Spans:
+    """When each trial runs if `lanes` run at once and each takes exactly `seconds(trial)`;
+    the searcher is asked for a trial whenever a lane is free, as Tune does."""
+    clock, running, spans, asked, finished = 0.0, [], {}, 0, False
     while True:
         while not finished and len(running) < lanes:
-            config = searcher.suggest(f"sim{asked}")
+            tune_id = f"sim{asked}"
+            config = searcher.suggest(tune_id)
             if config is None or config == Searcher.FINISHED:
                 finished = config == Searcher.FINISHED
                 break
-            heapq.heappush(running, (clock + seconds(Trial.from_config(config)), f"sim{asked}"))
             asked += 1
+            trial = Trial.from_config(config)
+            spans[trial.trial_id] = (clock, clock + seconds(trial))
+            heapq.heappush(running, (spans[trial.trial_id][1], tune_id))
         if not running:
-            return clock
+            return spans
         clock, tune_id = heapq.heappop(running)
         searcher.on_trial_complete(tune_id, {METRIC: 1})
 
 
-def _sleep_trial(config: dict, durations: dict[str, float]) -> None:
-    """Sleeps for the planned trial's duration; reports when it started and finished."""
-    from ray import tune
-
-    started = time.time()
-    time.sleep(durations[config["trial_id"]])
-    tune.report({METRIC: 1, "started": started, "finished": time.time()})
-
-
-def run_on_ray(plan: Plan, searcher: PlanSearcher, cost: CostModel, lanes: int) -> float:
-    """Makespan of the plan as real Tune trials claiming one (fake) GPU each."""
+def run_on_ray(plan: Plan, searcher: PlanSearcher, cost: CostModel, lanes: int) -> Spans:
+    """When each trial ran as a real Tune trial claiming one (fake) GPU. Needs a Ray with
+    at least `lanes` GPUs and CPUs."""
     from ray import tune
 
     from benchmarks.tune_runner import run_trials
 
     durations = {t.trial_id: cost.seconds(t) for t in plan.trials}
-    results = run_trials(tune.with_parameters(_sleep_trial, durations=durations),
-                         {"cpu": 1, "gpu": 1}, num_samples=-1, search_alg=searcher,
-                         max_concurrent=lanes, reuse_actors=True)
-    if len(results) != len(plan):
-        raise RuntimeError(f"{len(results)} of {len(plan)} trials reported")
-    return max(r["finished"] for r in results) - min(r["started"] for r in results)
+    trainable = tune.with_parameters(sleep_trial, durations=durations, metric=METRIC)
+    with tempfile.TemporaryDirectory(prefix="ribray-bench-lanes-") as rendezvous:
+        results = run_trials(trainable, {"cpu": 1, "gpu": 1}, num_samples=-1,
+                             search_alg=WarmLanes(searcher, lanes, rendezvous),
+                             max_concurrent=lanes, reuse_actors=True)
+    spans = {r["plan_trial_id"]: (r["started"], r["finished"])
+             for r in results if r["plan_trial_id"] not in (WARMUP, IDLE)}
+    if set(spans) != set(durations):
+        raise RuntimeError(f"{len(spans)} of {len(plan)} planned trials reported")
+    return spans
 
 
 def compare(cost: CostModel, lanes: int = LANES, on_ray: bool = True, grid: dict | None = None,
             orders: tuple[str, ...] = ("plan_searcher", "barrier")) -> dict:
-    """Simulated (and, with `on_ray`, measured) makespans of each order, in seconds."""
+    """Each order's simulated and (with `on_ray`) measured makespan, in seconds."""
     plan = grid_plan(grid)
     found: dict = {"trials": len(plan), "lanes": lanes, "unit_s": cost.unit_s}
     for name in orders:
-        found[name] = {"simulated_s": simulate(ORDERS[name](plan, cost), cost.seconds, lanes)}
+        found[name] = {"simulated_s": makespan(simulate(ORDERS[name](plan, cost), cost.seconds, lanes))}
         if on_ray:
-            found[name]["measured_s"] = run_on_ray(plan, ORDERS[name](plan, cost), cost, lanes)
+            found[name]["measured_s"] = makespan(run_on_ray(plan, ORDERS[name](plan, cost), cost, lanes))
     return found
 
 
@@ -167,13 +203,12 @@ def makespan_ratio(found: dict, order: str = "plan_searcher", kind: str = "measu
 
 def measure(sizes: Sizes) -> Section:
     """Needs a Ray with at least LANES (fake) GPUs and LANES CPUs."""
-    found = compare(CostModel(unit_s=sizes.makespan_unit_s),
-                    orders=("plan_searcher", "barrier", "longest_first_what_if"))
-    ratios = {name: {kind: makespan_ratio(found, name, kind) for kind in ("simulated_s", "measured_s")}
-              for name in ("plan_searcher", "longest_first_what_if")}
-    found["ratios_vs_barrier"] = ratios
-    what_if = ratios["longest_first_what_if"]["measured_s"]
-    return Section("makespan", numbers=found, checks=[Check(
-        "makespan: PlanSearcher / barrier", ratios["plan_searcher"]["measured_s"], TARGET,
-        at_least=False, note=f"simulated {ratios['plan_searcher']['simulated_s']:.3f}; "
-                             f"longest-first what-if {what_if:.3f}")])
+    found = compare(CostModel(unit_s=sizes.makespan_unit_s), orders=tuple(ORDERS))
+    found["ratios_vs_barrier"] = {
+        "plan_searcher": {kind: makespan_ratio(found, "plan_searcher", kind)
+                          for kind in ("simulated_s", "measured_s")}}
+    ratios = found["ratios_vs_barrier"]
+    note = f"simulated {ratios['plan_searcher']['simulated_s']:.3f}"
+    return Section("makespan", found, [Check("makespan: PlanSearcher / barrier",
+                                             ratios["plan_searcher"]["measured_s"], TARGET,
+                                             at_least=False, note=note)])

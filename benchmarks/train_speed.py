@@ -1,6 +1,6 @@
 """Training speed: ribray's Trainer (method `ft`) inside a real Ray Tune trial vs the plainest
-PyTorch/timm loop, same model, batch, precision, optimizer and batches already on the device
-(so both measure the loop, not data loading, which has its own measurement)."""
+PyTorch/timm loop: same model, batch, precision, optimizer, and batches already on the device
+(both measure the loop; loading has its own measurement)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,18 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-from benchmarks.common import (Check, Section, Sizes, Stopwatch, autocast_dtype, build_model,
-                               free_gpu_memory, pick_device, ratio)
+from benchmarks.device import Stopwatch, autocast, build_model, free_memory, pick_device
+from benchmarks.results import Check, Section, ratio
+from benchmarks.sizes import Sizes
 
-TARGET_EAGER = 0.95  # ribray's loop in a Tune trial, vs the bare eager loop
-TARGET_COMPILED = 1.2  # ribray with `compile: true`, vs the bare eager loop
+TARGET_EAGER = 0.95  # ribray's loop in a Tune trial, over the bare eager loop
+TARGET_COMPILED = 1.2  # ribray with `compile: true`, over the bare eager loop
 DISTINCT_BATCHES = 4
+DOWNSTREAM = "imagenet_sketch"  # a 1000-class set: its logits projection is the identity
 
 
 def synthetic_batches(sizes: Sizes, device: torch.device, seed: int = 0) -> list[tuple]:
-    """A few random (images, labels) batches, already on the device, cycled by both loops."""
+    """A few random (images, labels) batches on the device, cycled by both loops."""
     generator = torch.Generator().manual_seed(seed)
     shape = (sizes.train_batch, 3, sizes.image_size, sizes.image_size)
     return [(torch.randn(shape, generator=generator).to(device),
@@ -34,14 +36,12 @@ def cycle(batches: list[tuple], steps: int) -> Iterator[tuple]:
 
 def bare_loop(sizes: Sizes, device: torch.device, compile: bool = False) -> float:
     """Images/s of a bare timm loop: SGD with momentum, autocast, cross-entropy, backward."""
-    torch.manual_seed(0)
     model = build_model(sizes)[0].to(device).train()
     forward = torch.compile(model) if compile else model
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
-    dtype = autocast_dtype(device)
 
     def step(images: torch.Tensor, labels: torch.Tensor) -> None:
-        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+        with autocast(device):
             loss = nn.functional.cross_entropy(forward(images), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -57,12 +57,13 @@ def bare_loop(sizes: Sizes, device: torch.device, compile: bool = False) -> floa
 
 
 def ribray_loop(sizes: Sizes, device: torch.device, compile: bool = False) -> float:
-    """Images/s of ribray's Trainer running the `ft` method, as a finetune trial sets it up."""
+    """Images/s of ribray's Trainer running the `ft` method, set up as a finetune trial does."""
     from ribray.config import TrainConfig
+    from ribray.data import get_dataset
+    from ribray.data.scoring import LabelProjector
     from ribray.loop import Trainer
     from ribray.methods import get_method
 
-    torch.manual_seed(0)
     method_cls = get_method("ft")
     method = method_cls(method_cls.Config())
     model = method.prepare(build_model(sizes)[0]).to(device)
@@ -70,8 +71,8 @@ def ribray_loop(sizes: Sizes, device: torch.device, compile: bool = False) -> fl
     method.setup(model)
     config = TrainConfig(batch_size=sizes.train_batch, compile=compile, precision="auto")
     steps = sizes.train_warmup_steps + sizes.train_steps
-    # 1000-way sets (ImageNet-V2, -Sketch, ...) train on all logits: the projection is identity.
-    trainer = Trainer(model, method, config, device, nn.Identity(), steps_per_epoch=steps)
+    project = LabelProjector(get_dataset(DOWNSTREAM).class_indices()).to(device)
+    trainer = Trainer(model, method, config, device, project, steps_per_epoch=steps)
     batches = synthetic_batches(sizes, device)
     trainer.train_epoch(cycle(batches, sizes.train_warmup_steps))
     with Stopwatch(device) as watch:
@@ -88,42 +89,34 @@ def _tune_trial(config: dict, sizes: Sizes) -> None:
 
 
 def ribray_in_tune(sizes: Sizes, device: torch.device, compile: bool) -> float:
-    """Images/s of ribray's loop inside one real Ray Tune trial that claims one GPU."""
+    """Images/s of ribray's loop inside one real Ray Tune trial claiming one GPU."""
     import ray
     from ray import tune
 
     from benchmarks.tune_runner import run_trials
 
-    # All the cores, as the bare loop has: Ray sets the trial's torch threads to its CPU count.
+    # Every core, as the bare loop has: Ray sets a trial's torch threads to its CPU count.
     cpus = min(os.cpu_count() or 1, int(ray.cluster_resources().get("CPU", 1)))
     resources = {"cpu": cpus, "gpu": 1 if device.type == "cuda" else 0}
-    trainable = tune.with_parameters(_tune_trial, sizes=sizes)
-    results = run_trials(trainable, resources,
+    results = run_trials(tune.with_parameters(_tune_trial, sizes=sizes), resources,
                          param_space={"device": device.type, "compile": compile})
     return results[-1]["images_per_second"]
 
 
 def measure(sizes: Sizes, device: torch.device) -> Section:
-    """Bare eager, ribray eager (Tune), and with torch.compile where the Trainer compiles (CUDA)."""
-    section = Section("train")
+    """Bare eager vs ribray eager (in Tune); with torch.compile where the Trainer compiles (CUDA)."""
     bare = bare_loop(sizes, device)
-    free_gpu_memory()
+    free_memory()
     ribray = ribray_in_tune(sizes, device, compile=False)
     numbers = {"model": sizes.model, "batch": sizes.train_batch, "steps": sizes.train_steps,
                "bare_eager_images_per_s": bare, "ribray_eager_images_per_s": ribray}
-    compiled_note = ""
-    ribray_compiled = None
+    compiled, note = None, "not measured: the Trainer compiles only on CUDA"
     if device.type == "cuda":
-        ribray_compiled = ribray_in_tune(sizes, device, compile=True)
-        numbers["ribray_compiled_images_per_s"] = ribray_compiled
+        compiled, note = ribray_in_tune(sizes, device, compile=True), ""
+        numbers["ribray_compiled_images_per_s"] = compiled
         numbers["bare_compiled_images_per_s"] = bare_loop(sizes, device, compile=True)
-        free_gpu_memory()
-    else:
-        compiled_note = "not measured: the Trainer compiles only on CUDA"
-    section.numbers = numbers
-    section.checks = [
+        free_memory()
+    return Section("train", numbers, [
         Check("train: ribray (Tune trial) / bare loop", ratio(ribray, bare), TARGET_EAGER),
-        Check("train: ribray compile / bare eager", ratio(ribray_compiled, bare), TARGET_COMPILED,
-              note=compiled_note),
-    ]
-    return section
+        Check("train: ribray compile / bare eager", ratio(compiled, bare), TARGET_COMPILED, note=note),
+    ])

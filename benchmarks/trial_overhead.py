@@ -4,11 +4,13 @@ bookkeeping, actor start or reuse, and importing what a ribray trial imports).""
 
 from __future__ import annotations
 
+import itertools
 import os
 import statistics
 import time
 
-from benchmarks.common import Check, Section, Sizes
+from benchmarks.results import Check, Section
+from benchmarks.sizes import Sizes
 
 TARGET_S = 5.0
 
@@ -29,7 +31,7 @@ def overheads(results: list[dict]) -> list[float]:
     """Seconds from each trial's last line to the next one's first useful line."""
     ordered = sorted(results, key=lambda r: r["first_line"])
     return [later["first_line"] + later["import_s"] - earlier["last_line"]
-            for earlier, later in zip(ordered, ordered[1:])]
+            for earlier, later in itertools.pairwise(ordered)]
 
 
 def sequence(trials: int, reuse_actors: bool) -> dict:

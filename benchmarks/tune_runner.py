@@ -27,9 +27,19 @@ def ensure_ray(num_gpus: int | None = None, num_cpus: int | None = None) -> bool
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if ray.is_initialized():
         return False
-    ray.init(num_gpus=num_gpus, num_cpus=num_cpus, include_dashboard=False,
+    # address="local": a new instance, never a cluster that `ray start` left on this machine
+    ray.init(address="local", num_gpus=num_gpus, num_cpus=num_cpus, include_dashboard=False,
              _node_ip_address="127.0.0.1", log_to_driver=False)
     return True
+
+
+def restart_ray(num_gpus: int) -> None:
+    """A fresh local Ray advertising `num_gpus` GPUs (fake ones where the machine has fewer)."""
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+    ensure_ray(num_gpus=num_gpus, num_cpus=max(num_gpus, os.cpu_count() or 1))
 
 
 def run_trials(trainable: Callable, resources: dict, *, num_samples: int = 1,

@@ -1,13 +1,13 @@
-"""`ribray data ...`: list, check and generate the benchmark's datasets (no downloads)."""
+"""`ribray data ...`: list, check and generate the benchmark's datasets (no downloads).
+
+Importing this module imports neither torch nor ray: commands import what they need.
+"""
 
 from __future__ import annotations
 
 import sys
 
 import click
-
-DEFAULT_FAKE = ("imagenet_val", "imagenet_r", "imagenet_a", "imagenet_sketch", "imagenet_v2",
-                "objectnet", "imagenet_cartoon", "imagenet_drawing", "imagenet_c")
 
 
 @click.group()
@@ -17,59 +17,90 @@ def data() -> None:
 
 @data.command("list")
 def list_datasets() -> None:
-    """Every dataset ribray knows, its classes, expected size and default folder."""
+    """Every dataset ribray knows: classes, expected images, scoring, default folder."""
     from ribray.data import DATASETS
 
-    click.echo(f"{'name':<20} {'classes':>7} {'images':>10}  folder under the data root")
+    click.echo(f"{'name':<20} {'classes':>7} {'images':>10}  {'folder under the data root':<40} scoring")
     for name, entry in DATASETS.items():
-        click.echo(f"{name:<20} {entry.num_classes:>7} {entry.expected_images:>10,}  {entry.folder}")
+        click.echo(f"{name:<20} {entry.num_classes:>7} {entry.expected_images:>10,}  "
+                   f"{entry.folder:<40} {entry.scoring()}")
 
 
 @data.command()
-@click.argument("root", type=click.Path(path_type=str))
-@click.option("--datasets", default=None, help="comma-separated names (default: every dataset found)")
-@click.option("--verify-images", is_flag=True, help="decode every image (slow on real data)")
-def check(root: str, datasets: str | None, verify_images: bool) -> None:
+@click.argument("root", required=False, type=click.Path(path_type=str))
+@click.option("--datasets", default=None, help="comma-separated names; exit 1 if any is unusable")
+@click.option("--spec", "spec_path", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="check the spec's downstream and eval sets, at its data.root and data.folders")
+@click.option("--verify-images", is_flag=True, help="also decode every image (slow on real data)")
+def check(root: str | None, datasets: str | None, spec_path: str | None, verify_images: bool) -> None:
     """Report, per dataset under ROOT: found / missing / wrong counts / unreadable files."""
     from ribray.data import DATASETS
     from ribray.data.check import check_datasets
 
-    names = datasets.split(",") if datasets else DATASETS.names()
-    results = check_datasets(root, names, verify_images=verify_images)
+    names, folders = (datasets.split(",") if datasets else []), {}
+    if spec_path:
+        root, spec_names, folders = _from_spec(spec_path, root)
+        names = names or spec_names
+    if root is None:
+        raise click.UsageError("give ROOT (the data root) or --spec")
+    named = bool(names)
+    results = check_datasets(root, names or DATASETS.names(), folders, verify_images=verify_images)
     for result in results:
-        if not result.found and not datasets:
+        if not named and not result.found:
             continue
         status = "ok" if result.usable else ("missing" if not result.found else "PROBLEM")
-        click.echo(f"{result.name:<20} {status:<8} {result.images:>9,} images  {result.path}")
+        click.echo(f"{result.name:<20} {status:<8} {result.images:>10,} images  {result.path}")
         for problem in result.problems:
             click.echo(f"    - {problem}")
-    named_unusable = [r for r in results if datasets and not r.usable]
     if not any(r.found for r in results):
         click.echo(f"no dataset found under {root}; see `ribray data download-help`")
-    sys.exit(1 if named_unusable else 0)
+    unusable = [r.name for r in results if not r.usable and (named or r.found)]
+    if unusable:
+        click.echo(f"unusable: {', '.join(unusable)}")
+    sys.exit(1 if unusable or not any(r.found for r in results) else 0)
+
+
+def _from_spec(spec_path: str, root: str | None) -> tuple[str, list[str], dict[str, str]]:
+    """(data root, the spec's downstream + eval sets, its data.folders)."""
+    from ribray.spec import load_spec
+
+    spec = load_spec(spec_path)
+    names = list(dict.fromkeys([*spec.downstream, *spec.resolved_eval_sets()]))
+    return root or spec.data.root, names, dict(spec.data.folders)
 
 
 @data.command()
 @click.argument("root", type=click.Path(path_type=str))
 @click.option("--per-class", default=8, show_default=True, help="images per class")
 @click.option("--classes", default=10, show_default=True, help="classes per dataset (the first K of each)")
-@click.option("--size", default=40, show_default=True, help="image side in pixels")
-@click.option("--datasets", default=",".join(DEFAULT_FAKE), show_default=True, help="comma-separated names")
+@click.option("--size", default=48, show_default=True, help="image side in pixels")
+@click.option("--datasets", default=None, help="comma-separated names (default: every layout)")
 @click.option("--c-per-class", default=2, show_default=True,
-              help="ImageNet-C images per class per corruption and severity (75 parts)")
-def fake(root: str, per_class: int, classes: int, size: int, datasets: str, c_per_class: int) -> None:
+              help="ImageNet-C images per class in each of its 75 corruption/severity folders")
+@click.option("--seed", default=0, show_default=True)
+def fake(root: str, per_class: int, classes: int, size: int, datasets: str | None, c_per_class: int,
+         seed: int) -> None:
     """Write small generated datasets in the real on-disk layouts under ROOT."""
     from pathlib import Path
 
     from ribray.data import DATASETS, get_dataset
 
-    for name in datasets.split(","):
-        if name not in DATASETS:
-            get_dataset(name)  # raises with a did-you-mean
+    names = datasets.split(",") if datasets else _one_per_folder(DATASETS)
+    for name in names:
         entry = get_dataset(name)
-        count = entry.write_fake(entry.path(Path(root)), classes=classes, size=size,
-                                 per_class=c_per_class if name == "imagenet_c" else per_class)
+        per = c_per_class if name == "imagenet_c" else per_class
+        count = entry.write_fake(entry.path(Path(root)), per_class=per, classes=classes, seed=seed, size=size)
         click.echo(f"{name:<20} {count:>6} images in {entry.path(Path(root))}")
+
+
+def _one_per_folder(registry) -> list[str]:
+    """Every dataset, but one per folder (objectnet_reference reads objectnet's images)."""
+    seen, names = set(), []
+    for name, entry in registry.items():
+        if entry.folder not in seen:
+            seen.add(entry.folder)
+            names.append(name)
+    return names
 
 
 @data.command("download-help")
@@ -77,9 +108,14 @@ def download_help() -> None:
     """Where each dataset comes from and the folder layout ribray expects (no downloads)."""
     from ribray.data import DATASETS
 
-    click.echo("ribray reads every dataset from one root folder (data.root in the spec); a dataset\n"
-               "can live elsewhere with data.folders.<name>. Unreadable images are skipped with a\n"
-               "warning at run time; `ribray data check ROOT --verify-images` finds them beforehand.\n")
+    click.echo(
+        "ribray reads every dataset from one root folder (data.root in the spec); a dataset can\n"
+        "live elsewhere with data.folders.<name> (a relative path is relative to the spec file).\n"
+        "Nothing is downloaded for you: fetch each set from its source, then lay it out as shown.\n\n"
+        "Unreadable images (truncated or corrupt files) never stop a sweep: each one is left out\n"
+        "of its batch with a warning naming it, so n_images in the results falls short. Find them\n"
+        "before a sweep with `ribray data check ROOT --verify-images` and replace them.\n")
     for name, entry in DATASETS.items():
-        click.echo(f"{name} ({entry.title}, {entry.expected_images:,} images): <root>/{entry.folder}")
-        click.echo(f"    {entry.source}\n")
+        click.echo(f"{name} — {entry.title}: {entry.expected_images:,} images, scored {entry.scoring()}")
+        click.echo(f"    layout under the data root: {entry.layout()}")
+        click.echo(f"    source: {entry.source}\n")

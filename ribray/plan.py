@@ -206,11 +206,12 @@ def _interpolation(spec: Spec, cell: Cell, method: str, ingredients: list[str],
 
 
 def analysis_trials(spec: Spec, model, trials: list[Trial]) -> list[Trial]:
-    """CKA per fine-tune (after it), and one OTDD trial per model (pretrained features)."""
+    """CKA per fine-tune whose weights live in the model's own layers (not VPT's prompt), after
+    it; and one OTDD trial per model (pretrained features)."""
     found = []
     cka = spec.analyses.cka
     if cka is not None:
-        for trial in (t for t in trials if t.kind == "finetune"):
+        for trial in (t for t in trials if t.kind == "finetune" and METHODS.get(t.method).interpolatable):
             config = {k: trial.config[k] for k in ("model", "method", "options", "downstream",
                                                     "seed") if k in trial.config}
             config |= {"weights": trial.weights_key, "cka": cka.model_dump(mode="json"),

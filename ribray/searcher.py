@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from ray.tune.search import Searcher
@@ -17,12 +18,16 @@ class PlanSearcher(Searcher):
 
     The plan orders trials cell by cell (the fine-tunes an interpolation reads, then the
     interpolation), so the first WiSE-FT/soup trials start while the grid is still running,
-    and a ready interpolation jumps the queue. Trials whose dependency failed for good are
-    never suggested; they are reported as skipped.
+    and a ready interpolation jumps the queue. With a `cost` estimate, once the first
+    interpolation has started the longest ready trial goes next, so long fine-tunes do not
+    leave GPUs idle at the end of the sweep.
+    Trials whose dependency failed for good are never suggested; they are reported as skipped.
     """
 
-    def __init__(self, trials: list[Trial], done: set[str] = frozenset()):
+    def __init__(self, trials: list[Trial], done: set[str] = frozenset(),
+                 cost: Callable[[Trial], float] | None = None):
         super().__init__(metric=METRIC, mode="max")
+        self.cost = cost  # estimated GPU time of a trial: longest ready fine-tune first
         self.trials = {t.trial_id: t for t in trials}
         self.order = [t.trial_id for t in trials if t.trial_id not in done]
         self.done: set[str] = set(done)
@@ -68,7 +73,16 @@ class PlanSearcher(Searcher):
         if not ready:
             return None
         interpolations = [i for i in ready if self.trials[i].kind == "interpolate"]
-        return (interpolations or ready)[0]
+        if interpolations or self.cost is None or not self.first_interpolation_started():
+            return (interpolations or ready)[0]
+        # Then the longest ready trial (LPT): the big sets' fine-tunes do not trail at the end
+        # of the sweep while GPUs idle; ties keep plan order.
+        return max(ready, key=lambda i: self.cost(self.trials[i]))
+
+    def first_interpolation_started(self) -> bool:
+        """Until then plan order, so the first cell's interpolations become ready early."""
+        handed_out = self.done | self.failed | set(self.running.values())
+        return any(self.trials[i].kind == "interpolate" for i in handed_out)
 
     def _deps_done(self, plan_id: str) -> bool:
         return all(d in self.done for d in self.trials[plan_id].depends_on)

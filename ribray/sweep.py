@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -114,6 +115,7 @@ def _tuner(spec: Spec, plan: Plan, done: set[str], context: SweepContext, root: 
            previous: str | None, max_concurrent: int | None):
     from ray import tune
 
+    from ribray.estimate import load_throughput, trial_hours
     from ribray.progress import Progress
     from ribray.searcher import PlanSearcher
     from ribray.trials import run_trial
@@ -128,7 +130,8 @@ def _tuner(spec: Spec, plan: Plan, done: set[str], context: SweepContext, root: 
         callbacks=[progress], verbose=0)
     if previous is not None:  # the restored run brings its own (unpickled) callbacks
         return tune.Tuner.restore(previous, trainable, resume_unfinished=True, resume_errored=True), None
-    searcher = PlanSearcher(list(plan.trials), done=done)
+    cost = functools.partial(trial_hours, throughput=load_throughput())
+    searcher = PlanSearcher(list(plan.trials), done=done, cost=cost)
     concurrency = max_concurrent or _default_concurrency(spec)
     tune_config = tune.TuneConfig(search_alg=searcher, num_samples=-1,
                                   max_concurrent_trials=concurrency, reuse_actors=True,

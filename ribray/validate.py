@@ -14,6 +14,8 @@ def check_spec(spec: Spec, *, data: bool = True, weights: bool = True, storage: 
     problems += _dataset_names(spec)
     problems += _interpolations(spec)
     problems += _models(spec, weights)
+    if not problems:
+        problems += _method_model_pairs(spec)
     if storage:
         problems += _storage(spec)
     notes = [f"{len(spec.models)} model(s), {len(spec.methods)} method(s), "
@@ -75,6 +77,24 @@ def _models(spec: Spec, weights: bool) -> list[str]:
                 models.check_weights_available(model.name, model.pretrained, model.checkpoint)
         except RibrayError as error:
             problems.append(f"models.{i}: {error}")
+    return problems
+
+
+def _method_model_pairs(spec: Spec) -> list[str]:
+    """Every method must be able to train every model (built random-init, on the CPU)."""
+    from ribray.methods import METHODS
+    from ribray.models import build_model
+
+    problems = []
+    needed = set(spec.methods) | {METHODS.get(m).starts_from for m in spec.methods} - {None}
+    for i, model in enumerate(spec.models):
+        module = build_model(model.name, pretrained=False).module
+        for name in sorted(needed):
+            method = METHODS.get(name)
+            try:
+                method(spec.method_config(name)).check_model(module)
+            except RibrayError as error:
+                problems.append(f"methods.{name} x models.{i} ({model.name}): {error}")
     return problems
 
 

@@ -71,3 +71,60 @@ def test_gpu_workers_scale_up_from_zero_and_back_down_when_idle(autoscaling_clus
     print(f"tasks {report['tasks_s']:.1f} s, scale-down {report['scale_down_s']:.1f} s, "
           f"driver {time.monotonic() - started:.1f} s")
 
+
+
+# Watches the cluster while a sweep runs: the most GPU workers alive at once, then how long
+# until they are all gone. Stops watching the scale-up when the file named by argv[1] exists.
+WATCHER = textwrap.dedent(f"""
+    import json, os, sys, time
+    import ray
+
+    def gpu_nodes():
+        return sum(1 for n in ray.nodes() if n["Alive"] and n["Resources"].get("GPU", 0) > 0)
+
+    ray.init(log_to_driver=False)
+    most = 0
+    while not os.path.exists(sys.argv[1]):
+        most = max(most, gpu_nodes())
+        time.sleep(0.5)
+    idle_since = time.monotonic()
+    while gpu_nodes() and time.monotonic() - idle_since < {SCALE_DOWN_WAIT_S}:
+        time.sleep(1)
+    print(json.dumps({{"most_gpu_nodes": most, "gpu_nodes_after_idle": gpu_nodes(),
+                      "scale_down_s": time.monotonic() - idle_since}}))
+""")
+
+
+def _final_rows(results) -> set[tuple]:
+    import pyarrow.dataset as ds
+
+    table = ds.dataset(str(results), format="parquet").to_table().to_pylist()
+    return {(r["trial_id"], r["eval_set"], r["n_images"], r["correct"]) for r in table if r["final"]}
+
+
+def test_sweep_scales_the_cluster_and_matches_a_fixed_cluster(autoscaling_cluster, ray_cluster,
+                                                               fake_data, tmp_path):
+    from conftest import tiny_spec, write_spec
+    from ribray.spec import parse_spec
+    from ribray.sweep import run_sweep
+
+    spec = tiny_spec(tmp_path / "auto", fake_data, methods={"ft": {}, "lp": {}},
+                     resources={"gpu": 1, "cpu": 1})
+    path = write_spec(tmp_path / "spec.yaml", spec)
+    stop = tmp_path / "sweep-finished"
+    env = autoscaling_cluster.driver_env()
+    watcher = subprocess.Popen([sys.executable, "-c", WATCHER, str(stop)], env=env,
+                               stdout=subprocess.PIPE, text=True)
+    sweep = subprocess.run([sys.executable, "-m", "ribray", "sweep", str(path), "--address",
+                            autoscaling_cluster.address], env=env, capture_output=True, text=True,
+                           timeout=400)
+    stop.write_text("done")
+    watched = json.loads(watcher.communicate(timeout=120)[0].strip().splitlines()[-1])
+    context = f"{sweep.stdout[-3000:]}\n{sweep.stderr[-2000:]}\nautoscaler:\n{autoscaling_cluster.log_tail()}"
+    assert sweep.returncode == 0, context
+    assert watched["most_gpu_nodes"] == 2, f"{watched}\n{context}"  # 0 -> max_workers
+    assert watched["gpu_nodes_after_idle"] == 0, f"{watched}\n{context}"  # back to the head alone
+    fixed = parse_spec(tiny_spec(tmp_path / "fixed", fake_data, methods={"ft": {}, "lp": {}}))
+    assert run_sweep(fixed, max_concurrent=2).complete
+    assert _final_rows(tmp_path / "auto" / "runs" / "t" / "results") == \
+        _final_rows(tmp_path / "fixed" / "runs" / "t" / "results")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from ribray.data.base import CheckResult, DatasetEntry, Sample
-from ribray.registry import Registry, import_submodules
+from ribray.registry import Registry
 
 DATASETS: Registry[DatasetEntry] = Registry("dataset", list_command="ribray data list")
 
@@ -18,6 +21,12 @@ def get_dataset(name: str) -> DatasetEntry:
     return DATASETS.get(name)
 
 
-import_submodules(__name__)
+# Library modules that import torch: imported where they are used, so that listing and
+# checking datasets (`ribray data list`, `ribray validate`) stays fast. Every other module
+# here is imported, so adding a dataset is adding a file.
+TORCH_MODULES = ("loading", "device_decode", "scoring")
+for _module in pkgutil.iter_modules(__path__):
+    if not _module.name.startswith("_") and _module.name not in TORCH_MODULES:
+        importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = ["DATASETS", "CheckResult", "DatasetEntry", "Sample", "get_dataset", "register"]

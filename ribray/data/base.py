@@ -11,7 +11,7 @@ from ribray.errors import DataError
 IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: ImageNet-C lists 3.75M of these
 class Sample:
     """One image: its file, its label in the dataset's own class space, and its part
     (e.g. "gaussian_noise/3" for ImageNet-C; "" for sets scored as a whole)."""
@@ -47,6 +47,7 @@ class DatasetEntry:
     expected_images: ClassVar[int] = 0  # the real set's size, for `ribray data check`
     crop_border: ClassVar[int] = 0  # pixels cut from each side before the transform (ObjectNet: 2)
     source: ClassVar[str] = ""  # where the real data comes from and how to lay it out
+    images_per_class: ClassVar[int | None] = None  # when the real set is balanced (val: 50)
 
     def class_indices(self) -> list[tuple[int, ...]]:
         """For each of this set's classes, the ImageNet-1K class indices it corresponds to."""
@@ -59,6 +60,23 @@ class DatasetEntry:
     def write_fake(self, root: Path, per_class: int, classes: int, seed: int = 0) -> int:
         """Write a small valid dataset in the real layout under `root`; return image count."""
         raise NotImplementedError
+
+    def check(self, root: Path) -> CheckResult:
+        """Is the set at `root` complete (folders, classes, image counts)? Fast: counts files."""
+        raise NotImplementedError
+
+    def layout(self) -> str:
+        """The expected on-disk layout, for error messages and `ribray data download-help`."""
+        return f"<{self.folder}>/..."
+
+    def scoring(self) -> str:
+        """How predictions are scored, in words (`ribray data list`)."""
+        groups = self.class_indices()
+        if groups == [(i,) for i in range(1000)]:
+            return "1000-way"
+        if all(len(g) == 1 for g in groups):
+            return f"{len(groups)}-way, masked to its {len(groups)} ImageNet logits"
+        return f"{len(groups)}-way, max over each class's ImageNet logits"
 
     def accuracy(self, counts: dict[str, tuple[int, int]]) -> tuple[float, dict[str, float]]:
         """Top-1 in percent from (correct, total) per part, and the per-part accuracies.

@@ -28,7 +28,7 @@ def wnid_index() -> dict[str, int]:
     return {wnid: i for i, wnid in enumerate(imagenet_wnids())}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def subset_wnids(name: str) -> tuple[str, ...]:
     """The wnids of a 200-class set ("imagenet_a", "imagenet_r"), sorted as on disk."""
     return tuple(_lines(f"{name}_wnids.txt"))

@@ -9,6 +9,7 @@ class ImageNetCartoon(WnidFolders):
     name = "imagenet_cartoon"
     title = "ImageNet-Cartoon"
     folder = "imagenet-cartoon"
+    images_per_class = 50
     expected_images = 50_000
     source = ("Salvador & Oberman 2022, 'ImageNet-Cartoon and ImageNet-Drawing' (zenodo release): "
               "imagenet-cartoon/<wnid>/*.JPEG, laid out like ImageNet val")

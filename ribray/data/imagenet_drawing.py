@@ -9,6 +9,7 @@ class ImageNetDrawing(WnidFolders):
     name = "imagenet_drawing"
     title = "ImageNet-Drawing"
     folder = "imagenet-drawing"
+    images_per_class = 50
     expected_images = 50_000
     source = ("Salvador & Oberman 2022, 'ImageNet-Cartoon and ImageNet-Drawing' (zenodo release): "
               "imagenet-drawing/<wnid>/*.JPEG, laid out like ImageNet val")

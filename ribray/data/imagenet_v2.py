@@ -15,6 +15,7 @@ class ImageNetV2(WnidFolders):
     name = "imagenet_v2"
     title = "ImageNet-V2 matched-frequency"
     folder = "imagenetv2-matched-frequency-format-val"
+    images_per_class = 10
     expected_images = 10_000
     suffix = ".jpeg"
     source = ("github.com/modestyachts/ImageNetV2 (imagenetv2-matched-frequency.tar.gz): "

@@ -1,18 +1,21 @@
-"""ObjectNet: the 113 of its 313 classes that overlap ImageNet-1K (~18.5k PNG images).
+"""ObjectNet: the 113 of its 313 classes that overlap ImageNet-1K (18,574 PNG images).
 
-Each ObjectNet class covers one or more ImageNet classes; a prediction is the ObjectNet class
-whose best ImageNet logit is highest (max over the group, 113-way, as imagenet-testbed scores
-it). The images have a thin red border, cut (2 px each side) before the transform.
+Each ObjectNet class covers one or more ImageNet classes (125 in all); a prediction is the
+ObjectNet class whose best ImageNet logit is highest (max over the group, 113-way, as
+imagenet-testbed scores it). The images have a thin red frame, cut (2 px each side) before
+the transform, as the reference code does.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 from importlib import resources
+from pathlib import Path
 
 from ribray.data import register
-from ribray.data.folders import WnidFolders
+from ribray.data.folders import WnidFolders, missing_folder
 
 
 @functools.lru_cache(maxsize=1)
@@ -24,7 +27,8 @@ def objectnet_classes() -> dict[str, dict]:
 
 @register
 class ObjectNet(WnidFolders):
-    """Class folders are ObjectNet's folder names; the other 200 classes' folders are ignored."""
+    """Class folders are ObjectNet's folder names (sorted); its other 200 classes' folders are
+    expected on disk and ignored."""
 
     name = "objectnet"
     title = "ObjectNet (113 ImageNet classes)"
@@ -35,13 +39,28 @@ class ObjectNet(WnidFolders):
     suffix = ".png"
     source = ("objectnet.dev (objectnet-1.0.zip, password-protected; accept its license): "
               "objectnet-1.0/images/<class folder>/*.png; the 113 folders listed in "
-              "ribray/data/classes/objectnet_classes.json are used")
+              "ribray/data/classes/objectnet_classes.json are used, the other 200 are ignored")
 
     def wnids(self) -> tuple[str, ...]:
+        """ObjectNet's folder names of its ImageNet-overlapping classes, sorted (label order)."""
         return tuple(sorted(objectnet_classes()))
 
     def class_indices(self) -> list[tuple[int, ...]]:
         return [tuple(objectnet_classes()[f]["imagenet"]) for f in self.wnids()]
+
+    def present_classes(self, root: Path) -> set[str]:
+        """The overlapping classes' folders present; ObjectNet's other folders are expected."""
+        root = Path(root)
+        if not root.is_dir():
+            raise missing_folder(self.name, root, self.layout())
+        with os.scandir(root) as entries:
+            return {e.name for e in entries if e.is_dir()} & set(self.wnids())
+
+    def layout(self) -> str:
+        return f"<{self.folder}>/<ObjectNet class folder>/*.png (the 113 ImageNet-overlapping classes)"
+
+    def scoring(self) -> str:
+        return "113-way, max over each ObjectNet class's ImageNet logits (2 px border cut)"
 
     def decorate_fake(self, image):
         """ObjectNet's thin red frame, so the 2 px crop has something to cut."""
@@ -50,27 +69,20 @@ class ObjectNet(WnidFolders):
         ImageDraw.Draw(image).rectangle([0, 0, image.width - 1, image.height - 1], outline=(255, 0, 0), width=2)
         return image
 
-    def class_folders(self, root):
-        """Only the overlapping classes' folders; ObjectNet's other folders are expected."""
-        from pathlib import Path
-
-        from ribray.errors import DataError
-
-        root = Path(root)
-        if not root.is_dir():
-            raise DataError(f"{self.name}: folder {root} is missing; expected {self.layout()}")
-        return [root / f for f in self.wnids() if (root / f).is_dir()]
-
 
 @register
 class ObjectNetReference(ObjectNet):
     """ObjectNet scored as the reference RIB code does: one ImageNet class per ObjectNet class
-    (the first listed), so the other ImageNet classes of a group are masked out. The reference
-    code's bug (8 classes silently reusing the previous class's index) is fixed. Use it to
-    compare with the paper's numbers; `objectnet` is the correct 113-way max scoring."""
+    (the first one ObjectNet's mapping lists), so the other ImageNet classes of a group (12 of
+    125) are masked out. The reference code's bug (8 classes silently reusing the previous
+    class's index when a name does not match) is fixed. Use it to compare with the paper's
+    numbers; `objectnet` is the correct 113-way max scoring. Same folder and images."""
 
     name = "objectnet_reference"
-    title = "ObjectNet, reference-code scoring"
+    title = "ObjectNet, reference-code scoring (one ImageNet class per class)"
 
     def class_indices(self) -> list[tuple[int, ...]]:
         return [(objectnet_classes()[f]["imagenet"][0],) for f in self.wnids()]
+
+    def scoring(self) -> str:
+        return "113-way, masked to one ImageNet logit per class (the reference code's way)"

@@ -51,6 +51,10 @@ class Method:
     def __init__(self, config: MethodConfig):
         self.config = config
 
+    def check_model(self, model: nn.Module) -> None:
+        """Raise RibrayError when this method cannot train `model` (validate calls it on a
+        random-init copy, before any GPU time); default: every model works."""
+
     def prepare(self, model: nn.Module) -> nn.Module:
         """Return the module to train (wrapped or extended); default: the model itself."""
         return model

@@ -1,14 +1,19 @@
-"""EWC as ImageNet-RIB's code defines it: an L2 penalty pulling the weights towards the
-pretrained ones (no Fisher information), weight 1."""
+"""EWC as ImageNet-RIB's code defines it: the squared L2 distance of the trained weights to
+the pretrained ones, summed over parameters, times `weight` (1). No Fisher information, so
+it is L2-SP rather than Kirkpatrick et al.'s EWC; the name follows the paper."""
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
+
 from pydantic import Field
-from torch import nn
 
 from ribray.methods import register
 from ribray.methods.base import Method, MethodConfig, Step
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 
 class EwcConfig(MethodConfig):
@@ -17,13 +22,16 @@ class EwcConfig(MethodConfig):
 
 @register("ewc")
 class ElasticWeightConsolidation(Method):
-    summary = "L2 distance to the pretrained weights (weight 1, no Fisher)"
+    summary = "squared L2 distance to the pretrained weights (weight 1, no Fisher)"
     Config = EwcConfig
 
     def setup(self, model: nn.Module) -> None:
+        # The anchor is taken at the starting weights, before any resume loads later ones.
         self.anchor = {name: p.detach().clone() for name, p in model.named_parameters() if p.requires_grad}
 
     def extra_loss(self, step: Step) -> torch.Tensor:
-        distance = sum(((p - self.anchor[name]) ** 2).sum()
-                       for name, p in step.model.named_parameters() if name in self.anchor)
-        return self.config.weight * distance
+        import torch
+
+        squared = [((p - self.anchor[name]) ** 2).sum()
+                   for name, p in step.model.named_parameters() if name in self.anchor]
+        return self.config.weight * torch.stack(squared).sum()

@@ -1,8 +1,11 @@
-"""LP-FT (Kumar et al. 2022): fine-tune all weights starting from the finished LP weights.
+"""LP-FT (Kumar et al. 2022): fine-tune every weight, starting from the finished LP weights.
 
-In the plan it is its own trial that depends on the LP trial of the same model, downstream
-set and seed (`starts_from = "lp"`): the LP phase is shared with the sweep's LP results, and
-the FT phase reads LP's exported weights. Each phase runs the sweep's full schedule.
+The LP phase is not re-run inside this trial: `starts_from = "lp"` makes the plan add LP-FT
+as a trial that depends on the LP trial of the same model, downstream set, seed and subset,
+and the trial loads LP's exported weights into the base model before `prepare`. So the LP
+phase is shared with the sweep's LP results, both phases run the sweep's full schedule (as
+the reference code does: 10 epochs of LP, then 10 of FT), and an interrupted sweep never
+redoes a finished LP phase.
 """
 
 from ribray.methods import register
@@ -11,5 +14,5 @@ from ribray.methods.base import Method
 
 @register("lp_ft")
 class LinearProbeThenFineTune(Method):
-    summary = "FT starting from the LP trial's weights (a dependent trial)"
+    summary = "FT starting from the finished LP trial's weights (a dependent trial)"
     starts_from = "lp"

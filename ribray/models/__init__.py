@@ -1,4 +1,5 @@
-"""Model registry: named pretrained sources; any other timm model name works too."""
+"""Model registry: named pretrained sources; any other timm model name, and open_clip
+zero-shot classifiers (`open_clip:ARCH/TAG`), work too."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ def register(entry: ModelEntry) -> ModelEntry:
 
 import_submodules(__name__)
 
-from ribray.models.resolve import build_model, check_model_name  # noqa: E402
+from ribray.models.resolve import (
+    build_model,
+    check_model_name,
+    check_weights_available,
+    download_weights,
+)
 
-__all__ = ["MODELS", "LoadedModel", "ModelEntry", "build_model", "check_model_name", "register"]
+__all__ = ["MODELS", "LoadedModel", "ModelEntry", "build_model", "check_model_name",
+           "check_weights_available", "download_weights", "register"]

@@ -21,6 +21,9 @@ class ModelEntry:
     build: Callable[[bool], nn.Module]
     weights: str = ""  # where the pretrained weights come from (documentation)
     paper_column: str = ""  # the column of the paper's tables this model is
+    # The timm name or `open_clip:ARCH/TAG` that `build` creates; its weights are the ones
+    # `check_weights_available` looks for. Empty: no downloadable weights (random init).
+    source: str = ""
 
 
 @dataclass

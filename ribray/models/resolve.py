@@ -1,11 +1,21 @@
-"""Turn a model name from the spec into a built classifier."""
+"""Turn a model name from the spec into a built classifier, and check it before a sweep.
+
+A name is a registry alias (`ribray models`), any timm model name (`arch` or `arch.tag`),
+or `open_clip:ARCH/TAG` for a CLIP zero-shot classifier.
+"""
 
 from __future__ import annotations
 
-import functools
-
-from ribray.errors import UnknownNameError
-from ribray.models.base import LoadedModel
+from ribray.errors import RibrayError, UnknownNameError
+from ribray.models.base import LoadedModel, ModelEntry
+from ribray.models.checkpoint import check_checkpoint_file, load_checkpoint
+from ribray.models.clip_zero_shot import PREFIX as OPEN_CLIP_PREFIX
+from ribray.models.clip_zero_shot import (
+    build_zero_shot,
+    check_open_clip_name,
+    open_clip_weights_problem,
+)
+from ribray.models.timm_family import build_timm, timm_names, timm_weights_problem
 
 
 def _registry():
@@ -14,58 +24,89 @@ def _registry():
     return MODELS
 
 
-@functools.lru_cache(maxsize=1)
-def _timm_names() -> frozenset[str]:
-    import timm
-
-    return frozenset(timm.list_models(pretrained=True)) | frozenset(timm.list_models())
+def _entry(name: str) -> ModelEntry | None:
+    return _registry().get(name) if name in _registry() else None
 
 
 def check_model_name(name: str) -> None:
     """Raise UnknownNameError (with a did-you-mean) unless `name` is a known model."""
     if name in _registry():
         return
-    if name.startswith("open_clip:"):
-        return  # checked by the open_clip family when it resolves the architecture
-    if name in _timm_names() or name.split(".")[0] in _timm_names():
+    if name.startswith(OPEN_CLIP_PREFIX):
+        check_open_clip_name(name)
         return
-    known = set(_registry().names()) | _timm_names()
-    raise UnknownNameError("model", name, known, hint="run `ribray models` for the registry; any timm model name works too")
+    if name in timm_names():
+        return
+    known = set(_registry().names()) | timm_names()
+    raise UnknownNameError("model", name, known,
+                           hint="run `ribray models` for the registry; any timm model name works too")
 
 
 def build_model(name: str, pretrained: bool = True, checkpoint: str | None = None) -> LoadedModel:
-    """Build the named model with its timm data config (preprocessing); a local checkpoint
-    (.safetensors, or a torch state dict loaded with weights_only=True) replaces the weights."""
-    import timm
+    """Build the named model with its timm data config (preprocessing) at the model's
+    evaluation resolution (timm's test size: e.g. torchvision's ResNet-50 V2 weights train at
+    176 px but are evaluated, and here fine-tuned, at 224 px with a 232 px resize). A local
+    checkpoint (.safetensors, or a torch state dict read with weights_only=True) replaces the
+    weights, and the pretrained ones are then not loaded at all."""
+    from timm.data import resolve_model_data_config
 
     check_model_name(name)
     from_hub = pretrained and checkpoint is None
-    if name in _registry():
-        module = _registry().get(name).build(from_hub)
+    entry = _entry(name)
+    source = entry.source if entry else name
+    if source.startswith(OPEN_CLIP_PREFIX):
+        module = build_zero_shot(source, from_hub, text_head=checkpoint is None)
+    elif entry is not None:
+        module = entry.build(from_hub)
     else:
-        module = timm.create_model(name, pretrained=from_hub)
+        module = build_timm(name, from_hub)
     if checkpoint is not None:
-        load_checkpoint(module, checkpoint)
-    data_config = timm.data.resolve_model_data_config(module)
-    return LoadedModel(module=module, data_config=data_config)
+        load_checkpoint(module, checkpoint, model_name=name)
+    return LoadedModel(module=module, data_config=resolve_model_data_config(module, use_test_size=True))
 
 
-def load_checkpoint(module, path: str) -> None:
-    """Load a state dict file into `module`; say which keys do not fit when it is not this model's."""
-    import torch
+def check_weights_available(name: str, pretrained: bool = True, checkpoint: str | None = None,
+                            offline: bool | None = None) -> None:
+    """Raise RibrayError, before any sweep starts, when the model's weights cannot be had:
+    a missing checkpoint file, or (offline: HF_HUB_OFFLINE=1, the default of `offline=None`
+    when it is set) pretrained weights that are not in the local timm / open_clip cache.
+    With hub access the weights are downloaded when first built, so nothing is checked."""
+    if checkpoint is not None:
+        check_checkpoint_file(checkpoint)
+        return
+    if not pretrained or not _offline(offline):
+        return
+    problem = missing_weights(name)
+    if problem:
+        raise RibrayError(
+            f"{problem}. Download them on a machine with internet (`HF_HUB_OFFLINE=0 ribray models "
+            f"--download {name}`) and copy its Hugging Face cache ($HF_HOME, default ~/.cache/huggingface) "
+            f"here, or give a local weights file as `checkpoint:` in this model's entry of the spec")
 
-    from ribray.errors import RibrayError
 
-    if path.endswith(".safetensors"):
-        from safetensors.torch import load_file
+def missing_weights(name: str) -> str | None:
+    """What is missing from the local cache for the named model's pretrained weights, or None."""
+    entry = _entry(name)
+    source = entry.source if entry else name
+    if not source:
+        return None  # a random-init test model
+    check_model_name(name)
+    problem = (open_clip_weights_problem(source) if source.startswith(OPEN_CLIP_PREFIX)
+               else timm_weights_problem(source))
+    shown = name if source == name else f"{name} ({source})"
+    return f"pretrained weights of model {shown} are not available offline: {problem}" if problem else None
 
-        state = load_file(path)
-    else:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        state = state.get("state_dict", state) if isinstance(state, dict) else state
-    if not isinstance(state, dict):
-        raise RibrayError(f"checkpoint {path} is not a state dict")
-    result = module.load_state_dict(state, strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        raise RibrayError(f"checkpoint {path} does not fit this model: missing keys "
-                          f"{result.missing_keys[:5]}, unexpected keys {result.unexpected_keys[:5]}")
+
+def download_weights(name: str) -> None:
+    """Build the named model with pretrained weights once, so that they land in the cache."""
+    if _offline(None):
+        raise RibrayError("HF_HUB_OFFLINE is set: unset it (HF_HUB_OFFLINE=0) to download weights")
+    build_model(name, pretrained=True)
+
+
+def _offline(offline: bool | None) -> bool:
+    if offline is not None:
+        return offline
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE)

@@ -18,7 +18,8 @@ def _tiny_vit(pretrained: bool):
 
 def _small_input(model, size: int):
     """Make timm's data config (which reads pretrained_cfg) match the small input size."""
-    model.pretrained_cfg = {**model.pretrained_cfg, "input_size": (3, size, size), "crop_pct": 1.0}
+    model.pretrained_cfg = {**model.pretrained_cfg, "input_size": (3, size, size), "crop_pct": 1.0,
+                            "test_input_size": None, "test_crop_pct": None}
     return model
 
 

@@ -7,7 +7,6 @@ import torch
 from ribray.config import CkaConfig
 from ribray.data import get_dataset
 from ribray.data.loading import iter_eval_batches
-from ribray.methods import get_method
 from ribray.trials import register
 from ribray.trials.common import Outcome, base_model, trial_device
 from ribray.weights import load_weights
@@ -38,8 +37,8 @@ def run(trial, context, run_log) -> Outcome:
 
 
 def _finetuned(trial, context):
-    """The fine-tuned model as its method exported it, on a fresh copy of the base model."""
-    method_cls = get_method(trial.method)
-    method = method_cls(method_cls.Config.model_validate(trial.config["options"]))
-    model = method.prepare(base_model(trial).module)
-    return method.load_export(model, load_weights(context.weights, trial.config["weights"]))
+    """The fine-tuned weights in a fresh base model: the plan only asks CKA of interpolatable
+    methods, whose export is keyed like the pretrained model (LoRA merged)."""
+    model = base_model(trial).module
+    model.load_state_dict(load_weights(context.weights, trial.config["weights"]))
+    return model

@@ -39,9 +39,13 @@ def trial_device() -> torch.device:
 
 
 def base_model(trial: Trial) -> LoadedModel:
-    """The pretrained model as the spec names it (weights, or a local checkpoint)."""
+    """The pretrained model as the spec names it (weights, or a local checkpoint). Built under
+    a fixed seed, so a random-init model (tests, the demo) is the same "pretrained" model in
+    every trial and process; trial seeds apply after."""
     spec = trial.config["model"]
-    return build_model(spec["name"], pretrained=spec["pretrained"], checkpoint=spec.get("checkpoint"))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return build_model(spec["name"], pretrained=spec["pretrained"], checkpoint=spec.get("checkpoint"))
 
 
 def now() -> datetime:

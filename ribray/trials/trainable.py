@@ -36,7 +36,7 @@ def run_trial(config: dict, context: SweepContext) -> None:
     rows = result_rows(trial, context, outcome, started, now())
     location = write_shard(context.results, trial.trial_id, rows)
     run_log.finish(_final_metrics(rows), _local_copy(location, context))
-    tune.report({"trial_finished": 1, **{f"top1/{r['eval_set']}": r["top1"] for r in rows if r["final"]}})
+    tune.report({"trial_finished": 1, **_final_metrics(rows)})
 
 
 def _params(trial: Trial) -> dict[str, object]:
@@ -55,7 +55,7 @@ def _params(trial: Trial) -> dict[str, object]:
 def _final_metrics(rows: list[dict]) -> dict[str, float]:
     metrics = {}
     for row in rows:
-        if row["final"]:
+        if row["final"] and row.get("top1") is not None:  # analysis rows carry `value` instead
             metrics[f"top1/{row['eval_set']}"] = row["top1"]
             metrics |= {f"top1/{row['eval_set']}/{p['part']}": p["top1"] for p in row["parts"] or []}
     return metrics

@@ -1,0 +1,187 @@
+"""Optimal Transport Dataset Distance (Alvarez-Melis & Fusi 2020) between labelled feature sets.
+
+Each example is a pair z = (x, y) of a feature vector and a label. A label is represented
+by the Gaussian approximation of its class's features, N(mu_y, Sigma_y + ridge * I), and
+two labels are compared by the 2-Wasserstein distance between their Gaussians (the Bures
+formula):
+
+    W2^2(y, y') = ||mu_y - mu_y'||^2 + tr(S) + tr(S') - 2 tr((S^1/2 S' S^1/2)^1/2).
+
+The ground cost between examples of the two sets is
+
+    c((x, y), (x', y')) = ||x - x'||^2 + label_weight * W2^2(y, y'),
+
+and OTDD is the optimal transport cost between the two sets' uniform empirical
+distributions under c (p = 2, so the value is in squared feature units; its square root
+is a distance on the scale of the features). Labels of the two sets are never matched by
+their ids: a class of set A and a class of set B are compared only through their features.
+
+Scale: every pair (class of A, class of B) needs one Bures term. A class estimated from n
+examples has a covariance of rank < n, so instead of D x D matrix square roots each class
+keeps its covariance's eigen-decomposition Sigma = V diag(lam) V^T (V: D x r, r <= n, by
+one SVD per class), and the trace term of a pair is computed exactly from a small
+(r_a + r_b) square matrix (see `bures_squared`). That makes 1000 x 1000 class pairs of
+768-d ViT features with a few examples per class a batch of small eigenvalue problems.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ribray.analysis.subsets import select_subset
+from ribray.errors import RibrayError
+
+_CHUNK_BYTES = 2**28  # memory for one chunk of class pairs in the Bures computation
+
+
+@dataclass(frozen=True)
+class ClassGaussians:
+    """Per-class Gaussian approximations of a labelled feature set: labels (C,), means
+    (C, D), and each sample covariance as directions (C, D, r) with orthonormal columns
+    and variances (C, r), Sigma_c = directions[c] @ diag(variances[c]) @ directions[c].T
+    (zero-padded to the largest class's rank bound r = min(D, largest class size))."""
+
+    labels: Tensor
+    means: Tensor
+    directions: Tensor
+    variances: Tensor
+
+
+def otdd(features_a: Tensor, labels_a: Tensor, features_b: Tensor, labels_b: Tensor, *,
+         max_samples: int | None = 2000, seed: int = 0, method: str = "exact", reg: float = 0.05,
+         ridge: float = 1e-6, label_weight: float = 1.0, device: torch.device | str | None = None) -> float:
+    """OTDD between (features_a (N, D), labels_a (N,)) and (features_b, labels_b).
+
+    max_samples: each set larger than this is first subsampled class-balanced to about
+      max_samples examples (fraction max_samples / N of every class, at least one per class;
+      deterministic per `seed`); None keeps everything. Class Gaussians and the transport
+      both use the subsample.
+    method: 'exact' (network simplex, `ot.emd2`) or 'sinkhorn' (`ot.sinkhorn2`, log-domain)
+      with entropic regularization reg * mean(ground cost), so `reg` is scale-free.
+    ridge: added to each class covariance's diagonal. label_weight: the weight of W2^2."""
+    xa, ya = subsample_per_class(features_a, labels_a, max_samples, seed)
+    xb, yb = subsample_per_class(features_b, labels_b, max_samples, seed)
+    device = torch.device(device) if device is not None else xa.device
+    xa, ya, xb, yb = (t.to(device) for t in (xa, ya, xb, yb))
+    gaussians_a, gaussians_b = class_gaussians(xa, ya), class_gaussians(xb, yb)
+    cost = squared_distances(xa, xb)
+    if label_weight:
+        label_cost = label_distances(gaussians_a, gaussians_b, ridge)
+        rows = torch.searchsorted(gaussians_a.labels, ya)
+        cols = torch.searchsorted(gaussians_b.labels, yb)
+        cost = cost + label_weight * label_cost[rows][:, cols]
+    return transport_cost(cost.cpu().numpy(), method=method, reg=reg)
+
+
+def subsample_per_class(features: Tensor, labels: Tensor, max_samples: int | None,
+                        seed: int) -> tuple[Tensor, Tensor]:
+    """At most about `max_samples` examples, the same fraction of every class (at least
+    one each); the set itself when it is small enough or max_samples is None."""
+    if features.shape[0] != labels.shape[0] or features.shape[0] == 0:
+        raise RibrayError(f"features {tuple(features.shape)} and labels {tuple(labels.shape)} "
+                          "must describe the same, non-zero number of examples")
+    features = features.reshape(features.shape[0], -1)
+    if max_samples is None or features.shape[0] <= max_samples:
+        return features, labels.long()
+    fraction = max_samples / features.shape[0]
+    keep = torch.as_tensor(select_subset(labels.tolist(), seed, fraction=fraction), device=labels.device)
+    return features[keep], labels[keep].long()
+
+
+def class_gaussians(features: Tensor, labels: Tensor) -> ClassGaussians:
+    """Mean and covariance of every class (sample covariance, n - 1 denominator; a class
+    with one example has zero covariance, i.e. only the ridge)."""
+    features = features.to(torch.float64)
+    classes, inverse, counts = torch.unique(labels, return_inverse=True, return_counts=True)
+    means = torch.zeros(len(classes), features.shape[1], dtype=torch.float64, device=features.device)
+    means.index_add_(0, inverse, features)
+    means /= counts.unsqueeze(1)
+    # factors[c] @ factors[c].T is class c's sample covariance.
+    factors = torch.zeros(len(classes), features.shape[1], int(counts.max()),
+                          dtype=torch.float64, device=features.device)
+    for c in range(len(classes)):
+        centered = features[inverse == c] - means[c]
+        if centered.shape[0] > 1:
+            factors[c, :, : centered.shape[0]] = centered.T / (centered.shape[0] - 1) ** 0.5
+    directions, singular_values, _ = torch.linalg.svd(factors, full_matrices=False)
+    return ClassGaussians(labels=classes, means=means, directions=directions, variances=singular_values**2)
+
+
+def label_distances(gaussians_a: ClassGaussians, gaussians_b: ClassGaussians, ridge: float = 1e-6) -> Tensor:
+    """W2^2 between every class Gaussian of A and of B: a float64 tensor (C_a, C_b)."""
+    distances = squared_distances(gaussians_a.means, gaussians_b.means)
+    rows_per_chunk = _rows_per_chunk(gaussians_a, gaussians_b)
+    for start in range(0, len(gaussians_a.labels), rows_per_chunk):
+        rows = slice(start, start + rows_per_chunk)
+        overlaps = torch.einsum("adi,bdj->abij", gaussians_a.directions[rows], gaussians_b.directions)
+        distances[rows] += bures_squared(overlaps, gaussians_a.variances[rows, None],
+                                         gaussians_b.variances[None], ridge)
+    return distances
+
+
+def bures_squared(overlaps: Tensor, variances_a: Tensor, variances_b: Tensor, ridge: float) -> Tensor:
+    """tr(S_a) + tr(S_b) - 2 tr((S_b^1/2 S_a S_b^1/2)^1/2) for S = V diag(lam) V^T + e I
+    (e = ridge), from O = V_a^T V_b (..., r_a, r_b) and lam_a (..., r_a), lam_b (..., r_b).
+
+    With P = diag(lam_a^1/2) O, S_b^1/2 S_a S_b^1/2 = Y Y^T + e^2 I where Y has r_a + r_b
+    columns and the Gram matrix (k = r_a + r_b)
+
+        Y^T Y = [[e diag(lam_a) + P diag(lam_b) P^T,  e^1/2 P diag((lam_b (lam_b + e))^1/2)],
+                 [its transpose,                      e diag(lam_b)                        ]],
+
+    so with mu = eigenvalues of Y^T Y, tr((.)^1/2) = sum_k (mu + e^2)^1/2 + (D - k) e and
+    the D-dimensional ridge terms cancel:
+        W2^2 - ||mean_a - mean_b||^2 = sum lam_a + sum lam_b + 2 k e - 2 sum_k (mu + e^2)^1/2."""
+    variances_a, variances_b = variances_a.expand(overlaps.shape[:-1]), variances_b.expand(
+        overlaps.shape[:-2] + overlaps.shape[-1:])
+    scaled = variances_a.sqrt().unsqueeze(-1) * overlaps
+    top_left = torch.diag_embed(ridge * variances_a) + (scaled * variances_b.unsqueeze(-2)) @ scaled.mT
+    top_right = ridge**0.5 * scaled * (variances_b * (variances_b + ridge)).sqrt().unsqueeze(-2)
+    bottom_right = torch.diag_embed(ridge * variances_b)
+    gram = torch.cat([torch.cat([top_left, top_right], -1), torch.cat([top_right.mT, bottom_right], -1)], -2)
+    eigenvalues = torch.linalg.eigvalsh(gram).clamp(min=0)
+    k = gram.shape[-1]
+    cross = (eigenvalues + ridge**2).sqrt().sum(-1)
+    return (variances_a.sum(-1) + variances_b.sum(-1) + 2 * k * ridge - 2 * cross).clamp(min=0)
+
+
+def squared_distances(x: Tensor, y: Tensor) -> Tensor:
+    """||x_i - y_j||^2 for rows of x (N, D) and y (M, D), float64, without an (N, M, D) tensor."""
+    x, y = x.to(torch.float64), y.to(torch.float64)
+    distances = (x * x).sum(1, keepdim=True) + (y * y).sum(1) - 2 * x @ y.T
+    return distances.clamp(min=0)
+
+
+def transport_cost(cost: np.ndarray, *, method: str = "exact", reg: float = 0.05) -> float:
+    """min over couplings P of uniform marginals of <P, cost>: exact (`ot.emd2`) or
+    entropic (`ot.sinkhorn2`, regularization reg * mean(cost), returning <P*, cost>)."""
+    ot = _import_pot()
+    a = np.full(cost.shape[0], 1.0 / cost.shape[0])
+    b = np.full(cost.shape[1], 1.0 / cost.shape[1])
+    cost = np.ascontiguousarray(cost, dtype=np.float64)
+    if method == "exact":
+        return float(ot.emd2(a, b, cost, numItermax=max(100_000, 50 * cost.size)))
+    if method == "sinkhorn":
+        if reg <= 0:
+            raise RibrayError(f"sinkhorn needs reg > 0, got {reg}")
+        scale = float(cost.mean()) or 1.0
+        return float(ot.sinkhorn2(a, b, cost, reg * scale, method="sinkhorn_log", numItermax=10_000))
+    raise RibrayError(f"unknown OTDD method {method!r} (known: exact, sinkhorn)")
+
+
+def _rows_per_chunk(gaussians_a: ClassGaussians, gaussians_b: ClassGaussians) -> int:
+    k = gaussians_a.variances.shape[1] + gaussians_b.variances.shape[1]
+    bytes_per_row = 8 * len(gaussians_b.labels) * 6 * k * k  # the Gram matrix and its parts
+    return max(1, _CHUNK_BYTES // bytes_per_row)
+
+
+def _import_pot():
+    try:
+        import ot
+    except ImportError as error:
+        raise RibrayError("OTDD needs POT: pip install 'ribray[analysis]' (or pip install pot)") from error
+    return ot

@@ -1,0 +1,72 @@
+"""Local weight files given as `checkpoint:` in a spec's model entry."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from typing import TYPE_CHECKING
+
+from ribray.errors import RibrayError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+# Containers that training scripts wrap a state dict in (the reference code saves
+# {"epoch", "state_dict", "optimizer"}; DeiT-style scripts use "model").
+WRAPPER_KEYS = ("state_dict", "model")
+
+
+def check_checkpoint_file(path: str) -> None:
+    """Raise RibrayError unless `path` is a readable local file."""
+    if "://" in path:
+        raise RibrayError(f"checkpoint {path}: must be a local file (copy it to each machine, "
+                          "or to a shared file system)")
+    if not os.path.isfile(path):
+        raise RibrayError(f"checkpoint file not found: {path}")
+
+
+def read_state_dict(path: str) -> dict[str, torch.Tensor]:
+    """A state dict from a .safetensors file, or from a torch file (weights_only=True)."""
+    import torch
+
+    check_checkpoint_file(path)
+    if path.endswith(".safetensors"):
+        from safetensors.torch import load_file
+
+        return load_file(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as error:  # code in the pickle, truncated, other formats
+        raise RibrayError(f"checkpoint {path} cannot be read as safetensors or a torch state dict "
+                          f"(weights_only): {error}") from None
+    for key in WRAPPER_KEYS:
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict) or not all(hasattr(v, "shape") for v in state.values()):
+        raise RibrayError(f"checkpoint {path} is not a state dict (a mapping of names to tensors)")
+    return _strip_prefix(state, "module.")  # saved from a DistributedDataParallel wrapper
+
+
+def load_checkpoint(module: nn.Module, path: str, model_name: str = "") -> None:
+    """Load a weights file into `module`; say which keys do not fit when it is not this model's."""
+    state = read_state_dict(path)
+    own = module.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    what = f"checkpoint {path} is not a state dict of model {model_name or type(module).__name__}"
+    if missing or unexpected:
+        raise RibrayError(f"{what}: {len(missing)} missing keys (e.g. {missing[:5]}), "
+                          f"{len(unexpected)} unexpected keys (e.g. {unexpected[:5]})")
+    wrong = [k for k in own if own[k].shape != state[k].shape]
+    if wrong:
+        k = wrong[0]
+        raise RibrayError(f"{what}: {len(wrong)} tensors have other shapes, e.g. {k}: "
+                          f"{tuple(state[k].shape)} in the file, {tuple(own[k].shape)} in the model")
+    module.load_state_dict(state)
+
+
+def _strip_prefix(state: dict, prefix: str) -> dict:
+    if state and all(k.startswith(prefix) for k in state):
+        return {k[len(prefix):]: v for k, v in state.items()}
+    return state

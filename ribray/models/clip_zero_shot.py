@@ -1,0 +1,148 @@
+"""CLIP without ImageNet fine-tuning (the paper's dataset-size study): an open_clip image
+tower plus a zero-shot head built from its text tower.
+
+Names are `open_clip:ARCH/TAG` (any architecture and pretrained tag open_clip knows, e.g.
+`open_clip:ViT-B-16/laion2b_s34b_b88k`; `open_clip:ARCH` alone builds a random-init model).
+The head holds, per ImageNet-1K class, the normalized text embedding of the reference
+code's prompt "This is a photo of a {}" filled with the class's name — the first WordNet
+lemma from ribray's class list (`ribray.data.classes.imagenet_class_names`) — times CLIP's
+logit scale. Preprocessing is open_clip's for that tag (mean, std, size, bicubic resize of
+the shorter side and center crop), expressed as a timm data config.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ribray.errors import RibrayError, UnknownNameError
+from ribray.models import register
+from ribray.models.base import ModelEntry
+from ribray.models.cache import cached_file_problem, hub_file_problem
+
+if TYPE_CHECKING:
+    from torch import nn
+
+PREFIX = "open_clip:"
+TEMPLATE = "This is a photo of a {}"
+OPEN_CLIP_WEIGHTS = "open_clip_pytorch_model.bin"  # open_clip's default hub file, and its twin
+OPEN_CLIP_SAFE_WEIGHTS = "open_clip_model.safetensors"
+# open_clip resize modes -> timm crop modes (crop_pct 1: resize to the crop size, then crop)
+PREPROCESS_KEYS = ("mean", "std", "interpolation", "resize_mode")
+CROP_MODES = {"shortest": "center", "squash": "squash", "longest": "border"}
+
+
+def parse_name(name: str) -> tuple[str, str | None]:
+    """`open_clip:ARCH/TAG` -> (ARCH, TAG); the tag is None when absent."""
+    arch, _, tag = name.removeprefix(PREFIX).partition("/")
+    return arch, tag or None
+
+
+def check_open_clip_name(name: str) -> None:
+    """Raise UnknownNameError unless open_clip knows the architecture and the tag."""
+    import open_clip
+
+    arch, tag = parse_name(name)
+    if arch not in open_clip.list_models():
+        raise UnknownNameError("open_clip architecture", arch, open_clip.list_models(),
+                               hint="`python -c 'import open_clip; print(open_clip.list_models())'` lists them")
+    tags = open_clip.list_pretrained_tags_by_model(arch)
+    if tag is not None and tag not in tags:
+        raise UnknownNameError(f"pretrained tag of open_clip {arch}", tag, tags)
+
+
+def build_zero_shot(name: str, pretrained: bool, class_names: Sequence[str] | None = None,
+                    text_head: bool = True) -> nn.Module:
+    """The zero-shot classifier of `open_clip:ARCH/TAG` over `class_names` (default: the 1000
+    ImageNet classes). With `text_head=False` the head is left at zero (a checkpoint will
+    replace it), which skips encoding the class prompts."""
+    import open_clip
+
+    from ribray.data.classes import imagenet_class_names
+
+    arch, tag = parse_name(name)
+    if pretrained and tag is None:
+        raise RibrayError(f"{name}: give a pretrained tag (open_clip:{arch}/TAG) or set pretrained: false")
+    tag_config = open_clip.get_pretrained_cfg(arch, tag) if tag else {}
+    # The tag's preprocessing even without its weights (e.g. when a checkpoint replaces them).
+    preprocess = {k: tag_config[k] for k in PREPROCESS_KEYS if k in tag_config}
+    clip = open_clip.create_model(arch, pretrained=tag if pretrained else None,
+                                  force_quick_gelu=bool(tag_config.get("quick_gelu")),
+                                  force_preprocess_cfg=preprocess or None)
+    class_names = list(class_names or imagenet_class_names())
+    if not text_head:
+        return _classifier(clip, _zero_embeddings(arch, len(class_names)))
+    return zero_shot_classifier(clip, open_clip.get_tokenizer(arch), class_names)
+
+
+def zero_shot_classifier(clip, tokenizer, class_names: Sequence[str], template: str = TEMPLATE) -> nn.Module:
+    """Image tower + head of normalized prompt embeddings times the logit scale. The prompts
+    are encoded on the GPU when there is one (1000 prompts take minutes on a CPU)."""
+    import open_clip
+    import torch
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    clip = clip.eval().to(device)
+    weights = open_clip.build_zero_shot_classifier(clip, tokenizer, list(class_names), [template],
+                                                  num_classes_per_batch=100, device=device)
+    return _classifier(clip.cpu(), weights.T.float().cpu())
+
+
+def _classifier(clip, class_embeddings) -> nn.Module:
+    from ribray.models._zero_shot import ZeroShotClassifier
+
+    model = ZeroShotClassifier(clip.visual, class_embeddings, float(clip.logit_scale.detach().exp()))
+    model.pretrained_cfg = timm_data_config(clip)  # what timm.data.resolve_model_data_config reads
+    return model
+
+
+def _zero_embeddings(arch: str, classes: int):
+    import open_clip
+    import torch
+
+    return torch.zeros(classes, open_clip.get_model_config(arch)["embed_dim"])
+
+
+def timm_data_config(clip) -> dict:
+    """open_clip's preprocessing of this model as a timm pretrained config."""
+    import open_clip
+
+    preprocess = open_clip.get_model_preprocess_cfg(clip)
+    size = preprocess.get("size", 224)
+    height, width = (size, size) if isinstance(size, int) else tuple(size)
+    return {"input_size": (3, height, width), "mean": tuple(preprocess.get("mean", open_clip.OPENAI_DATASET_MEAN)),
+            "std": tuple(preprocess.get("std", open_clip.OPENAI_DATASET_STD)),
+            "interpolation": preprocess.get("interpolation", "bicubic"), "crop_pct": 1.0,
+            "crop_mode": CROP_MODES.get(preprocess.get("resize_mode", "shortest"), "center")}
+
+
+def open_clip_weights_problem(name: str) -> str | None:
+    """None when open_clip would find this tag's weights offline, else what is missing."""
+    import open_clip
+
+    arch, tag = parse_name(name)
+    if tag is None:
+        return f"{name} names no pretrained tag"
+    config = open_clip.get_pretrained_cfg(arch, tag)
+    if config.get("file"):
+        return None if os.path.isfile(config["file"]) else f"file {config['file']} not found"
+    if config.get("hf_hub"):  # open_clip prefers the hub when the tag names one
+        repo, file_name = os.path.split(config["hf_hub"])
+        file_names = [file_name] if file_name else [OPEN_CLIP_SAFE_WEIGHTS, OPEN_CLIP_WEIGHTS]
+        return hub_file_problem(repo, file_names)
+    return cached_file_problem(os.path.expanduser("~/.cache/clip"), config["url"])
+
+
+def _entry(alias: str, tag: str, column: str) -> ModelEntry:
+    import functools
+
+    source = f"{PREFIX}ViT-B-16/{tag}"
+    return ModelEntry(name=alias, family="open_clip", source=source, paper_column=column,
+                      build=functools.partial(build_zero_shot, source),
+                      summary=f"CLIP ViT-B/16 ({tag}) zero-shot: image tower + text-prompt head",
+                      weights=f"open_clip ViT-B-16 / {tag}")
+
+
+register(_entry("clip_b16_openai_zeroshot", "openai", "OpenAI CLIP (zero-shot)"))
+register(_entry("clip_b16_laion2b_zeroshot", "laion2b_s34b_b88k", "LAION-2B CLIP (zero-shot)"))

@@ -1,0 +1,65 @@
+"""timm models: any timm name builds; registry aliases point at timm names. Weights come
+from timm's pretrained config (Hugging Face hub id, else a URL) through the local cache."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from ribray.models.base import ModelEntry
+from ribray.models.cache import cached_file_problem, hub_file_problem
+
+HF_WEIGHTS = "pytorch_model.bin"  # timm's default hub file name, and its safetensors twin
+HF_SAFE_WEIGHTS = "model.safetensors"
+
+
+def build_timm(timm_name: str, pretrained: bool):
+    """`timm.create_model` with its 1000-way ImageNet head."""
+    import timm
+
+    return timm.create_model(timm_name, pretrained=pretrained)
+
+
+def timm_entry(name: str, timm_name: str, summary: str, paper_column: str = "") -> ModelEntry:
+    """A registry alias for a pretrained timm model."""
+    return ModelEntry(name=name, family="timm", summary=summary, source=timm_name,
+                      build=functools.partial(build_timm, timm_name), paper_column=paper_column,
+                      weights=f"timm `{timm_name}` (Hugging Face hub `timm/{timm_name}`)")
+
+
+@functools.lru_cache(maxsize=1)
+def timm_names() -> frozenset[str]:
+    """Every architecture name and every `arch.tag` name with pretrained weights."""
+    import timm
+
+    return frozenset(timm.list_models()) | frozenset(timm.list_models(pretrained=True))
+
+
+def timm_weights_problem(timm_name: str) -> str | None:
+    """None when timm would find this model's pretrained weights offline, else what is missing."""
+    from timm.models import get_pretrained_cfg
+
+    cfg = get_pretrained_cfg(timm_name)
+    if cfg is None or not (cfg.hf_hub_id or cfg.url or cfg.file):
+        return f"timm has no pretrained weights for {timm_name!r}"
+    if cfg.file:
+        return None if os.path.isfile(cfg.file) else f"file {cfg.file} not found"
+    if cfg.hf_hub_id:  # timm prefers the hub whenever the config names a hub id
+        return hub_file_problem(cfg.hf_hub_id, _hub_file_names(cfg.hf_hub_filename))
+    return cached_file_problem(_torch_hub_checkpoints(), cfg.url)
+
+
+def _hub_file_names(filename: str | None) -> list[str]:
+    """The hub files timm tries, in order (it prefers a safetensors twin of a .bin file)."""
+    filename = filename or HF_WEIGHTS
+    if filename.endswith(".safetensors"):
+        return [filename]
+    twin = HF_SAFE_WEIGHTS if filename == HF_WEIGHTS else filename.removesuffix(".bin") + ".safetensors"
+    return [twin, filename]
+
+
+def _torch_hub_checkpoints() -> str:
+    """Where timm's URL downloads go (torch.hub's checkpoint folder)."""
+    import torch
+
+    return os.path.join(torch.hub.get_dir(), "checkpoints")
