@@ -96,16 +96,12 @@ def ui(target: str, host: str, port: int) -> None:
 
 def _attach_optional_commands() -> None:
     """Commands that live in their own modules (each cheap to import)."""
-    import importlib
+    from ribray.cli_data import data
+    from ribray.cli_registry import methods, models
+    from ribray.cli_report import report
 
-    for module, names in (("ribray.cli_data", ["data"]), ("ribray.cli_registry", ["models", "methods"]),
-                          ("ribray.cli_report", ["report"])):
-        try:  # TEMPORARY while these modules are being written
-            loaded = importlib.import_module(module)
-        except ModuleNotFoundError:
-            continue
-        for name in names:
-            main.add_command(getattr(loaded, name))
+    for command in (data, models, methods, report):
+        main.add_command(command)
 
 
 _attach_optional_commands()

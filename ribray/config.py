@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Strict(BaseModel):
@@ -91,12 +91,18 @@ class CkaConfig(Strict):
     batch_size: int = Field(64, ge=2)
     layers: Literal["blocks"] | list[str] = "blocks"
 
+    @model_validator(mode="after")
+    def _probe_fits_a_batch(self) -> CkaConfig:
+        if self.probe_images < self.batch_size:
+            raise ValueError(f"probe_images ({self.probe_images}) is smaller than one batch "
+                             f"(batch_size {self.batch_size}): lower batch_size or raise probe_images")
+        return self
+
 
 class OtddConfig(Strict):
     """Optimal-transport dataset distance between downstream sets in the pretrained features."""
 
-    max_per_class: int = Field(20, ge=1)
-    max_images: int = Field(2000, ge=2)
+    max_images: int = Field(2000, ge=2, description="per set, subsampled class-balanced")
     method: Literal["exact", "sinkhorn"] = "exact"
     reg: float = Field(0.1, gt=0)
 

@@ -1,0 +1,50 @@
+"""The paper's analyses run through the same plan / searcher / results path as fine-tuning:
+learning-curve rows per epoch, dataset-size subsets, CKA per layer, OTDD per pair of sets."""
+
+from __future__ import annotations
+
+import math
+
+import pyarrow.dataset as ds
+import pytest
+
+from conftest import tiny_spec
+from ribray.spec import parse_spec
+from ribray.sweep import run_sweep, sweep_dir
+
+
+@pytest.fixture(scope="module")
+def rows(ray_cluster, fake_data, tmp_path_factory):
+    spec = parse_spec(tiny_spec(
+        tmp_path_factory.mktemp("analyses"), fake_data, interpolations={},
+        train={"epochs": 2, "batch_size": 8, "lr": 0.01, "warmup_steps": 1, "workers": 0},
+        curves={"eval_sets": ["imagenet_val"], "limit_per_set": 8},
+        train_subsets=["all", {"shots_per_class": 2}],
+        analyses={"cka": {"probe_images": 16, "batch_size": 8}, "otdd": {"max_images": 24}}))
+    summary = run_sweep(spec, max_concurrent=2)
+    assert summary.complete, summary
+    return ds.dataset(f"{sweep_dir(spec).path}/results", format="parquet").to_table().to_pylist()
+
+
+def test_learning_curve_rows_carry_every_epoch(rows):
+    curve = [r for r in rows if r["kind"] == "finetune" and not r["final"]
+             and r["downstream"] == "imagenet_r" and r["train_subset"] == "all"]
+    assert {(r["epoch"], r["eval_set"]) for r in curve} == {
+        (e, s) for e in (0, 1, 2) for s in ("imagenet_r", "imagenet_val")}
+    assert all(r["n_images"] == 8 for r in curve)  # the fixed subset, not the whole set
+
+
+def test_subset_fine_tunes_are_labelled_and_smaller(rows):
+    finetunes = [r for r in rows if r["kind"] == "finetune" and r["final"]]
+    assert {r["train_subset"] for r in finetunes} == {"all", "shots=2"}
+    assert len({r["trial_id"] for r in finetunes}) == 4  # 2 downstream sets x 2 subsets
+
+
+def test_cka_rows_per_layer_and_otdd_rows_per_pair(rows):
+    cka = [r for r in rows if r["kind"] == "cka"]
+    assert {r["layer"] for r in cka} == {"blocks.0", "blocks.1"}
+    assert len(cka) == 2 * 4  # two layers for each of the four fine-tunes
+    assert all(r["top1"] is None and 0.0 <= r["value"] <= 1.0 + 1e-6 for r in cka)
+    otdd = [r for r in rows if r["kind"] == "otdd"]
+    assert [(r["downstream"], r["eval_set"]) for r in otdd] == [("imagenet_r", "imagenet_sketch")]
+    assert math.isfinite(otdd[0]["value"]) and otdd[0]["value"] > 0
