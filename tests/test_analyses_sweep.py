@@ -8,21 +8,29 @@ import math
 import pyarrow.dataset as ds
 import pytest
 
-from conftest import tiny_spec
-from ribray.spec import parse_spec
+from conftest import tiny_spec, write_spec
+from ribray.spec import load_spec
 from ribray.sweep import run_sweep, sweep_dir
 
 
 @pytest.fixture(scope="module")
-def rows(ray_cluster, fake_data, tmp_path_factory):
-    spec = parse_spec(tiny_spec(
-        tmp_path_factory.mktemp("analyses"), fake_data, interpolations={},
+def swept(ray_cluster, fake_data, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("analyses")
+    path = write_spec(folder / "spec.yaml", tiny_spec(
+        folder, fake_data, interpolations={},
         train={"epochs": 2, "batch_size": 8, "lr": 0.01, "warmup_steps": 1, "workers": 0},
         curves={"eval_sets": ["imagenet_val"], "limit_per_set": 8},
         train_subsets=["all", {"shots_per_class": 2}],
         analyses={"cka": {"probe_images": 16, "batch_size": 8}, "otdd": {"max_images": 24}}))
+    spec = load_spec(path)
     summary = run_sweep(spec, max_concurrent=2)
     assert summary.complete, summary
+    return path, spec
+
+
+@pytest.fixture(scope="module")
+def rows(swept):
+    _, spec = swept
     return ds.dataset(f"{sweep_dir(spec).path}/results", format="parquet").to_table().to_pylist()
 
 
@@ -48,3 +56,14 @@ def test_cka_rows_per_layer_and_otdd_rows_per_pair(rows):
     otdd = [r for r in rows if r["kind"] == "otdd"]
     assert [(r["downstream"], r["eval_set"]) for r in otdd] == [("imagenet_r", "imagenet_sketch")]
     assert math.isfinite(otdd[0]["value"]) and otdd[0]["value"] > 0
+
+
+def test_report_draws_the_curves_and_matrices(swept, tmp_path):
+    from ribray.report import run_report
+
+    path, _ = swept
+    _, folder, _ = run_report(str(path), out=str(tmp_path / "report"))
+    for figure in ("curves/tiny_vit/ft.png", "cka/tiny_vit/ft.png", "otdd/tiny_vit.png"):
+        assert (tmp_path / "report" / figure).stat().st_size > 1000, figure
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert "Learning curves" in page and "CKA between" in page and "OTDD" in page

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -52,7 +51,7 @@ class ClassGaussians:
 
 
 def otdd(features_a: Tensor, labels_a: Tensor, features_b: Tensor, labels_b: Tensor, *,
-         max_samples: int | None = 2000, seed: int = 0, method: str = "exact", reg: float = 0.05,
+         max_samples: int | None = 2000, seed: int = 0, method: str = "exact", reg: float = 0.01,
          ridge: float = 1e-6, label_weight: float = 1.0, device: torch.device | str | None = None) -> float:
     """OTDD between (features_a (N, D), labels_a (N,)) and (features_b, labels_b).
 
@@ -60,21 +59,26 @@ def otdd(features_a: Tensor, labels_a: Tensor, features_b: Tensor, labels_b: Ten
       max_samples examples (fraction max_samples / N of every class, at least one per class;
       deterministic per `seed`); None keeps everything. Class Gaussians and the transport
       both use the subsample.
-    method: 'exact' (network simplex, `ot.emd2`) or 'sinkhorn' (`ot.sinkhorn2`, log-domain)
-      with entropic regularization reg * mean(ground cost), so `reg` is scale-free.
+    method: 'exact' (network simplex, `ot.emd2`) or 'sinkhorn' (`ot.sinkhorn2`, log-domain,
+      on `device`) with entropic regularization reg * mean(ground cost), so `reg` is
+      scale-free (see `transport_cost`).
+    device: where the class Gaussians and the ground cost are computed (default: the
+      features' device); a GPU makes 1000 x 1000 class pairs fast.
     ridge: added to each class covariance's diagonal. label_weight: the weight of W2^2."""
     xa, ya = subsample_per_class(features_a, labels_a, max_samples, seed)
     xb, yb = subsample_per_class(features_b, labels_b, max_samples, seed)
     device = torch.device(device) if device is not None else xa.device
+    if xa.shape[1] != xb.shape[1]:
+        raise RibrayError(f"feature sizes differ: {xa.shape[1]} vs {xb.shape[1]} (use one model's features)")
     xa, ya, xb, yb = (t.to(device) for t in (xa, ya, xb, yb))
-    gaussians_a, gaussians_b = class_gaussians(xa, ya), class_gaussians(xb, yb)
     cost = squared_distances(xa, xb)
     if label_weight:
+        gaussians_a, gaussians_b = class_gaussians(xa, ya), class_gaussians(xb, yb)
         label_cost = label_distances(gaussians_a, gaussians_b, ridge)
         rows = torch.searchsorted(gaussians_a.labels, ya)
         cols = torch.searchsorted(gaussians_b.labels, yb)
         cost = cost + label_weight * label_cost[rows][:, cols]
-    return transport_cost(cost.cpu().numpy(), method=method, reg=reg)
+    return transport_cost(cost, method=method, reg=reg)
 
 
 def subsample_per_class(features: Tensor, labels: Tensor, max_samples: int | None,
@@ -156,20 +160,27 @@ def squared_distances(x: Tensor, y: Tensor) -> Tensor:
     return distances.clamp(min=0)
 
 
-def transport_cost(cost: np.ndarray, *, method: str = "exact", reg: float = 0.05) -> float:
-    """min over couplings P of uniform marginals of <P, cost>: exact (`ot.emd2`) or
-    entropic (`ot.sinkhorn2`, regularization reg * mean(cost), returning <P*, cost>)."""
+def transport_cost(cost: Tensor, *, method: str = "exact", reg: float = 0.01) -> float:
+    """min over couplings P with uniform marginals of <P, cost> for a cost matrix (N, M).
+
+    'exact': network simplex (`ot.emd2`, on the CPU). 'sinkhorn': log-domain Sinkhorn
+    (`ot.sinkhorn2`, on the cost's device) with entropic regularization reg * mean(cost),
+    stopping when the marginal error is 1e-3 of the marginal's norm; it returns <P*, cost>,
+    which exceeds the exact value by the entropic blur (about 1% at reg=0.01, 15% at 0.05
+    on 2000 random points). On a CPU the exact solver is usually the faster of the two."""
     ot = _import_pot()
-    a = np.full(cost.shape[0], 1.0 / cost.shape[0])
-    b = np.full(cost.shape[1], 1.0 / cost.shape[1])
-    cost = np.ascontiguousarray(cost, dtype=np.float64)
+    cost = cost.to(torch.float64)
+    a = torch.full((cost.shape[0],), 1.0 / cost.shape[0], dtype=torch.float64, device=cost.device)
+    b = torch.full((cost.shape[1],), 1.0 / cost.shape[1], dtype=torch.float64, device=cost.device)
     if method == "exact":
-        return float(ot.emd2(a, b, cost, numItermax=max(100_000, 50 * cost.size)))
+        cost_array = cost.cpu().numpy()
+        return float(ot.emd2(a.cpu().numpy(), b.cpu().numpy(), cost_array, numItermax=max(100_000, 50 * cost_array.size)))
     if method == "sinkhorn":
         if reg <= 0:
             raise RibrayError(f"sinkhorn needs reg > 0, got {reg}")
         scale = float(cost.mean()) or 1.0
-        return float(ot.sinkhorn2(a, b, cost, reg * scale, method="sinkhorn_log", numItermax=10_000))
+        stop = 1e-3 / cost.shape[1] ** 0.5  # relative to ||b||_2 = 1 / sqrt(M)
+        return float(ot.sinkhorn2(a, b, cost, reg * scale, method="sinkhorn_log", stopThr=stop, numItermax=10_000))
     raise RibrayError(f"unknown OTDD method {method!r} (known: exact, sinkhorn)")
 
 

@@ -29,6 +29,7 @@ class Report:
     imagenet_accuracy: dict[Cell, Stat]  # mean over i of the ImageNet-1K val accuracy
     missing: list[Missing] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    analysis_rows: list[dict] = field(default_factory=list)  # learning-curve points, CKA, OTDD
 
     def complete_ri_cells(self, model: str, method: str) -> int:
         """How many of the n RI_i of (model, method) have every seed's value."""
@@ -70,8 +71,19 @@ def build_reports(results: Any, spec=None, allow_mixed: bool = False) -> list[Re
         else:
             scope = infer_scope(accuracies, subset)
             scope_notes = inferred_scope_notes(scope)
-        reports.append(build_report_for(scope, accuracies, notes + scope_notes))
+        report = build_report_for(scope, accuracies, notes + scope_notes)
+        report.analysis_rows = analysis_rows(rows, scope, plan)
+        reports.append(report)
     return reports
+
+
+def analysis_rows(rows: list[dict], scope: Scope, plan=None) -> list[dict]:
+    """The rows the analysis views draw: learning-curve points and CKA/OTDD values."""
+    planned = {t.trial_id for t in plan.trials} if plan is not None else None
+    return [r for r in rows if r.get("model") in scope.models
+            and (planned is None or r["trial_id"] in planned)
+            and (r.get("kind") in ("cka", "otdd") or (r.get("kind") == "finetune" and r.get("final") is False))
+            and (r.get("kind") == "otdd" or (r.get("train_subset") or "all") == scope.train_subset)]
 
 
 def build_report(results: Any, spec=None, allow_mixed: bool = False, train_subset: str = "all") -> Report:

@@ -36,7 +36,7 @@ def heatmap(grid: Grid, path: Path) -> Path:
     axes.set_title(grid.title, fontsize=10)
     if grid.side:
         _side_labels(axes, grid)
-    unit = "percentage points" if grid.diverging else "top-1 accuracy (%)"
+    unit = grid.unit or ("percentage points" if grid.diverging else "top-1 accuracy (%)")
     figure.colorbar(image, ax=axes, label=unit, shrink=0.9, pad=0.02)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)

@@ -14,7 +14,7 @@ PRETRAINED = "pretrained"
 REPORTED_KINDS = ("pretrained", "finetune", "interpolate")
 REQUIRED_COLUMNS = ("kind", "model", "method", "eval_set", "top1")
 COLUMNS = (*REQUIRED_COLUMNS, "trial_id", "spec_hash", "alpha", "downstream", "seed",
-           "train_subset", "final", "finished_at")
+           "train_subset", "final", "finished_at", "epoch", "layer", "value")
 
 
 class MixedSpecsError(RibrayError):

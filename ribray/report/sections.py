@@ -52,7 +52,14 @@ def per_model_sections(report: Report) -> list[Section]:
     return sections
 
 
-SECTION_BUILDERS: list[Callable[[Report], list[Section]]] = [summary_sections, per_model_sections]
+def _analysis_sections(report: Report) -> list[Section]:
+    from ribray.report.analyses import cka_sections, curve_sections, otdd_sections
+
+    return curve_sections(report) + cka_sections(report) + otdd_sections(report)
+
+
+SECTION_BUILDERS: list[Callable[[Report], list[Section]]] = [summary_sections, per_model_sections,
+                                                             _analysis_sections]
 
 
 def report_sections(report: Report) -> list[Section]:

@@ -31,6 +31,7 @@ class Grid:
     side_title: str = ""
     side: dict[str, Stat] = field(default_factory=dict)
     missing_text: dict[tuple[str, str], str] = field(default_factory=dict)  # instead of "—"
+    unit: str = ""  # the colour bar's label, when not an accuracy or RI (CKA, OTDD)
 
     def cell(self, row: str, column: str) -> Stat:
         return self.cells.get((row, column), MISSING)

@@ -1,0 +1,95 @@
+"""The paper's analyses in the report: learning curves, CKA per layer, OTDD between sets."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from ribray.report.build import Report
+from ribray.report.robustness import Stat
+from ribray.report.sections import Section
+from ribray.report.tables import Grid
+
+
+@dataclass
+class CurvePlot:
+    """Top-1 against epochs trained, one panel per downstream set, one line per eval set."""
+
+    stem: str
+    title: str
+    points: dict[str, dict[str, dict[int, list[float]]]]  # downstream -> eval set -> epoch -> values
+
+    def draw(self, path: Path) -> Path:
+        from matplotlib.figure import Figure
+
+        panels = sorted(self.points)
+        columns = min(4, len(panels))
+        rows = math.ceil(len(panels) / columns)
+        figure = Figure(figsize=(3.4 * columns, 2.8 * rows + 0.6), dpi=120, layout="constrained")
+        for index, downstream in enumerate(panels):
+            axes = figure.add_subplot(rows, columns, index + 1)
+            for eval_set, by_epoch in sorted(self.points[downstream].items()):
+                epochs = sorted(by_epoch)
+                means = [sum(by_epoch[e]) / len(by_epoch[e]) for e in epochs]
+                style = "-" if eval_set == downstream else "--"
+                axes.plot(epochs, means, style, marker="o", markersize=3, label=eval_set)
+            axes.set_title(f"fine-tuned on {downstream}", fontsize=9)
+            axes.set_xlabel("epoch")
+            axes.set_ylabel("top-1 (%)")
+            axes.legend(fontsize=6)
+        figure.suptitle(self.title, fontsize=10)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path)
+        return path
+
+
+def curve_sections(report: Report) -> list[Section]:
+    """Per (model, method): accuracy after every epoch (solid: the downstream set itself)."""
+    points: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(list))))
+    for row in report.analysis_rows:
+        if row["kind"] == "finetune" and row.get("top1") is not None:
+            key = (row["model"], row["method"])
+            points[key][row["downstream"]][row["eval_set"]][row["epoch"]].append(row["top1"])
+    plots = [CurvePlot(f"curves/{model}/{method}", f"{model} / {method}: accuracy during fine-tuning",
+                       points[(model, method)]) for model, method in sorted(points)]
+    return [Section("Learning curves", plots=plots)] if plots else []
+
+
+def cka_sections(report: Report) -> list[Section]:
+    """Per (model, method): CKA to the pretrained model, layers x downstream sets."""
+    values: dict = defaultdict(lambda: defaultdict(dict))
+    for row in report.analysis_rows:
+        if row["kind"] == "cka":
+            values[(row["model"], row["method"])][(row["layer"], row["downstream"])][row["seed"]] = row["value"]
+    grids = []
+    for (model, method), cells in sorted(values.items()):
+        layers = tuple(sorted({layer for layer, _ in cells}, key=_layer_order))
+        sets = tuple(d for d in report.scope.downstream if any(c[1] == d for c in cells)) or \
+            tuple(sorted({d for _, d in cells}))
+        grids.append(Grid(stem=f"cka/{model}/{method}", title=f"CKA to the pretrained model: {model} / {method}",
+                          corner="layer", rows=layers, columns=sets, column_title="fine-tuned on",
+                          cells={k: Stat.of(v) for k, v in cells.items()}, unit="linear CKA"))
+    return [Section("CKA between pretrained and fine-tuned representations", grids=grids)] if grids else []
+
+
+def otdd_sections(report: Report) -> list[Section]:
+    """Per model: the OTDD matrix between downstream sets (symmetric, 0 on the diagonal)."""
+    values: dict = defaultdict(dict)
+    for row in report.analysis_rows:
+        if row["kind"] == "otdd":
+            values[row["model"]][(row["downstream"], row["eval_set"])] = row["value"]
+    grids = []
+    for model, pairs in sorted(values.items()):
+        sets = tuple(dict.fromkeys(s for pair in pairs for s in pair))
+        cells = {(a, b): Stat.of({None: 0.0 if a == b else pairs.get((a, b), pairs.get((b, a), math.nan))})
+                 for a in sets for b in sets}
+        grids.append(Grid(stem=f"otdd/{model}", title=f"OTDD between downstream sets ({model} features)",
+                          corner="set", rows=sets, columns=sets, column_title="set", cells=cells,
+                          unit="OTDD"))
+    return [Section("Dataset distances (OTDD)", grids=grids)] if grids else []
+
+
+def _layer_order(name: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else p for p in name.split("."))
