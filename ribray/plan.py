@@ -222,7 +222,7 @@ def analysis_trials(spec: Spec, model, trials: list[Trial]) -> list[Trial]:
     otdd = spec.analyses.otdd
     if otdd is not None and len(spec.downstream) > 1:
         config = {"model": _model_config(model), "downstream_sets": list(spec.downstream),
-                  "otdd": otdd.model_dump(mode="json")}
+                  "reference_set": "imagenet_val", "otdd": otdd.model_dump(mode="json")}
         found.append(Trial(trial_id=_hash({"kind": "otdd", **config}), kind="otdd",
                            model=model.name, method="otdd", config=config))
     return found

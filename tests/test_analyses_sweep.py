@@ -54,8 +54,9 @@ def test_cka_rows_per_layer_and_otdd_rows_per_pair(rows):
     assert len(cka) == 2 * 4  # two layers for each of the four fine-tunes
     assert all(r["top1"] is None and 0.0 <= r["value"] <= 1.0 + 1e-6 for r in cka)
     otdd = [r for r in rows if r["kind"] == "otdd"]
-    assert [(r["downstream"], r["eval_set"]) for r in otdd] == [("imagenet_r", "imagenet_sketch")]
-    assert math.isfinite(otdd[0]["value"]) and otdd[0]["value"] > 0
+    assert [(r["downstream"], r["eval_set"]) for r in otdd] == [
+        ("imagenet_r", "imagenet_sketch"), ("imagenet_r", "imagenet_val"), ("imagenet_sketch", "imagenet_val")]
+    assert all(math.isfinite(r["value"]) and r["value"] > 0 for r in otdd)
 
 
 def test_report_draws_the_curves_and_matrices(swept, tmp_path):
@@ -63,7 +64,10 @@ def test_report_draws_the_curves_and_matrices(swept, tmp_path):
 
     path, _ = swept
     _, folder, _ = run_report(str(path), out=str(tmp_path / "report"))
-    for figure in ("curves/tiny_vit/ft.png", "cka/tiny_vit/ft.png", "otdd/tiny_vit.png"):
+    for figure in ("curves/tiny_vit/ft.png", "cka/tiny_vit/ft.png", "otdd/tiny_vit.png", "dataset_size.png"):
         assert (tmp_path / "report" / figure).stat().st_size > 1000, figure
     page = (tmp_path / "report" / "report.html").read_text()
     assert "Learning curves" in page and "CKA between" in page and "OTDD" in page
+    sizes = (tmp_path / "report" / "dataset_size.csv").read_text().splitlines()
+    assert sizes[0] == "model,method,train_subset,mri,imagenet_val"
+    assert [line.split(",")[2] for line in sizes[1:]] == ["shots=2", "all"]

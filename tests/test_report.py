@@ -264,3 +264,14 @@ def test_robustness_improvement_is_nan_with_fewer_than_two_sets():
 
     assert math.isnan(robustness_improvement({"a": 50.0}, {"a": 40.0}, ["a"], "a"))
     assert robustness_improvement({"b": 50.0}, {"b": 40.0}, ["a", "b"], "a") == 10.0
+
+
+def test_otdd_correlates_with_the_imagenet_accuracy_drop_by_hand():
+    from ribray.report.analyses import _pearson
+
+    xs, ys = [1.0, 2.0, 3.0, 4.0], [2.0, 4.1, 5.9, 8.0]
+    mx, my = 2.5, 5.0
+    expected = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / (
+        sum((x - mx) ** 2 for x in xs) ** 0.5 * sum((y - my) ** 2 for y in ys) ** 0.5)
+    assert abs(_pearson(xs, ys) - expected) < 1e-12
+    assert abs(_pearson(xs, [-y for y in ys]) + expected) < 1e-12

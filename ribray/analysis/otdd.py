@@ -51,7 +51,7 @@ class ClassGaussians:
 
 
 def otdd(features_a: Tensor, labels_a: Tensor, features_b: Tensor, labels_b: Tensor, *,
-         max_samples: int | None = 2000, seed: int = 0, method: str = "exact", reg: float = 0.01,
+         max_samples: int | None = 2000, seed: int = 0, method: str = "exact", reg: float = 0.05,
          ridge: float = 1e-6, label_weight: float = 1.0, device: torch.device | str | None = None) -> float:
     """OTDD between (features_a (N, D), labels_a (N,)) and (features_b, labels_b).
 
@@ -60,8 +60,8 @@ def otdd(features_a: Tensor, labels_a: Tensor, features_b: Tensor, labels_b: Ten
       deterministic per `seed`); None keeps everything. Class Gaussians and the transport
       both use the subsample.
     method: 'exact' (network simplex, `ot.emd2`) or 'sinkhorn' (`ot.sinkhorn2`, log-domain,
-      on `device`) with entropic regularization reg * mean(ground cost), so `reg` is
-      scale-free (see `transport_cost`).
+      on `device`) with entropic regularization relative to the cost's scale, so `reg`
+      is unit-free (see `transport_cost`).
     device: where the class Gaussians and the ground cost are computed (default: the
       features' device); a GPU makes 1000 x 1000 class pairs fast.
     ridge: added to each class covariance's diagonal. label_weight: the weight of W2^2."""
@@ -160,14 +160,16 @@ def squared_distances(x: Tensor, y: Tensor) -> Tensor:
     return distances.clamp(min=0)
 
 
-def transport_cost(cost: Tensor, *, method: str = "exact", reg: float = 0.01) -> float:
+def transport_cost(cost: Tensor, *, method: str = "exact", reg: float = 0.05) -> float:
     """min over couplings P with uniform marginals of <P, cost> for a cost matrix (N, M).
 
     'exact': network simplex (`ot.emd2`, on the CPU). 'sinkhorn': log-domain Sinkhorn
-    (`ot.sinkhorn2`, on the cost's device) with entropic regularization reg * mean(cost),
-    stopping when the marginal error is 1e-3 of the marginal's norm; it returns <P*, cost>,
-    which exceeds the exact value by the entropic blur (about 1% at reg=0.01, 15% at 0.05
-    on 2000 random points). On a CPU the exact solver is usually the faster of the two."""
+    (`ot.sinkhorn2`, on the cost's device), stopping when the marginal error is 1e-3 of
+    the marginal's norm, returning <P*, cost>. Its entropic regularization is reg * s with
+    s = the mean over rows of the row's cheapest cost (a lower bound of the answer; at
+    least 1e-3 of the mean cost, so identical sets still converge): the result exceeds the
+    exact value by roughly reg (about 2% at reg=0.05, 0.3% at 0.01 on separated blobs) and
+    smaller reg needs many more iterations. On a CPU the exact solver is usually faster."""
     ot = _import_pot()
     cost = cost.to(torch.float64)
     a = torch.full((cost.shape[0],), 1.0 / cost.shape[0], dtype=torch.float64, device=cost.device)
@@ -178,7 +180,7 @@ def transport_cost(cost: Tensor, *, method: str = "exact", reg: float = 0.01) ->
     if method == "sinkhorn":
         if reg <= 0:
             raise RibrayError(f"sinkhorn needs reg > 0, got {reg}")
-        scale = float(cost.mean()) or 1.0
+        scale = max(float(cost.min(dim=1).values.mean()), 1e-3 * float(cost.mean())) or 1.0
         stop = 1e-3 / cost.shape[1] ** 0.5  # relative to ||b||_2 = 1 / sqrt(M)
         return float(ot.sinkhorn2(a, b, cost, reg * scale, method="sinkhorn_log", stopThr=stop, numItermax=10_000))
     raise RibrayError(f"unknown OTDD method {method!r} (known: exact, sinkhorn)")

@@ -88,8 +88,82 @@ def otdd_sections(report: Report) -> list[Section]:
         grids.append(Grid(stem=f"otdd/{model}", title=f"OTDD between downstream sets ({model} features)",
                           corner="set", rows=sets, columns=sets, column_title="set", cells=cells,
                           unit="OTDD"))
-    return [Section("Dataset distances (OTDD)", grids=grids)] if grids else []
+    text = [line for model, pairs in sorted(values.items()) for line in _drop_correlation(report, model, pairs)]
+    return [Section("Dataset distances (OTDD)", grids=grids, text=text)] if grids else []
+
+
+def _drop_correlation(report: Report, model: str, pairs: dict, reference: str = "imagenet_val") -> list[str]:
+    """Pearson r, over the downstream sets, between a set's OTDD to ImageNet-1K val and the
+    drop in ImageNet-1K val accuracy after fine-tuning on it, per method."""
+    pretrained = report.pretrained.get(model, {}).get(reference)
+    if pretrained is None or not pretrained.complete:
+        return []
+    lines = []
+    for method in report.scope.methods:
+        xs, ys = [], []
+        for downstream in report.scope.downstream:
+            distance = pairs.get((downstream, reference))
+            tuned = report.accuracy.get((model, method, downstream), {}).get(reference)
+            if distance is not None and tuned is not None and tuned.complete:
+                xs.append(distance)
+                ys.append(pretrained.mean - tuned.mean)
+        if len(xs) >= 3:
+            lines.append(f"{model} / {method}: Pearson r = {_pearson(xs, ys):.2f} between OTDD to "
+                         f"{reference} and the {reference} accuracy drop, over {len(xs)} downstream sets")
+    return lines
+
+
+def _pearson(xs: list[float], ys: list[float]) -> float:
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    cov = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
+    spread = math.sqrt(sum((x - mx) ** 2 for x in xs) * sum((y - my) ** 2 for y in ys))
+    return cov / spread if spread else math.nan
 
 
 def _layer_order(name: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in name.split("."))
+
+
+def _subset_order(label: str) -> tuple:
+    """shots=1 < shots=2 < ... < fraction=0.1 < ... < all."""
+    kind, _, value = label.partition("=")
+    return {"shots": 0, "fraction": 1}.get(kind, 2), float(value or 0)
+
+
+@dataclass
+class SizePlot:
+    """mRI and ImageNet-1K accuracy against the size of the fine-tuning set (per model, method)."""
+
+    stem: str
+    title: str
+    reports: list[Report]
+
+    def rows(self) -> list[dict]:
+        found = []
+        for report in sorted(self.reports, key=lambda r: _subset_order(r.scope.train_subset)):
+            for (model, method), mri in report.mri.items():
+                imagenet = report.imagenet_accuracy.get((model, method))
+                found.append({"model": model, "method": method, "train_subset": report.scope.train_subset,
+                              "mri": mri.mean, "imagenet_val": imagenet.mean if imagenet else math.nan})
+        return found
+
+    def draw(self, path: Path) -> Path:
+        from matplotlib.figure import Figure
+
+        rows = self.rows()
+        labels = list(dict.fromkeys(r["train_subset"] for r in rows))
+        figure = Figure(figsize=(10, 3.6), dpi=120, layout="constrained")
+        for index, (key, name) in enumerate((("mri", "mRI (pp)"), ("imagenet_val", "ImageNet-1K val top-1 (%)"))):
+            axes = figure.add_subplot(1, 2, index + 1)
+            for model, method in dict.fromkeys((r["model"], r["method"]) for r in rows):
+                line = {r["train_subset"]: r[key] for r in rows if (r["model"], r["method"]) == (model, method)}
+                axes.plot(range(len(labels)), [line.get(label, math.nan) for label in labels], marker="o",
+                          label=f"{model} / {method}")
+            axes.set_xticks(range(len(labels)), labels=labels, rotation=30, ha="right")
+            axes.set_xlabel("fine-tuning set")
+            axes.set_ylabel(name)
+            axes.legend(fontsize=6)
+        figure.suptitle(self.title, fontsize=10)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path)
+        return path

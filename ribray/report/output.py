@@ -33,7 +33,23 @@ def write_reports(reports: list[Report], out: Path, title: str = "ribray report"
                  for j, (r, f) in enumerate(zip(reports, folders, strict=True)) if j != index]
         name = title if index == 0 else f"{title} — train subset {report.scope.train_subset}"
         written += write_report(report, folder, name, links)
+    if len(reports) > 1:  # a dataset-size sweep: robustness against the fine-tuning set's size
+        written += _write_size_plot(reports, folders[0])
     return written
+
+
+def _write_size_plot(reports: list[Report], folder: Path) -> list[Path]:
+    import csv
+
+    from ribray.report.analyses import SizePlot
+
+    plot = SizePlot("dataset_size", "Robustness against the size of the fine-tuning set", reports)
+    table = folder / "dataset_size.csv"
+    with table.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["model", "method", "train_subset", "mri", "imagenet_val"])
+        writer.writeheader()
+        writer.writerows(plot.rows())
+    return [table, plot.draw(folder / "dataset_size.png")]
 
 
 def _relative(target: Path, start: Path) -> str:

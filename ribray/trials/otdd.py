@@ -1,4 +1,6 @@
-"""OTDD between every pair of downstream sets, in the pretrained model's feature space."""
+"""OTDD between every pair of downstream sets, and from each to ImageNet-1K val (the
+reference the report correlates with the ImageNet-1K accuracy drop), in the pretrained
+model's feature space."""
 
 from __future__ import annotations
 
@@ -20,15 +22,20 @@ def run(trial, context, run_log) -> Outcome:
     config = OtddConfig(**trial.config["otdd"])
     loaded = base_model(trial)
     model = loaded.module.to(device).eval()
+    downstream = trial.config["downstream_sets"]
+    reference = trial.config.get("reference_set")
+    names = list(dict.fromkeys([*downstream, *([reference] if reference else [])]))
     features = {}
-    for name in trial.config["downstream_sets"]:
+    for name in names:
         batches = iter_eval_batches(get_dataset(name), context.dataset_folder(name), loaded.data_config,
                                     batch_size=context.eval.batch_size, device=device,
                                     workers=context.eval.workers, decode=context.eval.decode,
                                     limit=config.max_images, seed=0)
         features[name] = extract_features(model, batches, device)
     rows = []
-    for first, second in combinations(trial.config["downstream_sets"], 2):
+    pairs = list(combinations(downstream, 2))
+    pairs += [(d, reference) for d in downstream if reference and d != reference]
+    for first, second in pairs:
         distance = otdd(*features[first], *features[second], max_samples=config.max_images,
                         method=config.method, reg=config.reg)
         rows.append({"downstream": first, "eval_set": second, "value": float(distance)})
