@@ -7,7 +7,13 @@ import copy
 import pytest
 import torch
 
-from ribray.analysis import MinibatchCKA, block_outputs, layer_cka, layer_names, linear_cka
+from ribray.analysis import (
+    MinibatchCKA,
+    block_outputs,
+    layer_cka,
+    layer_names,
+    linear_cka,
+)
 from ribray.errors import RibrayError, UnknownNameError
 
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 
 import pytest
 
-from ribray.analysis import SubsetTooLargeError, describe_subset, select_subset, smallest_class
+from ribray.analysis import (
+    SubsetTooLargeError,
+    describe_subset,
+    select_subset,
+    smallest_class,
+)
 from ribray.errors import RibrayError
 
 # Classes 0, 1, 2, 5 with 10, 20, 12 and 5 images, interleaved.
@@ -33,9 +39,9 @@ def test_subsets_are_nested_across_shots_and_fractions():
     for seed in range(3):
         by_shots = [set(select_subset(LABELS, seed, shots_per_class=k)) for k in (1, 2, 4, 5)]
         by_fraction = [set(select_subset(LABELS, seed, fraction=f)) for f in (0.1, 0.2, 0.5, 1.0)]
-        for small, large in zip(by_shots, by_shots[1:]):
+        for small, large in itertools.pairwise(by_shots):
             assert small < large
-        for small, large in zip(by_fraction, by_fraction[1:]):
+        for small, large in itertools.pairwise(by_fraction):
             assert small <= large
         assert by_fraction[-1] == set(range(len(LABELS)))
 

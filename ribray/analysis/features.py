@@ -11,7 +11,8 @@ from torch import Tensor, nn
 from ribray.errors import RibrayError
 
 
-def extract_features(model: nn.Module, batches: Iterable, device: torch.device | str) -> tuple[Tensor, Tensor]:
+def extract_features(model: nn.Module, batches: Iterable,
+                     device: torch.device | str) -> tuple[Tensor, Tensor]:
     """Features (N, D) float32 and labels (N,) int64, on the CPU, of every example in
     `batches` (an iterable of (images, labels, ...) tuples), in order.
 

@@ -104,13 +104,12 @@ def class_gaussians(features: Tensor, labels: Tensor) -> ClassGaussians:
     means = torch.zeros(len(classes), features.shape[1], dtype=torch.float64, device=features.device)
     means.index_add_(0, inverse, features)
     means /= counts.unsqueeze(1)
-    # factors[c] @ factors[c].T is class c's sample covariance.
-    factors = torch.zeros(len(classes), features.shape[1], int(counts.max()),
+    # factors[c] @ factors[c].T is class c's sample covariance; at most D columns each.
+    factors = torch.zeros(len(classes), features.shape[1], min(int(counts.max()), features.shape[1]),
                           dtype=torch.float64, device=features.device)
     for c in range(len(classes)):
-        centered = features[inverse == c] - means[c]
-        if centered.shape[0] > 1:
-            factors[c, :, : centered.shape[0]] = centered.T / (centered.shape[0] - 1) ** 0.5
+        factor = _covariance_factor(features[inverse == c] - means[c])
+        factors[c, :, : factor.shape[1]] = factor
     directions, singular_values, _ = torch.linalg.svd(factors, full_matrices=False)
     return ClassGaussians(labels=classes, means=means, directions=directions, variances=singular_values**2)
 
@@ -175,15 +174,27 @@ def transport_cost(cost: Tensor, *, method: str = "exact", reg: float = 0.05) ->
     a = torch.full((cost.shape[0],), 1.0 / cost.shape[0], dtype=torch.float64, device=cost.device)
     b = torch.full((cost.shape[1],), 1.0 / cost.shape[1], dtype=torch.float64, device=cost.device)
     if method == "exact":
-        cost_array = cost.cpu().numpy()
-        return float(ot.emd2(a.cpu().numpy(), b.cpu().numpy(), cost_array, numItermax=max(100_000, 50 * cost_array.size)))
+        max_iterations = max(100_000, 50 * cost.numel())  # POT's default stops short on large sets
+        return float(ot.emd2(a.cpu().numpy(), b.cpu().numpy(), cost.cpu().numpy(), numItermax=max_iterations))
     if method == "sinkhorn":
         if reg <= 0:
             raise RibrayError(f"sinkhorn needs reg > 0, got {reg}")
         scale = max(float(cost.min(dim=1).values.mean()), 1e-3 * float(cost.mean())) or 1.0
         stop = 1e-3 / cost.shape[1] ** 0.5  # relative to ||b||_2 = 1 / sqrt(M)
-        return float(ot.sinkhorn2(a, b, cost, reg * scale, method="sinkhorn_log", stopThr=stop, numItermax=10_000))
+        return float(ot.sinkhorn2(a, b, cost, reg * scale, method="sinkhorn_log", stopThr=stop,
+                                  numItermax=10_000))
     raise RibrayError(f"unknown OTDD method {method!r} (known: exact, sinkhorn)")
+
+
+def _covariance_factor(centered: Tensor) -> Tensor:
+    """F (D, min(n, D)) with F F^T = centered^T centered / (n - 1); zero for n = 1."""
+    count, dim = centered.shape
+    if count == 1:
+        return torch.zeros(dim, 1, dtype=centered.dtype, device=centered.device)
+    if count <= dim:
+        return centered.T / (count - 1) ** 0.5
+    eigenvalues, eigenvectors = torch.linalg.eigh(centered.T @ centered / (count - 1))
+    return eigenvectors * eigenvalues.clamp(min=0).sqrt()
 
 
 def _rows_per_chunk(gaussians_a: ClassGaussians, gaussians_b: ClassGaussians) -> int:
