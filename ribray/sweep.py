@@ -85,7 +85,7 @@ def _context(spec: Spec, root: Location) -> SweepContext:
         tracking = start_sweep(tracking_uri, spec.mlflow.experiment or spec.name, spec.name,
                                artifacts, tags)
     except Exception as error:  # noqa: BLE001 - the sweep runs without MLflow, with a warning
-        print(f"warning: MLflow at {redact(tracking_uri)} is unavailable ({error}); "
+        print(f"warning: MLflow at {redact(tracking_uri)} is unavailable ({redact(str(error))}); "
               "results still go to Parquet; run `ribray mlflow sync` later")
         tracking = None
     scratch = root.child("scratch").path if root.is_local else ""
@@ -100,6 +100,8 @@ def _start_ray(address: str | None) -> None:
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # Parquet + MLflow instead
+    # one small snapshot per epoch checkpoint is what we ask for: not a bottleneck worth a warning
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     # ...so Tune's result grid finds no result.json per trial; that is expected, not a warning
     logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     if ray.is_initialized():
