@@ -5,10 +5,8 @@ from __future__ import annotations
 import torch
 
 from ribray.config import CkaConfig
-from ribray.data import get_dataset
-from ribray.data.loading import iter_eval_batches
 from ribray.trials import register
-from ribray.trials.common import Outcome, base_model, trial_device
+from ribray.trials.common import Outcome, base_model, probe_batches, trial_device
 from ribray.weights import load_weights
 
 
@@ -23,10 +21,8 @@ def run(trial, context, run_log) -> Outcome:
     finetuned = _finetuned(trial, context).to(device).eval()
     layers = layer_names(pretrained) if config.layers == "blocks" else list(config.layers)
     cka = MinibatchCKA(len(layers))
-    batches = iter_eval_batches(get_dataset(config.probe_set), context.dataset_folder(config.probe_set),
-                                loaded.data_config, batch_size=config.batch_size, device=device,
-                                workers=context.eval.workers, decode=context.eval.decode,
-                                limit=config.probe_images, seed=trial.seed or 0)
+    batches = probe_batches(context, config.probe_set, loaded.data_config, device,
+                            config.batch_size, config.probe_images, seed=trial.seed or 0)
     with torch.inference_mode():
         for images, *_ in batches:
             cka.update(block_outputs(pretrained, images, layers), block_outputs(finetuned, images, layers))

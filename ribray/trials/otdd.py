@@ -7,10 +7,8 @@ from __future__ import annotations
 from itertools import combinations
 
 from ribray.config import OtddConfig
-from ribray.data import get_dataset
-from ribray.data.loading import iter_eval_batches
 from ribray.trials import register
-from ribray.trials.common import Outcome, base_model, trial_device
+from ribray.trials.common import Outcome, base_model, probe_batches, trial_device
 
 
 @register("otdd")
@@ -27,10 +25,8 @@ def run(trial, context, run_log) -> Outcome:
     names = list(dict.fromkeys([*downstream, *([reference] if reference else [])]))
     features = {}
     for name in names:
-        batches = iter_eval_batches(get_dataset(name), context.dataset_folder(name), loaded.data_config,
-                                    batch_size=context.eval.batch_size, device=device,
-                                    workers=context.eval.workers, decode=context.eval.decode,
-                                    limit=config.max_images, seed=0)
+        batches = probe_batches(context, name, loaded.data_config, device,
+                                context.eval.batch_size, config.max_images)
         features[name] = extract_features(model, batches, device)
     rows = []
     pairs = list(combinations(downstream, 2))
