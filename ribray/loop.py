@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -92,8 +93,6 @@ class Trainer:
 
     def train_epoch(self, batches: Iterable) -> EpochEnd:
         """One pass over `batches` of (images, labels, ...); one host sync, at the end."""
-        import time
-
         start = time.perf_counter()
         self.model.train()
         loss_sum = torch.zeros((), device=self.device)

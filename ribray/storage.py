@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import uuid
@@ -26,11 +27,11 @@ class Location:
     def is_local(self) -> bool:
         return "://" not in self.uri or self.uri.startswith("file://")
 
-    @property
+    @functools.cached_property
     def fs(self) -> pafs.FileSystem:
         return _filesystem(self.uri)[0]
 
-    @property
+    @functools.cached_property
     def path(self) -> str:
         return _filesystem(self.uri)[1]
 

@@ -16,6 +16,7 @@ from ribray.plan import Plan, make_plan
 from ribray.results.store import done_trial_ids
 from ribray.spec import Spec
 from ribray.storage import Location
+from ribray.sweep_target import sweep_dir
 from ribray.tracking import TrackingInfo, default_tracking_uri, end_sweep, redact, start_sweep
 from ribray.validate import check_spec
 
@@ -36,10 +37,6 @@ class SweepSummary:
     @property
     def complete(self) -> bool:
         return self.done == self.planned
-
-
-def sweep_dir(spec: Spec) -> Location:
-    return Location(spec.storage).child(spec.name)
 
 
 def run_sweep(spec: Spec, *, resume: bool = False, address: str | None = None,

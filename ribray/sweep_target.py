@@ -22,6 +22,11 @@ class SweepTarget:
         return self.sweep_dir.child("results")
 
 
+def sweep_dir(spec) -> Location:
+    """Where a spec's sweep lives: <storage>/<name>."""
+    return Location(spec.storage).child(spec.name)
+
+
 def resolve_target(target: str) -> SweepTarget:
     """A spec file (its storage and MLflow settings) or a local sweep folder (defaults)."""
     path = Path(target)
@@ -29,7 +34,7 @@ def resolve_target(target: str) -> SweepTarget:
         from ribray.spec import load_spec
 
         spec = load_spec(path)
-        root = Location(spec.storage).child(spec.name)
+        root = sweep_dir(spec)
         uri = spec.mlflow.tracking_uri or default_tracking_uri(root.path)
         return SweepTarget(spec.name, root, uri, spec.mlflow.experiment or spec.name)
     folder = path.resolve()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ribray.errors import RibrayError, SpecError
 from ribray.spec import Spec
 
-PRETRAINED = "pretrained"
+from ribray.plan import PRETRAINED
 
 
 def check_spec(spec: Spec, *, data: bool = True, weights: bool = True, storage: bool = True) -> list[str]:

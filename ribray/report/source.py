@@ -39,8 +39,10 @@ def resolve_source(target: str) -> ReportSource:
 def _from_spec(path: str) -> ReportSource:
     from ribray.spec import load_spec
 
+    from ribray.sweep_target import sweep_dir
+
     spec = load_spec(path)
-    sweep = Location(spec.storage).child(spec.name)
+    sweep = sweep_dir(spec)
     # An object-store sweep gets its report in the working folder: figures are drawn locally.
     out = Path(sweep.path) / "report" if sweep.is_local else Path.cwd() / f"{spec.name}-report"
     return ReportSource(sweep.child("results"), spec, out, f"ribray report: {spec.name}")
