@@ -25,13 +25,13 @@ class PlanSearcher(Searcher):
     """
 
     def __init__(self, trials: list[Trial], done: set[str] = frozenset(),
-                 cost: Callable[[Trial], float] | None = None):
+                 cost: Callable[[Trial], float] | None = None, failed: set[str] = frozenset()):
         super().__init__(metric=METRIC, mode="max")
         self.cost = cost  # estimated GPU time of a trial: longest ready fine-tune first
         self.trials = {t.trial_id: t for t in trials}
-        self.order = [t.trial_id for t in trials if t.trial_id not in done]
+        self.order = [t.trial_id for t in trials if t.trial_id not in done | failed]
         self.done: set[str] = set(done)
-        self.failed: set[str] = set()
+        self.failed: set[str] = set(failed)  # failed for good earlier: not run again
         self.running: dict[str, str] = {}  # Tune's trial id -> plan trial id
 
     # -- Tune's Searcher interface -------------------------------------------------------
@@ -95,6 +95,10 @@ class PlanSearcher(Searcher):
         """A dependency failed for good (directly or further up), so it can never run."""
         return any(d in self.failed or (d in self.order and self._blocked(d))
                    for d in self.trials[plan_id].depends_on)
+
+    def runnable(self) -> list[str]:
+        """Plan ids still to run that no failed dependency blocks."""
+        return [i for i in self.order if not self._blocked(i)]
 
     def skipped(self) -> list[str]:
         """Plan ids never run because a dependency failed."""

@@ -58,19 +58,51 @@ def run_sweep(spec: Spec, *, resume: bool = False, address: str | None = None,
         return SweepSummary(len(plan), len(done), len(done))
     context = _context(spec, root)
     _start_ray(address)
-    tuner, progress = _tuner(spec, plan, done, context, root, previous if resume else None, max_concurrent)
     if previous is not None and not resume:
         echo(f"note: an earlier run is in {previous}; pass --resume to continue its trials from their checkpoints")
-    try:
-        grid, failure = tuner.fit(), None
-    except Exception as error:  # noqa: BLE001 - Tune's own bookkeeping failed (e.g. a full disk)
-        grid, failure = [], error
+    grid, stopped = _fit(spec, plan, _Pass(done, previous if resume else None), context, root, max_concurrent)
+    if resume and not stopped:
+        more, stopped = _run_new_trials(spec, plan, grid, context, root, max_concurrent, echo)
+        grid += more
     summary = _summarize(plan, done, results, grid, time.monotonic() - started)
-    if failure is not None:
-        summary.failed |= _driver_failure(root, failure, (progress and progress.failed_ids) or summary.not_run)
-        summary.not_run = [t for t in summary.not_run if t not in summary.failed]
+    summary.failed |= stopped
+    summary.not_run = [t for t in summary.not_run if t not in summary.failed]
     _close_tracking(context.tracking, summary)
     return summary
+
+
+@dataclass
+class _Pass:
+    """What one Tuner runs: the plan minus `done` and `failed`, or the restored run `previous`."""
+
+    done: set[str]
+    previous: str | None = None
+    failed: set[str] = field(default_factory=set)
+
+
+def _fit(spec: Spec, plan: Plan, run: _Pass, context: SweepContext, root: Location,
+         max_concurrent: int | None) -> tuple[list, dict[str, str]]:
+    """Run one Tuner: its results, and {trial id: cause} if Ray Tune itself stopped."""
+    tuner, progress = _tuner(spec, plan, run, context, root, max_concurrent)
+    try:
+        return list(tuner.fit()), {}
+    except Exception as error:  # noqa: BLE001 - Tune's own bookkeeping failed (e.g. a full disk)
+        done = done_trial_ids(root.child("results"))
+        unfinished = [t.trial_id for t in plan.trials if t.trial_id not in done]
+        return [], _driver_failure(root, error, (progress and progress.failed_ids) or unfinished)
+
+
+def _run_new_trials(spec: Spec, plan: Plan, resumed_grid: list, context: SweepContext, root: Location,
+                    max_concurrent: int | None, echo) -> tuple[list, dict[str, str]]:
+    """After a resumed run: the trials the spec gained since that run was planned, if any."""
+    from ribray.searcher import PlanSearcher
+
+    done = done_trial_ids(root.child("results")) & set(plan.by_id())
+    errored = {(r.config or {}).get("trial_id") for r in resumed_grid if r.error is not None} - done
+    if not PlanSearcher(list(plan.trials), done=done, failed=errored).runnable():
+        return [], {}
+    echo("the resumed run is finished; running the trials the spec gained since it started")
+    return _fit(spec, plan, _Pass(done, failed=errored), context, root, max_concurrent)
 
 
 def _context(spec: Spec, root: Location) -> SweepContext:
@@ -110,8 +142,8 @@ def _start_ray(address: str | None) -> None:
         ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1")
 
 
-def _tuner(spec: Spec, plan: Plan, done: set[str], context: SweepContext, root: Location,
-           previous: str | None, max_concurrent: int | None):
+def _tuner(spec: Spec, plan: Plan, run: _Pass, context: SweepContext, root: Location,
+           max_concurrent: int | None):
     from ray import tune
 
     from ribray.estimate import load_throughput, trial_hours
@@ -121,16 +153,16 @@ def _tuner(spec: Spec, plan: Plan, done: set[str], context: SweepContext, root: 
 
     trainable = tune.with_resources(tune.with_parameters(run_trial, context=context),
                                     {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu})
-    progress = Progress(total=len(plan), already_done=len(done))
+    progress = Progress(total=len(plan), already_done=len(run.done))
     run_config = tune.RunConfig(
         name=f"run-{time.strftime('%Y%m%d-%H%M%S')}", storage_path=root.child(TUNE_DIR).uri,
         failure_config=tune.FailureConfig(max_failures=spec.retries),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
         callbacks=[progress], verbose=0)
-    if previous is not None:  # the restored run brings its own (unpickled) callbacks
-        return tune.Tuner.restore(previous, trainable, resume_unfinished=True, resume_errored=True), None
+    if run.previous is not None:  # the restored run brings its own (unpickled) callbacks
+        return tune.Tuner.restore(run.previous, trainable, resume_unfinished=True, resume_errored=True), None
     cost = functools.partial(trial_hours, throughput=load_throughput())
-    searcher = PlanSearcher(list(plan.trials), done=done, cost=cost)
+    searcher = PlanSearcher(list(plan.trials), done=run.done, cost=cost, failed=run.failed)
     concurrency = max_concurrent or _default_concurrency(spec)
     tune_config = tune.TuneConfig(search_alg=searcher, num_samples=-1,
                                   max_concurrent_trials=concurrency, reuse_actors=True,

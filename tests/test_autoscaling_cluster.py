@@ -108,8 +108,11 @@ def test_sweep_scales_the_cluster_and_matches_a_fixed_cluster(autoscaling_cluste
     from ribray.spec import parse_spec
     from ribray.sweep import run_sweep
 
+    # Retries as on a real cloud cluster (the spec default is 3): the autoscaler may remove a
+    # node it sees idle just as Tune places a trial there ("the actor's node was terminated
+    # expectedly"), exactly like a spot preemption; that trial must be retried, not lost.
     spec = tiny_spec(tmp_path / "auto", fake_data, methods={"ft": {}, "lp": {}},
-                     resources={"gpu": 1, "cpu": 1})
+                     resources={"gpu": 1, "cpu": 1}, retries=3)
     path = write_spec(tmp_path / "spec.yaml", spec)
     stop = tmp_path / "sweep-finished"
     env = autoscaling_cluster.driver_env()

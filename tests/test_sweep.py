@@ -79,3 +79,18 @@ def test_extending_the_spec_runs_only_new_trials(finished):
     after = _rows(extended)
     assert {r["trial_id"]: r["finished_at"] for r in after if r["trial_id"] in before} == before
     assert len(after) == 13 * 3
+
+
+def test_resume_after_extending_the_spec_runs_the_new_trials_too(ray_cluster, fake_data, tmp_path, capsys):
+    small = parse_spec(tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"], interpolations={}))
+    assert run_sweep(small).complete
+    before = {r["trial_id"]: r["finished_at"] for r in _rows(small)}
+    extended = small.model_copy(update={"methods": parse_spec(tiny_spec(
+        tmp_path, fake_data, methods={"ft": {}, "lp": {}})).methods})
+    summary = run_sweep(extended, resume=True)
+    assert summary.complete and summary.done == len(make_plan(extended)) == 3
+    assert "running the trials the spec gained" in capsys.readouterr().out
+    rows = _rows(extended)
+    assert sorted(r["trial_id"] for r in rows if r["eval_set"] == "imagenet_val") == \
+        sorted(t.trial_id for t in make_plan(extended).trials)  # each trial exactly once
+    assert {r["trial_id"]: r["finished_at"] for r in rows if r["trial_id"] in before} == before
