@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import time
@@ -21,6 +22,7 @@ from ribray.tracking import TrackingInfo, default_tracking_uri, end_sweep, redac
 from ribray.validate import check_spec
 
 TUNE_DIR = "tune"
+RUN_TRIALS_FILE = "ribray-trials.json"  # in each Tune run's folder: the plan ids it was started with
 
 
 @dataclass
@@ -47,7 +49,8 @@ def run_sweep(spec: Spec, *, resume: bool = False, address: str | None = None,
     plan = make_plan(spec)
     root = sweep_dir(spec)
     results = root.child("results")
-    done = done_trial_ids(results) & set(plan.by_id())
+    finished = done_trial_ids(results)
+    done = finished & set(plan.by_id())
     previous = _latest_experiment(root)
     if resume and previous is None:
         raise RibrayError(f"--resume: no previous sweep of {spec.name!r} under {root.uri}/{TUNE_DIR}")
@@ -56,6 +59,8 @@ def run_sweep(spec: Spec, *, resume: bool = False, address: str | None = None,
     if not todo:
         echo("nothing to do: every trial of this spec is already done")
         return SweepSummary(len(plan), len(done), len(done))
+    if resume:
+        _check_still_planned(Location(previous), plan, finished)
     context = _context(spec, root)
     _start_ray(address)
     if previous is not None and not resume:
@@ -161,6 +166,7 @@ def _tuner(spec: Spec, plan: Plan, run: _Pass, context: SweepContext, root: Loca
         callbacks=[progress], verbose=0)
     if run.previous is not None:  # the restored run brings its own (unpickled) callbacks
         return tune.Tuner.restore(run.previous, trainable, resume_unfinished=True, resume_errored=True), None
+    _record_trials(Location(run_config.storage_path).child(run_config.name), plan)
     cost = functools.partial(trial_hours, throughput=load_throughput())
     searcher = PlanSearcher(list(plan.trials), done=run.done, cost=cost, failed=run.failed)
     concurrency = max_concurrent or _default_concurrency(spec)
@@ -168,6 +174,23 @@ def _tuner(spec: Spec, plan: Plan, run: _Pass, context: SweepContext, root: Loca
                                   max_concurrent_trials=concurrency, reuse_actors=True,
                                   trial_name_creator=_trial_name, trial_dirname_creator=_trial_name)
     return tune.Tuner(trainable, tune_config=tune_config, run_config=run_config), progress
+
+
+def _record_trials(run_dir: Location, plan: Plan) -> None:
+    run_dir.child(RUN_TRIALS_FILE).write_bytes(json.dumps(sorted(plan.by_id())).encode())
+
+
+def _check_still_planned(run_dir: Location, plan: Plan, finished: set[str]) -> None:
+    """Refuse to resume trials the spec no longer has: they would spend GPU time for nothing."""
+    recorded = run_dir.child(RUN_TRIALS_FILE)
+    if not recorded.exists():
+        return
+    gone = sorted(set(json.loads(recorded.read_bytes())) - set(plan.by_id()) - finished)
+    if gone:
+        raise RibrayError(
+            f"--resume: {len(gone)} unfinished trial(s) of the interrupted run {run_dir.uri} are no "
+            f"longer in the spec (the spec changed what they run), e.g. {gone[0]}; run "
+            "`ribray sweep SPEC` without --resume to run the spec as it is now (finished trials are kept)")
 
 
 def _trial_name(tune_trial) -> str:

@@ -8,6 +8,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from conftest import tiny_spec
+from ribray.errors import RibrayError
 from ribray.plan import make_plan
 from ribray.spec import parse_spec
 from ribray.sweep import run_sweep, sweep_dir
@@ -94,3 +95,23 @@ def test_resume_after_extending_the_spec_runs_the_new_trials_too(ray_cluster, fa
     assert sorted(r["trial_id"] for r in rows if r["eval_set"] == "imagenet_val") == \
         sorted(t.trial_id for t in make_plan(extended).trials)  # each trial exactly once
     assert {r["trial_id"]: r["finished_at"] for r in rows if r["trial_id"] in before} == before
+
+
+def test_resume_refuses_trials_the_spec_dropped_then_retries_the_failed_one(
+        ray_cluster, fake_data, tmp_path, monkeypatch):
+    marker = tmp_path / "fired"
+    monkeypatch.setenv("RIBRAY_INJECT_FAULT", f"raise:method=lp:epoch=0:step=0:marker={marker}")
+    spec = parse_spec(tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"], interpolations={},
+                                methods={"ft": {}, "lp": {}}))
+    lp = next(t.trial_id for t in make_plan(spec).trials if t.method == "lp")
+    assert list(run_sweep(spec).failed) == [lp]
+
+    ewc_not_lp = parse_spec(tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"], interpolations={},
+                                      methods={"ft": {}, "ewc": {}}))
+    with pytest.raises(RibrayError, match=rf"1 unfinished trial\(s\) .* no longer in the spec .* e\.g\. {lp}"):
+        run_sweep(ewc_not_lp, resume=True)
+
+    resumed = run_sweep(spec, resume=True)  # the fault fired once: now lp trains
+    assert resumed.complete and resumed.already_done == 2
+    assert sorted(r["trial_id"] for r in _rows(spec) if r["eval_set"] == "imagenet_val") == \
+        sorted(t.trial_id for t in make_plan(spec).trials)
