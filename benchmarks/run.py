@@ -16,7 +16,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-MEASUREMENTS = ("train", "eval", "multi_model", "trial_overhead", "makespan")
+MEASUREMENTS = ("train", "eval", "loader", "multi_model", "trial_overhead", "makespan")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -70,6 +70,7 @@ def measure_all(args, sizes, device, root: Path) -> tuple[list, dict]:
     """Every selected measurement, in an order that shares the model and the files."""
     from benchmarks import (
         eval_speed,
+        loader_speed,
         makespan,
         multi_model,
         train_speed,
@@ -81,7 +82,7 @@ def measure_all(args, sizes, device, root: Path) -> tuple[list, dict]:
 
     sections, extra = [], {}
     folders = {}
-    if {"eval", "multi_model"} & set(args.only):
+    if {"eval", "loader", "multi_model"} & set(args.only):
         folders, extra["jpegs"] = prepare_jpegs(root, sizes)
     ensure_ray()
     if "train" in args.only:
@@ -95,6 +96,8 @@ def measure_all(args, sizes, device, root: Path) -> tuple[list, dict]:
         sections.append(_announce(section))
         del model
         free_memory()
+    if "loader" in args.only:
+        sections.append(_announce(loader_speed.measure(build_model(sizes)[1], folders, sizes, device)))
     if "multi_model" in args.only:
         if forward is None:
             forward = eval_speed.forward_only(build_model(sizes)[0].to(device), sizes, device)
