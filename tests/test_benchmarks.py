@@ -87,6 +87,34 @@ def test_generated_jpegs_land_in_imagenet_c_layout_with_every_part(tmp_path):
     assert len({s.part for s in samples}) == 75  # 15 corruptions x 5 severities
 
 
+def test_loader_measurement_counts_every_image_with_both_decoders(tmp_path, monkeypatch):
+    import dataclasses
+
+    import torch
+
+    from benchmarks import loader_speed
+    from benchmarks.sizes import QUICK
+
+    folder = tmp_path / "imagenet-sketch"
+    fill_dataset(LARGE, folder, 12, workers=1, classes=3)
+    sizes = dataclasses.replace(QUICK, eval_batch=5, loader_workers=1)
+    config = {"input_size": (3, 32, 32), "interpolation": "bilinear", "crop_pct": 0.875,
+              "crop_mode": "center", "mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5)}
+    timed = []
+
+    class Recording(loader_speed.Stopwatch):
+        def __exit__(self, *exc):
+            super().__exit__(*exc)
+            timed.append(self.seconds)
+
+    monkeypatch.setattr(loader_speed, "Stopwatch", Recording)
+    section = loader_speed.measure(config, {LARGE: folder}, sizes, torch.device("cpu"))
+    rates = section.numbers["sets"][LARGE.name]
+    assert set(rates) == {"cpu_decode_images_per_s", "device_decode_images_per_s"}
+    # each rate is the whole set (12 images, not the warm-up's 10) over its timed pass
+    assert [round(12 / s, 6) for s in timed] == [round(r, 6) for r in rates.values()]
+
+
 def _sections() -> list[Section]:
     sets = {SMALL.name: {"ribray_images_per_s": 8000.0}, LARGE.name: {"ribray_images_per_s": 4000.0}}
     return [Section("train", {"ribray_eager_images_per_s": 2100.0},
