@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -14,6 +15,8 @@ from ribray.plan import Trial
 from ribray.results.store import shard_name, write_shard
 from ribray.tracking import TrialRun
 
+# Ray logs every epoch checkpoint of every trial at INFO; ribray's progress line says enough.
+logging.getLogger("ray.train._internal.storage").setLevel(logging.WARNING)
 
 
 def run_trial(config: dict, context: SweepContext) -> None:
