@@ -67,7 +67,8 @@ def run_sweep(spec: Spec, *, resume: bool = False, address: str | None = None,
         echo(f"note: an earlier run is in {previous}; pass --resume to continue its trials from their checkpoints")
     grid, stopped = _fit(spec, plan, _Pass(done, previous if resume else None), context, root, max_concurrent)
     if resume and not stopped:
-        more, stopped = _run_new_trials(spec, plan, grid, context, root, max_concurrent, echo)
+        more, stopped = _run_new_trials(spec, plan, Location(previous), grid, context, root,
+                                        max_concurrent, echo)
         grid += more
     summary = _summarize(plan, done, results, grid, time.monotonic() - started)
     summary.failed |= stopped
@@ -97,16 +98,20 @@ def _fit(spec: Spec, plan: Plan, run: _Pass, context: SweepContext, root: Locati
         return [], _driver_failure(root, error, (progress and progress.failed_ids) or unfinished)
 
 
-def _run_new_trials(spec: Spec, plan: Plan, resumed_grid: list, context: SweepContext, root: Location,
-                    max_concurrent: int | None, echo) -> tuple[list, dict[str, str]]:
-    """After a resumed run: the trials the spec gained since that run was planned, if any."""
+def _run_new_trials(spec: Spec, plan: Plan, resumed: Location, resumed_grid: list,
+                    context: SweepContext, root: Location, max_concurrent: int | None,
+                    echo) -> tuple[list, dict[str, str]]:
+    """After a resumed run has finished its own trials (not after a Ctrl-C): the trials the
+    spec gained since that run was started, if any."""
     from ribray.searcher import PlanSearcher
 
     done = done_trial_ids(root.child("results")) & set(plan.by_id())
     errored = {(r.config or {}).get("trial_id") for r in resumed_grid if r.error is not None} - done
-    if not PlanSearcher(list(plan.trials), done=done, failed=errored).runnable():
-        return [], {}
-    echo("the resumed run is finished; running the trials the spec gained since it started")
+    runnable = PlanSearcher(list(plan.trials), done=done, failed=errored).runnable()
+    recorded = _recorded_trials(resumed)
+    if not runnable or recorded is None or recorded & set(runnable):
+        return [], {}  # nothing new, or the resumed run was interrupted before its own end
+    echo(f"the resumed run is finished; running the {len(runnable)} trial(s) the spec gained since it started")
     return _fit(spec, plan, _Pass(done, failed=errored), context, root, max_concurrent)
 
 
@@ -180,12 +185,15 @@ def _record_trials(run_dir: Location, plan: Plan) -> None:
     run_dir.child(RUN_TRIALS_FILE).write_bytes(json.dumps(sorted(plan.by_id())).encode())
 
 
+def _recorded_trials(run_dir: Location) -> set[str] | None:
+    """The plan ids a Tune run was started with (None for runs of older ribray versions)."""
+    recorded = run_dir.child(RUN_TRIALS_FILE)
+    return set(json.loads(recorded.read_bytes())) if recorded.exists() else None
+
+
 def _check_still_planned(run_dir: Location, plan: Plan, finished: set[str]) -> None:
     """Refuse to resume trials the spec no longer has: they would spend GPU time for nothing."""
-    recorded = run_dir.child(RUN_TRIALS_FILE)
-    if not recorded.exists():
-        return
-    gone = sorted(set(json.loads(recorded.read_bytes())) - set(plan.by_id()) - finished)
+    gone = sorted((_recorded_trials(run_dir) or set()) - set(plan.by_id()) - finished)
     if gone:
         raise RibrayError(
             f"--resume: {len(gone)} unfinished trial(s) of the interrupted run {run_dir.uri} are no "

@@ -20,6 +20,7 @@ from mlflow.tracking import MlflowClient
 from conftest import tiny_spec, write_spec
 from faults.helpers import Driver, MlflowServer, assert_exactly_once, shard_files, wait_for
 from ribray.cli import main
+from ribray.plan import make_plan
 from ribray.spec import load_spec, parse_spec
 from ribray.sweep import run_sweep
 
@@ -70,6 +71,37 @@ def test_killed_driver_then_resume_completes(fake_data, tmp_path):
     assert_exactly_once(load_spec(path), results)
     kept = {f.name: f.stat().st_mtime for f in shard_files(results) if f.name in done_before}
     assert kept == done_before, "finished trials must not run again"
+
+
+def test_ctrl_c_stops_a_resumed_sweep_before_the_trials_the_spec_gained(fake_data, tmp_path):
+    spec_dict = tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"], interpolations={},
+                          resources={"gpu": 0, "cpu": 1})
+    path = write_spec(tmp_path / "spec.yaml", spec_dict)
+    results = tmp_path / "runs" / "t" / "results"
+
+    def stuck_in_ft(name: str) -> dict[str, str]:  # ft pauses at its first step, once per marker
+        return {"RIBRAY_INJECT_FAULT": _fault("sleep", tmp_path / name, method="ft", epoch=0, step=0,
+                                              seconds=60)}
+
+    first = Driver(["sweep", str(path)], tmp_path / "driver1.log", env=stuck_in_ft("fired1"))
+    try:
+        wait_for(lambda: (tmp_path / "fired1").exists(), 120, "ft to start")
+    finally:
+        first.kill()
+    write_spec(path, {**spec_dict, "methods": {"ft": {}, "lp": {}}})  # the spec gains lp
+    resumed = Driver(["sweep", str(path), "--resume"], tmp_path / "driver2.log", env=stuck_in_ft("fired2"))
+    wait_for(lambda: (tmp_path / "fired2").exists(), 120, "the resumed ft to start")
+    resumed.interrupt()
+    assert resumed.wait(120) == 1
+    log = (tmp_path / "driver2.log").read_text()
+    assert "interrupted" in log and "the spec gained" not in log, log[-3000:]
+    lp = next(t.trial_id for t in make_plan(load_spec(path)).trials if t.method == "lp")
+    assert not any(lp in f.name for f in shard_files(results)), "lp ran after Ctrl-C"
+
+    last = Driver(["sweep", str(path), "--resume"], tmp_path / "driver3.log")
+    assert last.wait(300) == 0, (tmp_path / "driver3.log").read_text()[-3000:]
+    assert "running the 1 trial(s) the spec gained" in (tmp_path / "driver3.log").read_text()
+    assert_exactly_once(load_spec(path), results, eval_sets=2)
 
 
 def test_killed_worker_node_reschedules_the_trial(fake_data, tmp_path):

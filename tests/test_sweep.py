@@ -90,7 +90,7 @@ def test_resume_after_extending_the_spec_runs_the_new_trials_too(ray_cluster, fa
         tmp_path, fake_data, methods={"ft": {}, "lp": {}})).methods})
     summary = run_sweep(extended, resume=True)
     assert summary.complete and summary.done == len(make_plan(extended)) == 3
-    assert "running the trials the spec gained" in capsys.readouterr().out
+    assert "running the 1 trial(s) the spec gained since it started" in capsys.readouterr().out
     rows = _rows(extended)
     assert sorted(r["trial_id"] for r in rows if r["eval_set"] == "imagenet_val") == \
         sorted(t.trial_id for t in make_plan(extended).trials)  # each trial exactly once

@@ -100,6 +100,10 @@ class Driver:
             pass
         self.process.wait()
 
+    def interrupt(self) -> None:
+        """Ctrl-C in the driver's terminal: SIGINT to its whole process group."""
+        os.killpg(self.process.pid, signal.SIGINT)
+
     def wait(self, timeout: float) -> int:
         try:
             return self.process.wait(timeout)
