@@ -39,18 +39,18 @@ def forward_only(model: nn.Module, sizes: Sizes, device: torch.device) -> float:
 
 def eval_context(dataset: str, folder: Path, sizes: Sizes, scratch: str):
     """A SweepContext that points ribray's evaluation at the generated files."""
-    from ribray.config import EvalConfig
-    from ribray.context import SweepContext
+    from ribray.options import EvalOptions
+    from ribray.trials.context import SweepContext
 
     return SweepContext(sweep="benchmark", spec_hash="benchmark", sweep_dir=scratch,
                         data_root=str(folder.parent), data_folders={dataset: str(folder)},
-                        eval=EvalConfig(batch_size=sizes.eval_batch))
+                        eval=EvalOptions(batch_size=sizes.eval_batch))
 
 
 def ribray_eval(models: list[nn.Module], dataset: str, folder: Path, data_config: dict,
                 sizes: Sizes, device: torch.device) -> tuple[float, int]:
     """Seconds and images of one ribray evaluation pass scoring every model in `models`."""
-    from ribray.evaluate import evaluate
+    from ribray.trials.evaluate import evaluate
 
     with tempfile.TemporaryDirectory(prefix="ribray-bench-") as scratch:
         context = eval_context(dataset, folder, sizes, scratch)

@@ -26,8 +26,8 @@ from ray.tune.search import Searcher
 from benchmarks.results import Check, Section
 from benchmarks.sizes import Sizes
 from benchmarks.sleep_trial import IDLE, WARMUP, sleep_trial
-from ribray.plan import Plan, Trial, make_plan
-from ribray.searcher import METRIC, PlanSearcher
+from ribray.engine.searcher import METRIC, PlanSearcher
+from ribray.plan import FINETUNE, Plan, Trial, make_plan
 from ribray.spec import parse_spec
 
 TARGET = 0.85
@@ -64,7 +64,7 @@ class CostModel:
 
     def seconds(self, trial: Trial) -> float:
         units = 1.0
-        if trial.kind == "finetune":
+        if trial.kind == FINETUNE:
             units += self.train[trial.downstream] * self.method_factor.get(trial.method, 1.0)
         return units * self.unit_s
 
@@ -74,14 +74,14 @@ class BarrierSearcher(PlanSearcher):
 
     def _next_ready(self) -> str | None:
         ready = [i for i in self.order if self._deps_done(i)]
-        if any(t.kind != "interpolate" and i not in self.done | self.failed
-               for i, t in self.trials.items()):
-            ready = [i for i in ready if self.trials[i].kind != "interpolate"]
+        if any(not t.early and i not in self.done | self.failed for i, t in self.trials.items()):
+            ready = [i for i in ready if not self.trials[i].early]
         return ready[0] if ready else None
 
 
 ORDERS: dict[str, Callable[[Plan, CostModel], PlanSearcher]] = {
-    "plan_searcher": lambda plan, cost: PlanSearcher(list(plan.trials), cost=cost.seconds),
+    "plan_searcher": lambda plan, cost: PlanSearcher(list(plan.trials),
+                                                     hours={t.trial_id: cost.seconds(t) for t in plan.trials}),
     "barrier": lambda plan, cost: BarrierSearcher(list(plan.trials)),
 }
 

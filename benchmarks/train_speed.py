@@ -58,21 +58,21 @@ def bare_loop(sizes: Sizes, device: torch.device, compile: bool = False) -> floa
 
 def ribray_loop(sizes: Sizes, device: torch.device, compile: bool = False) -> float:
     """Images/s of ribray's Trainer running the `ft` method, set up as a finetune trial does."""
-    from ribray.config import TrainConfig
     from ribray.data import get_dataset
     from ribray.data.scoring import LabelProjector
-    from ribray.loop import Trainer
     from ribray.methods import get_method
+    from ribray.options import TrainOptions
+    from ribray.trials.loop import Trainer
 
     method_cls = get_method("ft")
-    method = method_cls(method_cls.Config())
+    method = method_cls(method_cls.Options())
     model = method.prepare(build_model(sizes)[0]).to(device)
     method.select_trainable(model)
     method.setup(model)
-    config = TrainConfig(batch_size=sizes.train_batch, compile=compile, precision="auto")
+    options = TrainOptions(batch_size=sizes.train_batch, compile=compile, precision="auto")
     steps = sizes.train_warmup_steps + sizes.train_steps
     project = LabelProjector(get_dataset(DOWNSTREAM).class_indices()).to(device)
-    trainer = Trainer(model, method, config, device, project, steps_per_epoch=steps)
+    trainer = Trainer(model, method, options, device, project, steps_per_epoch=steps)
     batches = synthetic_batches(sizes, device)
     trainer.train_epoch(cycle(batches, sizes.train_warmup_steps))
     with Stopwatch(device) as watch:

@@ -11,11 +11,12 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import tiny_spec, write_spec
-from faults.helpers import Driver, free_port, wait_for
 from ribray.plan import make_plan
 from ribray.spec import load_spec
 from ribray.storage import Location, StorageError
+
+from conftest import tiny_spec, write_spec
+from faults.helpers import Driver, free_port, wait_for
 
 
 @pytest.fixture(scope="module")

@@ -55,7 +55,7 @@ class MinibatchCKA:
         """Add one minibatch given its linear-kernel Gram matrices (B, B) per layer."""
         if len(grams_a) != self.num_layers or len(grams_b) != self.num_layers:
             raise RibrayError(f"expected {self.num_layers} layers, got {len(grams_a)} and {len(grams_b)}")
-        for layer, (k, l) in enumerate(zip(grams_a, grams_b)):
+        for layer, (k, l) in enumerate(zip(grams_a, grams_b, strict=True)):
             if k.shape != l.shape or k.shape[0] < MIN_BATCH:
                 raise RibrayError(f"layer {layer}: Gram matrices {tuple(k.shape)} and {tuple(l.shape)} "
                                   f"must be the same square size with at least {MIN_BATCH} examples")
@@ -174,7 +174,7 @@ def layer_cka(model_a: nn.Module, model_b: nn.Module, batches: Iterable, device:
             cka.update(block_outputs(model_a, images, names), block_outputs(model_b, images, names))
     if cka.num_batches == 0:
         raise RibrayError(f"no batch of at least {MIN_BATCH} images to compute CKA on")
-    return dict(zip(names, cka.compute().tolist()))
+    return dict(zip(names, cka.compute().tolist(), strict=True))
 
 
 def _transformer_blocks(model: nn.Module) -> list[str]:

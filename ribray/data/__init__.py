@@ -10,6 +10,12 @@ from ribray.registry import Registry
 
 DATASETS: Registry[DatasetEntry] = Registry("dataset", list_command="ribray data list")
 
+# The eight ImageNet-RIB sets, in the paper's column order: each is fine-tuned on in turn, and
+# RI averages the accuracy change over the other seven. ImageNet-1K val is evaluated, not in RI.
+RIB_SETS = ("imagenet_v2", "imagenet_a", "imagenet_r", "imagenet_sketch", "objectnet",
+            "imagenet_cartoon", "imagenet_drawing", "imagenet_c")
+IMAGENET_VAL = "imagenet_val"
+
 
 def register(cls: type[DatasetEntry]) -> type[DatasetEntry]:
     """Class decorator: register one instance of a DatasetEntry subclass under cls.name."""
@@ -29,4 +35,4 @@ for _module in pkgutil.iter_modules(__path__):
     if not _module.name.startswith("_") and _module.name not in TORCH_MODULES:
         importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["DATASETS", "CheckResult", "DatasetEntry", "Sample", "get_dataset", "register"]
+__all__ = ["DATASETS", "IMAGENET_VAL", "RIB_SETS", "CheckResult", "DatasetEntry", "Sample", "get_dataset", "register"]

@@ -54,7 +54,7 @@ def unreadable_images(entry, path: Path, threads: int = 8) -> list[str]:
         return []
     with ThreadPoolExecutor(threads) as pool:  # PIL releases the GIL while decoding
         errors = list(pool.map(decode_error, (s.path for s in samples)))
-    bad = [f"unreadable image {s.path}: {e}" for s, e in zip(samples, errors) if e]
+    bad = [f"unreadable image {s.path}: {e}" for s, e in zip(samples, errors, strict=True) if e]
     return shortened(bad, "unreadable images") + ([f"{len(bad)} unreadable images in all"] if len(bad) > 1 else [])
 
 

@@ -207,7 +207,7 @@ def decode_many(loaded: list, paths: list[str], device: torch.device) -> list:
         return [x if isinstance(x, Unreadable) else next(decoded) for x in loaded]
     except RuntimeError:
         return [x if isinstance(x, Unreadable) else decode_one(x, path, device)
-                for x, path in zip(loaded, paths)]
+                for x, path in zip(loaded, paths, strict=True)]
 
 
 def _put(ready: queue.Queue, item, stop: threading.Event) -> bool:

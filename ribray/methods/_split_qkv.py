@@ -15,7 +15,7 @@ class SplitQkv(nn.Module):
         super().__init__()
         weights = fused.weight.detach().chunk(3, dim=0)
         biases = fused.bias.detach().chunk(3) if fused.bias is not None else (None, None, None)
-        self.q, self.k, self.v = (_linear(w, b) for w, b in zip(weights, biases))
+        self.q, self.k, self.v = (_linear(w, b) for w, b in zip(weights, biases, strict=True))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([self.q(x), self.k(x), self.v(x)], dim=-1)

@@ -6,14 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from ribray.config import Strict, TrainOverrides
+from ribray.options import Strict, TrainOverrides
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
 
-class MethodConfig(Strict):
+class MethodOptions(Strict):
     """Options of one method; subclasses add theirs with the paper's defaults as defaults."""
 
     train: TrainOverrides | None = None
@@ -40,7 +40,7 @@ class Method:
     """
 
     name: ClassVar[str]
-    Config: ClassVar[type[MethodConfig]] = MethodConfig
+    Options: ClassVar[type[MethodOptions]] = MethodOptions
     summary: ClassVar[str] = ""
     # export() returns a state dict of the unmodified pretrained architecture, so weight
     # averaging with the pretrained model (WiSE-FT, soups) is defined for this method.
@@ -48,8 +48,8 @@ class Method:
     # Name of a method whose finished weights this one starts from (LP-FT starts from LP).
     starts_from: ClassVar[str | None] = None
 
-    def __init__(self, config: MethodConfig):
-        self.config = config
+    def __init__(self, options: MethodOptions):
+        self.options = options
 
     def check_model(self, model: nn.Module) -> None:
         """Raise RibrayError when this method cannot train `model` (validate calls it on a

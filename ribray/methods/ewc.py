@@ -9,21 +9,21 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from ribray.methods import register
-from ribray.methods.base import Method, MethodConfig, Step
+from ribray.methods.base import Method, MethodOptions, Step
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
 
-class EwcConfig(MethodConfig):
+class EwcOptions(MethodOptions):
     weight: float = Field(1.0, ge=0, description="multiplier of the squared L2 distance")
 
 
 @register("ewc")
 class ElasticWeightConsolidation(Method):
     summary = "squared L2 distance to the pretrained weights (weight 1, no Fisher)"
-    Config = EwcConfig
+    Options = EwcOptions
 
     def setup(self, model: nn.Module) -> None:
         # The anchor is taken at the starting weights, before any resume loads later ones.
@@ -34,4 +34,4 @@ class ElasticWeightConsolidation(Method):
 
         squared = [((p - self.anchor[name]) ** 2).sum()
                    for name, p in step.model.named_parameters() if name in self.anchor]
-        return self.config.weight * torch.stack(squared).sum()
+        return self.options.weight * torch.stack(squared).sum()

@@ -21,7 +21,7 @@ from pydantic import Field
 from ribray.errors import RibrayError
 from ribray.methods import register
 from ribray.methods._parts import VIT_FEATURE_EXTRACTOR, classifier_names, set_trainable
-from ribray.methods.base import Method, MethodConfig
+from ribray.methods.base import Method, MethodOptions
 
 if TYPE_CHECKING:
     import torch
@@ -32,7 +32,7 @@ TARGET_MODULES = r".*\.attn\.qkv\.(q|v)"
 ADAPTER_MARKERS = (".lora_A.", ".lora_B.")
 
 
-class LoraConfig(MethodConfig):
+class LoraOptions(MethodOptions):
     rank: int = Field(8, ge=1, description="rank r of the low-rank update")
     alpha: float = Field(1.0, gt=0, description="lora_alpha; the update is scaled by alpha / rank")
 
@@ -40,7 +40,7 @@ class LoraConfig(MethodConfig):
 @register("lora")
 class LowRankAdaptation(Method):
     summary = "LoRA r=8, alpha=1 on q and v (fused qkv split); head frozen"
-    Config = LoraConfig
+    Options = LoraOptions
 
     def check_model(self, model: nn.Module) -> None:
         from ribray.methods._split_qkv import fused_qkv_blocks
@@ -58,7 +58,7 @@ class LowRankAdaptation(Method):
 
         self.check_model(model)
         split_qkv(model)
-        config = PeftLoraConfig(r=self.config.rank, lora_alpha=self.config.alpha,
+        config = PeftLoraConfig(r=self.options.rank, lora_alpha=self.options.alpha,
                                 target_modules=TARGET_MODULES, lora_dropout=0.0, bias="none")
         return get_peft_model(model, config)
 

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from ribray.methods import register
-from ribray.methods.base import Method, MethodConfig, Step
+from ribray.methods.base import Method, MethodOptions, Step
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
 
-class LwfConfig(MethodConfig):
+class LwfOptions(MethodOptions):
     weight: float = Field(1.0, ge=0, description="multiplier of the distillation term")
     temperature: float = Field(2.0, gt=0, description="softmax temperature of teacher and student")
 
@@ -30,7 +30,7 @@ class LwfConfig(MethodConfig):
 @register("lwf")
 class LearningWithoutForgetting(Method):
     summary = "distil the pretrained model's logits (T=2, weight 1)"
-    Config = LwfConfig
+    Options = LwfOptions
 
     def setup(self, model: nn.Module) -> None:
         import copy
@@ -43,9 +43,9 @@ class LearningWithoutForgetting(Method):
         import torch
         from torch.nn import functional as F
 
-        t = self.config.temperature
+        t = self.options.temperature
         with torch.no_grad():
             teacher = step.project(self.teacher(step.images)).float()
         student = F.log_softmax(step.logits.float() / t, dim=1)
         kl = F.kl_div(student, F.log_softmax(teacher / t, dim=1), log_target=True, reduction="batchmean")
-        return self.config.weight * kl
+        return self.options.weight * kl

@@ -16,27 +16,27 @@ from pydantic import Field
 from ribray.errors import RibrayError
 from ribray.methods import register
 from ribray.methods._parts import set_trainable
-from ribray.methods.base import Method, MethodConfig
+from ribray.methods.base import Method, MethodOptions
 
 if TYPE_CHECKING:
     from torch import nn
 
 
-class VptConfig(MethodConfig):
+class VptOptions(MethodOptions):
     prompt_size: int = Field(30, ge=1, description="width in pixels of the learnable border")
 
 
 @register("vpt")
 class VisualPromptTuning(Method):
     summary = "learnable 30-pixel padding prompt on the input; model frozen"
-    Config = VptConfig
+    Options = VptOptions
     interpolatable = False
     not_interpolatable_reason = ("VPT trains an input prompt, not the model's weights; "
                                  "averaging it with the pretrained weights is not defined")
 
     def check_model(self, model: nn.Module) -> None:
         height, width = _input_size(model)
-        size = self.config.prompt_size
+        size = self.options.prompt_size
         if 2 * size >= min(height, width):
             raise RibrayError(f"vpt: prompt_size {size} leaves no interior in the model's "
                               f"{height}x{width} input; use prompt_size < {min(height, width) // 2}")
@@ -45,7 +45,7 @@ class VisualPromptTuning(Method):
         from ribray.methods._padding_prompt import PaddingPrompt, PromptedModel
 
         self.check_model(model)
-        prompt = PaddingPrompt(_input_size(model), self.config.prompt_size)
+        prompt = PaddingPrompt(_input_size(model), self.options.prompt_size)
         return PromptedModel(model, prompt.to(next(model.parameters()).device))
 
     def select_trainable(self, model: nn.Module) -> None:

@@ -50,19 +50,13 @@ def read_state_dict(path: str) -> dict[str, torch.Tensor]:
 
 def load_checkpoint(module: nn.Module, path: str, model_name: str = "") -> None:
     """Load a weights file into `module`; say which keys do not fit when it is not this model's."""
+    from ribray.models.state import state_mismatch
+
     state = read_state_dict(path)
-    own = module.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    what = f"checkpoint {path} is not a state dict of model {model_name or type(module).__name__}"
-    if missing or unexpected:
-        raise RibrayError(f"{what}: {len(missing)} missing keys (e.g. {missing[:5]}), "
-                          f"{len(unexpected)} unexpected keys (e.g. {unexpected[:5]})")
-    wrong = [k for k in own if own[k].shape != state[k].shape]
-    if wrong:
-        k = wrong[0]
-        raise RibrayError(f"{what}: {len(wrong)} tensors have other shapes, e.g. {k}: "
-                          f"{tuple(state[k].shape)} in the file, {tuple(own[k].shape)} in the model")
+    problem = state_mismatch(module.state_dict(), state)
+    if problem:
+        raise RibrayError(f"checkpoint {path} is not a state dict of model "
+                          f"{model_name or type(module).__name__}: {problem}")
     module.load_state_dict(state)
 
 

@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from ribray.plan import CKA, FINETUNE, OTDD
 from ribray.report.build import Report
 from ribray.report.robustness import Stat
 from ribray.report.sections import Section
@@ -49,7 +50,7 @@ def curve_sections(report: Report) -> list[Section]:
     """Per (model, method): accuracy after every epoch (solid: the downstream set itself)."""
     points: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(list))))
     for row in report.analysis_rows:
-        if row["kind"] == "finetune" and row.get("top1") is not None:
+        if row["kind"] == FINETUNE and row.get("top1") is not None:
             key = (row["model"], row["method"])
             points[key][row["downstream"]][row["eval_set"]][row["epoch"]].append(row["top1"])
     plots = [CurvePlot(f"curves/{model}/{method}", f"{model} / {method}: accuracy during fine-tuning",
@@ -61,7 +62,7 @@ def cka_sections(report: Report) -> list[Section]:
     """Per (model, method): CKA to the pretrained model, layers x downstream sets."""
     values: dict = defaultdict(lambda: defaultdict(dict))
     for row in report.analysis_rows:
-        if row["kind"] == "cka":
+        if row["kind"] == CKA:
             values[(row["model"], row["method"])][(row["layer"], row["downstream"])][row["seed"]] = row["value"]
     grids = []
     for (model, method), cells in sorted(values.items()):
@@ -78,7 +79,7 @@ def otdd_sections(report: Report) -> list[Section]:
     """Per model: the OTDD matrix between downstream sets (symmetric, 0 on the diagonal)."""
     values: dict = defaultdict(dict)
     for row in report.analysis_rows:
-        if row["kind"] == "otdd":
+        if row["kind"] == OTDD:
             values[row["model"]][(row["downstream"], row["eval_set"])] = row["value"]
     grids = []
     for model, pairs in sorted(values.items()):
@@ -115,7 +116,7 @@ def _drop_correlation(report: Report, model: str, pairs: dict, reference: str = 
 
 def _pearson(xs: list[float], ys: list[float]) -> float:
     mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-    cov = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
+    cov = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
     spread = math.sqrt(sum((x - mx) ** 2 for x in xs) * sum((y - my) ** 2 for y in ys))
     return cov / spread if spread else math.nan
 

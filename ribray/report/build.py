@@ -6,12 +6,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ribray.errors import RibrayError
+from ribray.plan import FINETUNE
 from ribray.report.missing import Missing, find_missing, pretrained_gaps
 from ribray.report.robustness import NAN, Stat, mean_or_nan, per_seed_mean, robustness_improvement
-from ribray.report.rows import (PRETRAINED, Accuracy, check_columns, check_one_spec, final_accuracies,
-                                newest_per_cell, records, with_subsets)
-from ribray.report.scope import (IMAGENET_VAL, Scope, infer_scope, inferred_scope_notes, plan_subsets,
-                                 report_subsets, scope_from_plan)
+from ribray.report.rows import (
+    PRETRAINED,
+    Accuracy,
+    check_columns,
+    check_one_spec,
+    final_accuracies,
+    newest_per_cell,
+    records,
+    reported,
+    with_subsets,
+)
+from ribray.report.scope import (
+    IMAGENET_VAL,
+    Scope,
+    infer_scope,
+    inferred_scope_notes,
+    plan_subsets,
+    report_subsets,
+    scope_from_plan,
+)
 
 Cell = tuple[str, str]  # (model, method)
 
@@ -82,8 +99,8 @@ def analysis_rows(rows: list[dict], scope: Scope, plan=None) -> list[dict]:
     planned = {t.trial_id for t in plan.trials} if plan is not None else None
     return [r for r in rows if r.get("model") in scope.models
             and (planned is None or r["trial_id"] in planned)
-            and (r.get("kind") in ("cka", "otdd") or (r.get("kind") == "finetune" and r.get("final") is False))
-            and (r.get("kind") == "otdd" or (r.get("train_subset") or "all") == scope.train_subset)]
+            and (not reported(r.get("kind")) or (r.get("kind") == FINETUNE and r.get("final") is False))
+            and (r.get("train_subset") is None or r["train_subset"] == scope.train_subset)]
 
 
 def build_report(results: Any, spec=None, allow_mixed: bool = False, train_subset: str = "all") -> Report:

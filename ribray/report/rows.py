@@ -9,9 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from ribray.errors import RibrayError
+from ribray.options import PRETRAINED
+from ribray.plan import KINDS, method_label
 
-PRETRAINED = "pretrained"
-REPORTED_KINDS = ("pretrained", "finetune", "interpolate")
+__all__ = ["PRETRAINED", "Accuracy", "MixedSpecsError", "final_accuracies", "method_label", "records"]
 REQUIRED_COLUMNS = ("kind", "model", "method", "eval_set", "top1")
 COLUMNS = (*REQUIRED_COLUMNS, "trial_id", "spec_hash", "alpha", "downstream", "seed",
            "train_subset", "final", "finished_at", "epoch", "layer", "value")
@@ -39,13 +40,6 @@ class Accuracy:
     def key(self) -> tuple:
         """What one number in the tables stands for (several trials may claim it)."""
         return (self.model, self.method, self.downstream, self.seed, self.train_subset, self.eval_set)
-
-
-def method_label(method: str, alpha: float | None) -> str:
-    """The name of a row in the tables: WiSE-FT is one row per mixing weight."""
-    if method == "wise_ft" and alpha is not None:
-        return f"wise_ft({alpha:g})"
-    return method
 
 
 def records(results: Any) -> list[dict]:
@@ -94,7 +88,7 @@ def final_accuracies(rows: list[dict]) -> list[Accuracy]:
     found = []
     for row in rows:
         learning_curve_point = row.get("final") is not None and not row["final"]
-        if learning_curve_point or row["kind"] not in REPORTED_KINDS or row["top1"] is None:
+        if learning_curve_point or not reported(row["kind"]) or row["top1"] is None:
             continue
         seed = row.get("seed")
         found.append(Accuracy(
@@ -104,6 +98,11 @@ def final_accuracies(rows: list[dict]) -> list[Accuracy]:
             top1=float(row["top1"]), trial_id=row.get("trial_id"),
             finished_at=row.get("finished_at")))
     return found
+
+
+def reported(kind: str) -> bool:
+    """Whether rows of this trial kind are accuracies for the tables (not analysis values)."""
+    return kind in KINDS and KINDS.get(kind).reported
 
 
 def with_subsets(accuracies: list[Accuracy], subsets: dict[str, str]) -> list[Accuracy]:

@@ -6,14 +6,12 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from ribray.report.rows import PRETRAINED, REPORTED_KINDS, Accuracy, method_label
+from ribray.data import IMAGENET_VAL, RIB_SETS
+from ribray.plan import FINETUNE, INTERPOLATE, trial_label
+from ribray.report.rows import PRETRAINED, Accuracy, method_label, reported
 
-IMAGENET_VAL = "imagenet_val"
-# The paper's column order; sets it does not know come after, alphabetically.
-PAPER_DOWNSTREAM_ORDER = ("imagenet_v2", "imagenet_a", "imagenet_r", "imagenet_sketch", "objectnet",
-                          "imagenet_cartoon", "imagenet_drawing", "imagenet_c")
 PAPER_METHOD_ORDER = ("ft", "lp", "lp_ft", "vpt", "lora", "ewc", "lwf")
-INTERPOLATIONS = ("wise_ft", "soup")
+PAPER_INTERPOLATION_ORDER = ("wise_ft", "soup")
 
 
 @dataclass(frozen=True)
@@ -34,10 +32,8 @@ class ExpectedTrial:
     @property
     def label(self) -> str:
         """model/method@downstream#seed, as `ribray plan` prints trials."""
-        text = f"{self.model}/{self.method}"
-        text += f"@{self.downstream}" if self.downstream else ""
-        text += f"#{self.seed}" if self.seed is not None else ""
-        return text + (f"[{self.train_subset}]" if self.train_subset != "all" else "")
+        return trial_label(self.model, self.method, downstream=self.downstream, seed=self.seed,
+                           train_subset=self.train_subset)
 
 
 @dataclass(frozen=True)
@@ -64,18 +60,21 @@ class Scope:
 
 
 def ordered_sets(names) -> list[str]:
-    known = [n for n in PAPER_DOWNSTREAM_ORDER if n in names]
+    known = [n for n in RIB_SETS if n in names]
     return known + sorted(set(names) - set(known))
 
 
 def ordered_methods(labels, preferred: tuple[str, ...] = PAPER_METHOD_ORDER) -> list[str]:
-    """Fine-tuning methods (preferred order first), then WiSE-FT by alpha, then the soup."""
+    """Fine-tuning methods (preferred order first), then interpolations (WiSE-FT by alpha,
+    then the soup, then any other registered one)."""
+    from ribray.interpolations import INTERPOLATIONS
 
     def position(label: str) -> tuple:
         base = label.split("(")[0]
         if base in INTERPOLATIONS:
             alpha = float(label[len(base) + 1:-1]) if "(" in label else 0.0
-            return (1, INTERPOLATIONS.index(base), alpha, label)
+            order = [*PAPER_INTERPOLATION_ORDER, *INTERPOLATIONS.names()]
+            return (1, order.index(base), alpha, label)
         rank = preferred.index(base) if base in preferred else len(preferred)
         return (0, rank, 0.0, label)
 
@@ -127,7 +126,7 @@ def _scope(train_subset, models, downstream, eval_sets, methods, seeds, expected
 
 def plan_subsets(plan) -> dict[str, str]:
     """Trial id -> train subset label, for every trial of the plan."""
-    return {t.trial_id: t.config.get("train_subset", "all") for t in plan.trials}
+    return {t.trial_id: t.row_fields()["train_subset"] or "all" for t in plan.trials}
 
 
 def scope_from_plan(spec, plan, train_subset: str = "all") -> Scope:
@@ -135,10 +134,10 @@ def scope_from_plan(spec, plan, train_subset: str = "all") -> Scope:
     and exactly the trials of its plan (ids included)."""
     subsets = plan_subsets(plan)
     expected = [
-        ExpectedTrial(t.model, method_label(t.method, t.config.get("alpha")), t.downstream, t.seed,
+        ExpectedTrial(t.model.name, method_label(t.method, t.row_fields()["alpha"]), t.downstream, t.seed,
                       subsets[t.trial_id] if t.kind != PRETRAINED else "all", t.trial_id)
         for t in plan.trials
-        if t.kind in REPORTED_KINDS and (t.kind == PRETRAINED or subsets[t.trial_id] == train_subset)]
+        if reported(t.kind) and (t.kind == PRETRAINED or subsets[t.trial_id] == train_subset)]
     methods = ordered_methods({e.method for e in expected if e.method != PRETRAINED},
                               preferred=tuple(spec.methods))
     return _scope(train_subset, [m.name for m in spec.models], list(spec.downstream),
@@ -148,7 +147,7 @@ def scope_from_plan(spec, plan, train_subset: str = "all") -> Scope:
 def report_subsets(accuracies: list[Accuracy], plan=None) -> list[str]:
     """The train subsets to report, 'all' (the main tables) first."""
     if plan is not None:
-        found = {t.config.get("train_subset", "all") for t in plan.trials if t.kind in ("finetune", "interpolate")}
+        found = {t.row_fields()["train_subset"] for t in plan.trials if t.kind in (FINETUNE, INTERPOLATE)}
     else:
         found = {a.train_subset for a in accuracies if a.method != PRETRAINED}
     others = sorted(found - {"all"})

@@ -1,5 +1,5 @@
-"""Where a report's results come from: a results folder of Parquet shards, or a spec file
-(its storage's `<name>/results`), and where the report goes by default."""
+"""Where a report's results come from (a TARGET as every command resolves it: a spec file, a
+sweep or results folder, local or in an object store) and where the report goes by default."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ribray.errors import RibrayError
+from ribray.results.layout import REPORT, SweepTarget, resolve_target
 from ribray.storage import Location
 
 
@@ -19,33 +20,12 @@ class ReportSource:
 
 
 def resolve_source(target: str) -> ReportSource:
-    """A spec file, a results folder (with *.parquet shards), or a sweep folder holding results/."""
-    if "://" not in target and Path(target).is_file():
-        return _from_spec(target)
-    if "://" in target:
-        results = Location(target.rstrip("/"))
-        return ReportSource(results, None, Path.cwd() / "report", "ribray report")
-    folder = Path(target).resolve()
-    if not folder.exists():
-        raise RibrayError(f"results folder not found: {target}")
-    if not folder.is_dir():
-        raise RibrayError(f"{target} is neither a spec file nor a results folder")
-    if not any(folder.glob("*.parquet")) and (folder / "results").is_dir():
-        folder = folder / "results"  # a sweep folder: <storage>/<name>
-    return ReportSource(Location(str(folder)), None, folder.parent / "report",
-                        f"ribray report: {folder.parent.name}")
-
-
-def _from_spec(path: str) -> ReportSource:
-    from ribray.spec import load_spec
-
-    from ribray.sweep_target import sweep_dir
-
-    spec = load_spec(path)
-    sweep = sweep_dir(spec)
-    # An object-store sweep gets its report in the working folder: figures are drawn locally.
-    out = Path(sweep.path) / "report" if sweep.is_local else Path.cwd() / f"{spec.name}-report"
-    return ReportSource(sweep.child("results"), spec, out, f"ribray report: {spec.name}")
+    """The results of TARGET; a sweep in an object store gets its report in the working
+    folder (figures are drawn locally), a local one beside its results."""
+    found: SweepTarget = resolve_target(target)
+    root = found.layout.root
+    out = Path(root.path) / REPORT if root.is_local else Path.cwd() / f"{found.sweep}-{REPORT}"
+    return ReportSource(found.results, found.spec, out, f"ribray report: {found.sweep}")
 
 
 def load_results(source: ReportSource):

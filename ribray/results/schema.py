@@ -19,6 +19,8 @@ SCHEMA = pa.schema([
     ("kind", pa.string()),            # pretrained | finetune | interpolate | analysis
     ("model", pa.string()),           # model name as in the spec
     ("method", pa.string()),          # pretrained | ft | lp | ... | wise_ft | soup
+    ("method_label", pa.string()),    # the method's row in the tables: ft, wise_ft(0.5), ...
+    ("label", pa.string()),           # the trial's name: model/method(alpha)@downstream#seed[subset]
     ("alpha", pa.float64()),          # WiSE-FT mixing weight of the fine-tuned model; null otherwise
     ("ingredients", pa.string()),     # soup / WiSE-FT inputs, comma-separated; null otherwise
     ("downstream", pa.string()),      # set fine-tuned on; null for the pretrained model

@@ -39,7 +39,16 @@ def read_results(source: str | Path | Location) -> pa.Table:
     if not names:
         raise RibrayError(f"no results in {location.uri} (no .parquet shards)")
     tables = [pq.read_table(location.child(n).path, filesystem=location.fs) for n in names]
-    return pa.concat_tables([t.cast(SCHEMA) if t.schema != SCHEMA else t for t in tables])
+    return pa.concat_tables([_in_schema(t) for t in tables])
+
+
+def _in_schema(table: pa.Table) -> pa.Table:
+    """A shard in the current schema: columns that older ribray versions did not write are null."""
+    if table.schema == SCHEMA:
+        return table
+    columns = [table.column(f.name).cast(f.type) if f.name in table.column_names
+               else pa.nulls(table.num_rows, f.type) for f in SCHEMA]
+    return pa.Table.from_arrays(columns, schema=SCHEMA)
 
 
 def _complete(row: dict) -> dict:

@@ -1,4 +1,4 @@
-"""Pieces every trial kind shares: seeding, devices, the base model, result rows."""
+"""Pieces every trial kind shares: seeding, the base model, probe batches, result rows."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ from datetime import datetime, timezone
 import numpy as np
 import torch
 
-from ribray.context import SweepContext
-from ribray.evaluate import EvalResult
 from ribray.models import LoadedModel, build_model
-from ribray.plan import Trial
+from ribray.plan import Trial, method_label
 from ribray.results.provenance import provenance
+from ribray.trials.context import SweepContext, TrialContext
+from ribray.trials.evaluate import EvalResult
 
 
 @dataclass
 class Outcome:
-    """What a trial kind returns: final evaluations, plus learning-curve points if any."""
+    """What a runner returns: final evaluations, plus learning-curve points and analysis values."""
 
     final: list[EvalResult]
     epochs: int = 0
@@ -33,19 +33,14 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def trial_device() -> torch.device:
-    """The GPU Ray assigned to this trial, else the CPU."""
-    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
-
-
 def base_model(trial: Trial) -> LoadedModel:
     """The pretrained model as the spec names it (weights, or a local checkpoint). Built under
     a fixed seed, so a random-init model (tests, the demo) is the same "pretrained" model in
     every trial and process; trial seeds apply after."""
-    spec = trial.config["model"]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        return build_model(spec["name"], pretrained=spec["pretrained"], checkpoint=spec.get("checkpoint"))
+        return build_model(trial.model.name, pretrained=trial.model.pretrained,
+                           checkpoint=trial.model.checkpoint)
 
 
 def probe_batches(context: SweepContext, name: str, data_config: dict, device: torch.device,
@@ -63,19 +58,18 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def result_rows(trial: Trial, context: SweepContext, outcome: Outcome,
+def result_rows(trial: Trial, ctx: TrialContext, outcome: Outcome,
                 started: datetime, finished: datetime) -> list[dict]:
     """One row per (eval set, epoch): the final evaluations and any learning-curve points."""
     base = {
-        "trial_id": trial.trial_id, "sweep": context.sweep, "spec_hash": context.spec_hash,
-        "kind": trial.kind, "model": trial.model, "method": trial.method,
-        "alpha": trial.config.get("alpha"), "downstream": trial.downstream, "seed": trial.seed,
-        "ingredients": ",".join(trial.config.get("ingredients") or []) or None,
-        "train_subset": None if trial.kind in ("pretrained", "otdd") else trial.config.get("train_subset", "all"),
+        "trial_id": trial.trial_id, "sweep": ctx.sweep.sweep, "spec_hash": ctx.sweep.spec_hash,
+        "kind": trial.kind, "model": trial.model.name, "method": trial.method, "label": trial.label,
+        "downstream": trial.downstream, "seed": trial.seed, **trial.row_fields(),
         "train_seconds": outcome.train_seconds, "started_at": started, "finished_at": finished,
         **provenance(),
     }
     points = [(outcome.epochs, r, True) for r in outcome.final]
     points += [(epoch, r, False) for epoch, r in outcome.curve]
+    base["method_label"] = method_label(trial.method, base["alpha"])
     rows = [base | r.row() | {"epoch": epoch, "final": final} for epoch, r, final in points]
     return rows + [base | row | {"epoch": 0, "final": True} for row in outcome.analysis]

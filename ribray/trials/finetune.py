@@ -9,93 +9,92 @@ from pathlib import Path
 import torch
 from ray import tune
 
-from ribray.config import TrainConfig, TrainSubset
 from ribray.data import get_dataset
 from ribray.data.loading import train_loader
 from ribray.data.scoring import LabelProjector
-from ribray.evaluate import EvalResult, evaluate
-from ribray.faults import with_faults
-from ribray.loop import Trainer
 from ribray.methods import get_method
-from ribray.trials import register
-from ribray.trials.common import Outcome, base_model, seed_everything, trial_device
-from ribray.weights import has_weights, load_weights, save_weights
+from ribray.plan import FinetuneTrial
+from ribray.trials import runs
+from ribray.trials.common import Outcome, base_model, seed_everything
+from ribray.trials.context import TrialContext
+from ribray.trials.evaluate import EvalResult, evaluate
+from ribray.trials.faults import with_faults
+from ribray.trials.loop import Trainer
+from ribray.trials.weights import has_weights, load_weights, save_weights
 
 STATE_FILE = "trainer.pt"
 
 
-@register("finetune")
-def run(trial, context, run_log) -> Outcome:
-    device = trial_device()
+@runs(FinetuneTrial)
+def run(trial: FinetuneTrial, ctx: TrialContext) -> Outcome:
     seed_everything(trial.seed or 0)
     loaded = base_model(trial)
-    method_cls = get_method(trial.method)
-    method = method_cls(method_cls.Config.model_validate(trial.config["options"]))
-    if trial.config.get("init_weights"):  # LP-FT: start from the finished LP weights
-        loaded.module.load_state_dict(load_weights(context.weights, trial.config["init_weights"]))
-    model = method.prepare(loaded.module).to(device)
+    method = get_method(trial.method)(trial.options)
+    weights = ctx.sweep.weights
+    if trial.init_weights:  # LP-FT: start from the finished LP weights
+        loaded.module.load_state_dict(load_weights(weights, trial.init_weights))
+    model = method.prepare(loaded.module).to(ctx.device)
     method.select_trainable(model)
     method.setup(model)
-    config = TrainConfig(**trial.config["train"])
-    outcome = Outcome(final=[], epochs=config.epochs)
-    if has_weights(context.weights, trial.weights_key):  # trained before, for other eval sets
-        model = method.load_export(model, load_weights(context.weights, trial.weights_key))
+    outcome = Outcome(final=[], epochs=trial.train.epochs)
+    if has_weights(weights, trial.weights_key):  # trained before, for other eval sets
+        model = method.load_export(model, load_weights(weights, trial.weights_key))
     else:
-        _train(trial, context, model, method, loaded.data_config, device, run_log, outcome)
-        save_weights(context.weights, trial.weights_key, method.export(model))
-    outcome.final = evaluate([model], trial.config["eval_sets"], context, loaded.data_config, device)[0]
+        _train(trial, ctx, model, method, loaded.data_config, outcome)
+        save_weights(weights, trial.weights_key, method.export(model))
+    outcome.final = evaluate([model], list(trial.eval_sets), ctx.sweep, loaded.data_config, ctx.device)[0]
     return outcome
 
 
-def _train(trial, context, model, method, data_config, device, run_log, outcome: Outcome) -> None:
+def _train(trial: FinetuneTrial, ctx: TrialContext, model, method, data_config, outcome: Outcome) -> None:
     """Train the remaining epochs (resuming from Tune's checkpoint); curve points go to outcome."""
-    config = TrainConfig(**trial.config["train"])
     entry = get_dataset(trial.downstream)
-    folder = context.dataset_folder(trial.downstream)
+    folder = ctx.sweep.dataset_folder(trial.downstream)
+    device = ctx.device
     project = LabelProjector(entry.class_indices()).to(device)
     indices = _subset_indices(trial, entry, folder)
 
     def loader(epoch: int):
-        return train_loader(entry, folder, data_config, config.batch_size, config.workers,
+        return train_loader(entry, folder, data_config, trial.train.batch_size, trial.train.workers,
                             seed=(trial.seed or 0) * 100_003 + epoch, indices=indices,
                             pin_memory=device.type == "cuda")
 
-    trainer = Trainer(model, method, config, device, project, steps_per_epoch=len(loader(0)))
+    trainer = Trainer(model, method, trial.train, device, project, steps_per_epoch=len(loader(0)))
     if _resume(trainer, outcome):
-        run_log.log_metrics({"resumed_from_epoch": trainer.epoch}, step=trainer.epoch)
+        ctx.run_log.log_metrics({"resumed_from_epoch": trainer.epoch}, step=trainer.epoch)
     else:
-        _curve_point(trial, context, model, data_config, device, run_log, outcome, epoch=0)
-    while trainer.epoch < config.epochs:
-        batches = with_faults(loader(trainer.epoch), context.fault, trial.method, trainer.epoch)
+        _curve_point(trial, ctx, model, data_config, outcome, epoch=0)
+    while trainer.epoch < trial.train.epochs:
+        batches = with_faults(loader(trainer.epoch), ctx.fault, trial.method, trainer.epoch)
         end = trainer.train_epoch(batches)
         outcome.train_seconds += end.seconds
-        run_log.log_metrics({"train_loss": end.loss, "train_images_per_second": end.images / end.seconds},
-                            step=end.epoch)
-        _curve_point(trial, context, model, data_config, device, run_log, outcome, epoch=end.epoch)
+        ctx.run_log.log_metrics({"train_loss": end.loss, "train_images_per_second": end.images / end.seconds},
+                                step=end.epoch)
+        _curve_point(trial, ctx, model, data_config, outcome, epoch=end.epoch)
         _checkpoint(trainer, outcome, {"epoch": end.epoch, "train_loss": end.loss})
 
 
-def _subset_indices(trial, entry, folder) -> list[int] | None:
+def _subset_indices(trial: FinetuneTrial, entry, folder) -> list[int] | None:
     """The class-balanced, per-seed subset of the downstream set this trial trains on."""
-    if trial.config.get("subset") is None:
+    subset = trial.train_subset
+    if subset.label() == "all":
         return None
     from ribray.analysis.subsets import select_subset
 
-    subset = TrainSubset(**trial.config["subset"])
     labels = [sample.label for sample in entry.samples(folder)]
     return select_subset(labels, seed=trial.seed or 0, shots_per_class=subset.shots_per_class,
                          fraction=subset.fraction)
 
 
-def _curve_point(trial, context, model, data_config, device, run_log, outcome, epoch: int) -> None:
+def _curve_point(trial: FinetuneTrial, ctx: TrialContext, model, data_config, outcome: Outcome,
+                 epoch: int) -> None:
     """Learning curves: accuracy on the downstream and OOD sets after `epoch` epochs."""
-    curves = trial.config.get("curves")
-    if not curves:
+    if trial.curves is None:
         return
-    results = evaluate([model], curves["eval_sets"], context, data_config, device,
-                       limit=curves["limit_per_set"], seed=trial.seed or 0)[0]
+    results = evaluate([model], list(trial.curves.eval_sets), ctx.sweep, data_config, ctx.device,
+                       limit=trial.curves.limit_per_set, seed=trial.seed or 0)[0]
     outcome.curve += [(epoch, result) for result in results]
-    run_log.log_metrics({f"curve/top1/{r.eval_set}": r.top1 for r in results}, step=epoch)
+    ctx.run_log.log_metrics({f"curve/top1/{r.eval_set}": r.top1 for r in results}, step=epoch)
 
 
 def _resume(trainer: Trainer, outcome: Outcome) -> bool:

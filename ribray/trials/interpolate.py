@@ -1,23 +1,24 @@
-"""WiSE-FT and model soups: average finished weights, then evaluate. No training."""
+"""Interpolations (WiSE-FT, soups): combine finished weights, then evaluate. No training."""
 
 from __future__ import annotations
 
-from ribray.evaluate import evaluate
-from ribray.interpolate import interpolate
-from ribray.trials import register
-from ribray.trials.common import Outcome, base_model, trial_device
-from ribray.weights import load_weights
+from ribray.interpolations import INTERPOLATIONS
+from ribray.options import PRETRAINED
+from ribray.plan import InterpolateTrial
+from ribray.trials import runs
+from ribray.trials.common import Outcome, base_model
+from ribray.trials.context import TrialContext
+from ribray.trials.evaluate import evaluate
+from ribray.trials.weights import load_weights
 
 
-@register("interpolate")
-def run(trial, context, run_log) -> Outcome:
-    device = trial_device()
+@runs(InterpolateTrial)
+def run(trial: InterpolateTrial, ctx: TrialContext) -> Outcome:
     loaded = base_model(trial)
     model = loaded.module
     pretrained = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    states = {name: pretrained if key is None else load_weights(context.weights, key)
-              for name, key in trial.config["weights"].items()}
-    model.load_state_dict(interpolate(states, trial.method, alpha=trial.config.get("alpha")))
-    results = evaluate([model.to(device)], trial.config["eval_sets"], context,
-                       loaded.data_config, device)[0]
+    states = [pretrained if name == PRETRAINED else load_weights(ctx.sweep.weights, trial.weights[name])
+              for name in trial.ingredients]
+    model.load_state_dict(INTERPOLATIONS.get(trial.method).combine(states, trial.alpha))
+    results = evaluate([model.to(ctx.device)], list(trial.eval_sets), ctx.sweep, loaded.data_config, ctx.device)[0]
     return Outcome(final=results)

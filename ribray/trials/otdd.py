@@ -6,34 +6,32 @@ from __future__ import annotations
 
 from itertools import combinations
 
-from ribray.config import OtddConfig
-from ribray.trials import register
-from ribray.trials.common import Outcome, base_model, probe_batches, trial_device
+from ribray.plan import OtddTrial
+from ribray.trials import runs
+from ribray.trials.common import Outcome, base_model, probe_batches
+from ribray.trials.context import TrialContext
 
 
-@register("otdd")
-def run(trial, context, run_log) -> Outcome:
+@runs(OtddTrial)
+def run(trial: OtddTrial, ctx: TrialContext) -> Outcome:
     from ribray.analysis.features import extract_features
     from ribray.analysis.otdd import otdd
 
-    device = trial_device()
-    config = OtddConfig(**trial.config["otdd"])
+    device, options = ctx.device, trial.otdd
     loaded = base_model(trial)
     model = loaded.module.to(device).eval()
-    downstream = trial.config["downstream_sets"]
-    reference = trial.config.get("reference_set")
-    names = list(dict.fromkeys([*downstream, *([reference] if reference else [])]))
     features = {}
-    for name in names:
-        batches = probe_batches(context, name, loaded.data_config, device,
-                                context.eval.batch_size, config.max_images)
+    for name in trial.sets():
+        batches = probe_batches(ctx.sweep, name, loaded.data_config, device,
+                                ctx.sweep.eval.batch_size, options.max_images)
         features[name] = extract_features(model, batches, device)
+    reference = trial.reference_set
+    pairs = list(combinations(trial.downstream_sets, 2))
+    pairs += [(d, reference) for d in trial.downstream_sets if reference and d != reference]
     rows = []
-    pairs = list(combinations(downstream, 2))
-    pairs += [(d, reference) for d in downstream if reference and d != reference]
     for first, second in pairs:
-        distance = otdd(*features[first], *features[second], max_samples=config.max_images,
-                        method=config.method, reg=config.reg)
+        distance = otdd(*features[first], *features[second], max_samples=options.max_images,
+                        method=options.method, reg=options.reg)
         rows.append({"downstream": first, "eval_set": second, "value": float(distance)})
-        run_log.log_metrics({f"otdd/{first}/{second}": float(distance)})
+        ctx.run_log.log_metrics({f"otdd/{first}/{second}": float(distance)})
     return Outcome(final=[], analysis=rows)

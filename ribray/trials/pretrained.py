@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from ribray.evaluate import evaluate
-from ribray.trials import register
-from ribray.trials.common import Outcome, base_model, trial_device
+from ribray.plan import PretrainedTrial
+from ribray.trials import runs
+from ribray.trials.common import Outcome, base_model
+from ribray.trials.context import TrialContext
+from ribray.trials.evaluate import evaluate
 
 
-@register("pretrained")
-def run(trial, context, run_log) -> Outcome:
-    device = trial_device()
+@runs(PretrainedTrial)
+def run(trial: PretrainedTrial, ctx: TrialContext) -> Outcome:
     loaded = base_model(trial)
-    model = loaded.module.to(device)
-    results = evaluate([model], trial.config["eval_sets"], context, loaded.data_config, device)[0]
+    model = loaded.module.to(ctx.device)
+    results = evaluate([model], list(trial.eval_sets), ctx.sweep, loaded.data_config, ctx.device)[0]
     return Outcome(final=results)

@@ -11,9 +11,10 @@ from collections import Counter
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from cluster_fixtures import free_port
 
 from ribray.plan import make_plan
+
+from cluster_fixtures import free_port
 
 
 def wait_for(condition, timeout: float, what: str, interval: float = 0.5):
@@ -69,7 +70,7 @@ class MlflowServer:
                 return answer.status == 200
         except OSError:
             if self.process.poll() is not None:
-                raise RuntimeError(f"mlflow server exited; see {self.folder / 'server.log'}")
+                raise RuntimeError(f"mlflow server exited; see {self.folder / 'server.log'}") from None
             return False
 
     def stop(self) -> None:
@@ -109,4 +110,4 @@ class Driver:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
-            raise AssertionError(f"driver did not finish in {timeout}s:\n{self.log.read_text()[-3000:]}")
+            raise AssertionError(f"driver did not finish in {timeout}s:\n{self.log.read_text()[-3000:]}") from None

@@ -17,8 +17,8 @@ import psutil
 import ray
 from ray.cluster_utils import Cluster
 
+from ribray.engine import run_sweep
 from ribray.spec import load_spec
-from ribray.sweep import run_sweep
 
 
 def node_running(cluster: Cluster, pid: int):

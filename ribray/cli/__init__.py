@@ -1,0 +1,47 @@
+"""The `ribray` command line. Thin: parse, call one library function, print.
+
+Importing this package must stay cheap (no torch, ray or mlflow): each command imports what
+it needs when it runs, so `--help` and spec errors answer at once.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ribray import __version__
+
+
+class RibrayGroup(click.Group):
+    """Turns RibrayError into a one-line message and exit code 1 (no traceback)."""
+
+    def invoke(self, ctx):
+        from ribray.errors import RibrayError
+
+        try:
+            return super().invoke(ctx)
+        except RibrayError as error:
+            click.secho(f"error: {error}", fg="red", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=RibrayGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ribray")
+def main() -> None:
+    """Run the ImageNet-RIB robust fine-tuning benchmark as a Ray Tune sweep."""
+
+
+def _attach_commands() -> None:
+    """Commands live in one module per topic (each cheap to import)."""
+    from ribray.cli.data import data
+    from ribray.cli.mlflow import mlflow, ui
+    from ribray.cli.registries import methods, models
+    from ribray.cli.report import report
+    from ribray.cli.run import plan, sweep, validate
+
+    for command in (validate, plan, sweep, report, ui, mlflow, data, models, methods):
+        main.add_command(command)
+
+
+_attach_commands()

@@ -1,0 +1,57 @@
+"""`ribray validate`, `ribray plan` and `ribray sweep`: check a spec, show its trials, run them."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+spec_argument = click.argument("spec", type=click.Path(dir_okay=False, path_type=str))
+
+
+@click.command()
+@spec_argument
+@click.option("--no-data", is_flag=True, help="skip checking the dataset folders")
+def validate(spec: str, no_data: bool) -> None:
+    """Check SPEC, its model/method/dataset names, data folders and storage (no Ray, no GPU)."""
+    from ribray.spec import load_spec
+    from ribray.spec.validate import check_spec
+
+    for note in check_spec(load_spec(spec), data=not no_data):
+        click.echo(note)
+    click.secho(f"{spec}: ok", fg="green")
+
+
+@click.command()
+@spec_argument
+@click.option("--json", "as_json", is_flag=True, help="print the plan as JSON")
+@click.option("--throughput", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="images/second table (JSON) written by the benchmark, for the estimate")
+def plan(spec: str, as_json: bool, throughput: str | None) -> None:
+    """Print the trials of SPEC, their dependencies and the estimated GPU-hours."""
+    from ribray.cli.views import plan_json, plan_table
+    from ribray.plan import make_plan
+    from ribray.spec import load_spec
+
+    loaded = load_spec(spec)
+    the_plan = make_plan(loaded)
+    view = plan_json if as_json else plan_table
+    click.echo(view(loaded, the_plan, throughput))
+
+
+@click.command()
+@spec_argument
+@click.option("--resume", is_flag=True, help="continue the last interrupted run from its checkpoints")
+@click.option("--address", default=None, help="Ray cluster to join ('auto': the one this machine belongs to)")
+@click.option("--max-concurrent", type=click.IntRange(min=1), default=None,
+              help="at most this many trials at once (default: as many as the cluster fits)")
+def sweep(spec: str, resume: bool, address: str | None, max_concurrent: int | None) -> None:
+    """Run every trial of SPEC that is not done yet."""
+    from ribray.cli.views import print_summary
+    from ribray.engine import run_sweep
+    from ribray.spec import load_spec
+
+    summary = run_sweep(load_spec(spec), resume=resume, address=address,
+                        max_concurrent=max_concurrent, echo=click.echo)
+    print_summary(summary, spec)
+    sys.exit(0 if summary.complete else 1)

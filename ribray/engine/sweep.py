@@ -1,0 +1,158 @@
+"""`ribray sweep`: validate, plan, skip what is done, run the rest as Ray Tune trials."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from ribray.engine.tune_run import Pass, check_still_planned, latest_experiment, make_tuner, recorded_trials, start_ray
+from ribray.errors import RibrayError
+from ribray.plan import Plan, make_plan
+from ribray.results.layout import SweepLayout, sweep_dir
+from ribray.results.store import done_trial_ids
+from ribray.results.tracking import TrackingInfo, end_sweep, redact, start_sweep
+from ribray.spec.validate import check_spec
+from ribray.storage import Location
+from ribray.trials import faults
+from ribray.trials.context import SweepContext
+
+__all__ = ["SweepSummary", "run_sweep", "sweep_dir"]
+
+
+@dataclass
+class SweepSummary:
+    """How a sweep ended, measured against the plan (never assumed from Tune's return)."""
+
+    planned: int
+    already_done: int
+    done: int
+    failed: dict[str, str] = field(default_factory=dict)  # trial id -> error
+    not_run: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def complete(self) -> bool:
+        return self.done == self.planned
+
+
+def run_sweep(spec, *, resume: bool = False, address: str | None = None,
+              max_concurrent: int | None = None, echo=print) -> SweepSummary:
+    """Run every planned trial not yet done; return how the sweep ended."""
+    started = time.monotonic()
+    check_spec(spec)
+    plan = make_plan(spec)
+    layout = SweepLayout.of(spec)
+    finished = done_trial_ids(layout.results)
+    done = finished & set(plan.by_id())
+    previous = latest_experiment(layout)
+    if resume and previous is None:
+        raise RibrayError(f"--resume: no previous sweep of {spec.name!r} under {layout.tune.uri}")
+    todo = [t for t in plan.trials if t.trial_id not in done]
+    echo(f"plan: {len(plan)} trials, {len(done)} already done, {len(todo)} to run")
+    if not todo:
+        echo("nothing to do: every trial of this spec is already done")
+        return SweepSummary(len(plan), len(done), len(done))
+    if resume:
+        check_still_planned(Location(previous), plan, finished)
+    run = _Run(spec, plan, layout, _context(spec, layout), max_concurrent, faults.from_environment())
+    start_ray(address)
+    if previous is not None and not resume:
+        echo(f"note: an earlier run is in {previous}; pass --resume to continue its trials from their checkpoints")
+    grid, stopped = run.fit(Pass(done, previous if resume else None))
+    if resume and not stopped:
+        more, stopped = _run_new_trials(run, Location(previous), grid, echo)
+        grid += more
+    summary = _summarize(plan, done, layout, grid, time.monotonic() - started)
+    summary.failed |= stopped
+    summary.not_run = [t for t in summary.not_run if t not in summary.failed]
+    _close_tracking(run.context.tracking, summary)
+    return summary
+
+
+@dataclass
+class _Run:
+    """Everything one sweep command hands each of its Tuners."""
+
+    spec: object
+    plan: Plan
+    layout: SweepLayout
+    context: SweepContext
+    max_concurrent: int | None
+    fault: dict[str, str] | None
+
+    def fit(self, run: Pass) -> tuple[list, dict[str, str]]:
+        """Run one Tuner: its results, and {trial id: cause} if Ray Tune itself stopped."""
+        tuner, progress = make_tuner(self.spec, self.plan, run, self.context, self.layout,
+                                     self.max_concurrent, self.fault)
+        try:
+            return list(tuner.fit()), {}
+        except Exception as error:  # noqa: BLE001 - Tune's own bookkeeping failed (e.g. a full disk)
+            done = done_trial_ids(self.layout.results)
+            unfinished = [t.trial_id for t in self.plan.trials if t.trial_id not in done]
+            return [], _driver_failure(self.layout.root, error, (progress and progress.failed_ids) or unfinished)
+
+
+def _run_new_trials(run: _Run, resumed: Location, resumed_grid: list, echo) -> tuple[list, dict[str, str]]:
+    """After a resumed run has finished its own trials (not after a Ctrl-C): the trials the
+    spec gained since that run was started, if any."""
+    from ribray.engine.searcher import PlanSearcher
+
+    done = done_trial_ids(run.layout.results) & set(run.plan.by_id())
+    errored = {(r.config or {}).get("trial_id") for r in resumed_grid if r.error is not None} - done
+    runnable = PlanSearcher(list(run.plan.trials), done=done, failed=errored).runnable()
+    recorded = recorded_trials(resumed)
+    if not runnable or recorded is None or recorded & set(runnable):
+        return [], {}  # nothing new, or the resumed run was interrupted before its own end
+    echo(f"the resumed run is finished; running the {len(runnable)} trial(s) the spec gained since it started")
+    return run.fit(Pass(done, failed=errored))
+
+
+def _context(spec, layout: SweepLayout) -> SweepContext:
+    layout.root.makedirs()
+    tracking_uri = spec.mlflow.tracking_uri or layout.default_tracking_uri
+    artifacts = layout.artifact_root if not spec.mlflow.tracking_uri else None
+    tags = {"ribray.spec_hash": spec.spec_hash(), "ribray.storage": layout.root.uri}
+    try:
+        tracking = start_sweep(tracking_uri, spec.mlflow.experiment or spec.name, spec.name,
+                               artifacts, tags)
+    except Exception as error:  # noqa: BLE001 - the sweep runs without MLflow, with a warning
+        print(f"warning: MLflow at {redact(tracking_uri)} is unavailable ({redact(str(error))}); "
+              "results still go to Parquet; run `ribray mlflow sync` later")
+        tracking = None
+    return SweepContext(sweep=spec.name, spec_hash=spec.spec_hash(), sweep_dir=layout.root.uri,
+                        data_root=spec.data.root, data_folders=dict(spec.data.folders),
+                        eval=spec.eval, tracking=tracking, scratch=layout.scratch)
+
+
+def _summarize(plan: Plan, already: set[str], layout: SweepLayout, grid, seconds: float) -> SweepSummary:
+    done = done_trial_ids(layout.results) & set(plan.by_id())
+    failed = {}
+    for result in grid:
+        trial_id = (result.config or {}).get("trial_id")
+        if result.error is not None and trial_id and trial_id not in done:
+            failed[trial_id] = f"{type(result.error).__name__}: {str(result.error).strip().splitlines()[-1][:300]}"
+    not_run = [t.trial_id for t in plan.trials if t.trial_id not in done and t.trial_id not in failed]
+    return SweepSummary(len(plan), len(already), len(done), failed, not_run, seconds)
+
+
+def _driver_failure(root: Location, error: Exception, trial_ids: list[str]) -> dict[str, str]:
+    """Name the likely cause when Ray Tune stops with an error of its own."""
+    cause = f"{type(error).__name__}: {error}"
+    if root.is_local:
+        import shutil
+
+        free = shutil.disk_usage(root.path).free
+        if free < 16 * 2**20:
+            cause = f"storage {root.path} is full ({free / 2**20:.1f} MiB free): No space left on device ({cause})"
+    return {trial_id: f"Ray Tune stopped: {cause}" for trial_id in trial_ids}
+
+
+def _close_tracking(tracking: TrackingInfo | None, summary: SweepSummary) -> None:
+    if tracking is None:
+        return
+    status = "FINISHED" if summary.complete else ("FAILED" if summary.failed else "KILLED")
+    try:
+        end_sweep(tracking, status, {"trials_done": summary.done, "trials_failed": len(summary.failed),
+                                     "trials_planned": summary.planned})
+    except Exception as error:  # noqa: BLE001
+        print(f"warning: could not close the MLflow sweep run: {error}")

@@ -1,0 +1,137 @@
+"""One Ray Tune run of a sweep: the embedded or joined Ray, a new Tuner for the plan's
+remaining trials or the restored Tuner of an interrupted run, and the runs on disk."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ribray.errors import RibrayError
+from ribray.plan import Plan
+from ribray.results.layout import SweepLayout
+from ribray.storage import Location
+from ribray.trials.context import SweepContext
+
+RUN_TRIALS_FILE = "ribray-trials.json"  # in each Tune run's folder: the plan ids it was started with
+
+
+@dataclass
+class Pass:
+    """What one Tuner runs: the plan minus `done` and `failed`, or the restored run `previous`."""
+
+    done: set[str]
+    previous: str | None = None
+    failed: set[str] = field(default_factory=set)
+
+
+def start_ray(address: str | None) -> None:
+    import ray
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # Parquet + MLflow instead
+    # one small snapshot per epoch checkpoint is what we ask for: not a bottleneck worth a warning
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    # ...so Tune's result grid finds no result.json per trial; that is expected, not a warning
+    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
+    if ray.is_initialized():
+        return
+    if address:
+        ray.init(address=address, log_to_driver=True)
+    else:
+        # address="local": a new embedded Ray, never some other cluster this machine knows of
+        ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1")
+
+
+def make_tuner(spec, plan: Plan, run: Pass, context: SweepContext, layout: SweepLayout,
+               max_concurrent: int | None, fault: dict[str, str] | None):
+    """A Tuner for `run` and its progress callback (None when a run is restored: it brings
+    back its own, pickled when it began)."""
+    from ray import tune
+
+    from ribray.engine.progress import Progress
+    from ribray.engine.searcher import PlanSearcher
+    from ribray.plan.estimate import load_throughput, plan_hours
+    from ribray.trials import run_trial
+
+    parameters = {"context": context} | ({"fault": fault} if fault else {})
+    trainable = tune.with_resources(tune.with_parameters(run_trial, **parameters),
+                                    {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu})
+    if run.previous is not None:
+        return tune.Tuner.restore(run.previous, trainable, resume_unfinished=True, resume_errored=True), None
+    progress = Progress(total=len(plan), already_done=len(run.done), planned=sorted(plan.by_id()),
+                        results=layout.results.uri)
+    run_config = tune.RunConfig(
+        name=f"run-{time.strftime('%Y%m%d-%H%M%S')}", storage_path=layout.tune.uri,
+        failure_config=tune.FailureConfig(max_failures=spec.retries),
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+        callbacks=[progress], verbose=0)
+    record_trials(Location(run_config.storage_path).child(run_config.name), plan)
+    searcher = PlanSearcher(list(plan.trials), done=run.done, failed=run.failed,
+                            hours=plan_hours(plan, load_throughput()))
+    concurrency = max_concurrent or _default_concurrency(spec)
+    tune_config = tune.TuneConfig(search_alg=searcher, num_samples=-1,
+                                  max_concurrent_trials=concurrency, reuse_actors=True,
+                                  trial_name_creator=trial_name, trial_dirname_creator=trial_name)
+    return tune.Tuner(trainable, tune_config=tune_config, run_config=run_config), progress
+
+
+def record_trials(run_dir: Location, plan: Plan) -> None:
+    run_dir.child(RUN_TRIALS_FILE).write_bytes(json.dumps(sorted(plan.by_id())).encode())
+
+
+def recorded_trials(run_dir: Location) -> set[str] | None:
+    """The plan ids a Tune run was started with (None for runs of older ribray versions)."""
+    recorded = run_dir.child(RUN_TRIALS_FILE)
+    return set(json.loads(recorded.read_bytes())) if recorded.exists() else None
+
+
+def check_still_planned(run_dir: Location, plan: Plan, finished: set[str]) -> None:
+    """Refuse to resume trials the spec no longer has: they would spend GPU time for nothing."""
+    gone = sorted((recorded_trials(run_dir) or set()) - set(plan.by_id()) - finished)
+    if gone:
+        raise RibrayError(
+            f"--resume: {len(gone)} unfinished trial(s) of the interrupted run {run_dir.uri} are no "
+            f"longer in the spec (the spec changed what they run), e.g. {gone[0]}; run "
+            "`ribray sweep SPEC` without --resume to run the spec as it is now (finished trials are kept)")
+
+
+def trial_name(tune_trial) -> str:
+    """Tune's trial folders are named by the plan's trial id (not by the whole config)."""
+    config = tune_trial.config or {}
+    return f"{config.get('kind', 'trial')}-{config.get('trial_id', tune_trial.trial_id)}-{tune_trial.trial_id}"
+
+
+def _default_concurrency(spec) -> int:
+    """As many trials as the cluster fits now; on a cluster that is still scaling up from
+    zero GPUs, enough pending trials for the autoscaler to see the demand."""
+    import ray
+
+    resources = ray.cluster_resources()
+    key, need = ("GPU", spec.resources.gpu) if spec.resources.gpu else ("CPU", spec.resources.cpu)
+    fits = int(resources.get(key, 0) // need) if need else 0
+    return fits if fits > 0 else 16
+
+
+def latest_experiment(layout: SweepLayout) -> str | None:
+    """The newest restorable Tune experiment of this sweep, if any."""
+    from ray import tune
+
+    tune_dir = layout.tune
+    if tune_dir.is_local:
+        if not Path(tune_dir.path).is_dir():
+            return None
+        names = sorted(p.name for p in Path(tune_dir.path).iterdir() if p.name.startswith("run-"))
+    else:
+        import pyarrow.fs as pafs
+
+        infos = tune_dir.fs.get_file_info(pafs.FileSelector(tune_dir.path, allow_not_found=True))
+        names = sorted(Path(i.path).name for i in infos if Path(i.path).name.startswith("run-"))
+    for name in reversed(names):
+        path = tune_dir.child(name).uri
+        if tune.Tuner.can_restore(path):
+            return path
+    return None

@@ -1,0 +1,29 @@
+"""Interpolation registry: one file per way of combining finished weights (WiSE-FT, uniform
+soup), registered with @register("name"); the spec names them under `interpolations:`."""
+
+from __future__ import annotations
+
+from ribray.interpolations.base import Interpolation, InterpolationOptions, State, Variant
+from ribray.registry import Registry, import_submodules
+
+INTERPOLATIONS: Registry[type[Interpolation]] = Registry("interpolation", list_command="ribray methods")
+
+
+def register(name: str):
+    """Class decorator: register an Interpolation subclass under `name`."""
+
+    def add(cls: type[Interpolation]) -> type[Interpolation]:
+        cls.name = name
+        return INTERPOLATIONS.register(name)(cls)
+
+    return add
+
+
+def get_interpolation(name: str) -> type[Interpolation]:
+    return INTERPOLATIONS.get(name)
+
+
+import_submodules(__name__)
+
+__all__ = ["INTERPOLATIONS", "Interpolation", "InterpolationOptions", "State", "Variant",
+           "get_interpolation", "register"]

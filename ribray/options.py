@@ -1,0 +1,131 @@
+"""Typed option blocks of the sweep spec, shared by the spec, the plan and the registries.
+
+Every block is strict (unknown keys are errors) and frozen; its field defaults are the
+paper's settings. The spec (`ribray.spec`) composes them; methods and interpolations
+declare their own options by subclassing `Strict`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# The pretrained model's name wherever a method, an ingredient or a table row is named.
+PRETRAINED = "pretrained"
+
+
+class Strict(BaseModel):
+    """Base for every spec block: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Precision = Literal["auto", "bf16", "fp16", "fp32"]
+
+
+class TrainOptions(Strict):
+    """The paper's fine-tuning schedule (ImageNet-RIB, all methods)."""
+
+    epochs: int = Field(10, ge=1, description="passes over the whole downstream set")
+    batch_size: int = Field(64, ge=1)
+    lr: float = Field(1.0e-3, gt=0)
+    momentum: float = Field(0.9, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0)
+    warmup_steps: int = Field(196, ge=0, description="linear warm-up, then cosine per step")
+    precision: Precision = Field("auto", description="auto: bf16 autocast on CUDA, fp32 on CPU")
+    compile: bool = Field(False, description="torch.compile the model (CUDA only)")
+    workers: int = Field(8, ge=0, description="data-loading worker processes per trial")
+
+    def merged(self, overrides: TrainOverrides | None) -> TrainOptions:
+        """This schedule with a method's overrides applied."""
+        if overrides is None:
+            return self
+        changes = overrides.model_dump(exclude_none=True)
+        return self.model_copy(update=changes) if changes else self
+
+
+class TrainOverrides(Strict):
+    """Per-method changes to the sweep's training schedule (unset = the sweep's value)."""
+
+    epochs: int | None = Field(None, ge=1)
+    batch_size: int | None = Field(None, ge=1)
+    lr: float | None = Field(None, gt=0)
+    momentum: float | None = Field(None, ge=0, lt=1)
+    weight_decay: float | None = Field(None, ge=0)
+    warmup_steps: int | None = Field(None, ge=0)
+    precision: Precision | None = None
+    compile: bool | None = None
+
+
+class EvalOptions(Strict):
+    """How evaluation runs; it does not change any accuracy."""
+
+    batch_size: int = Field(256, ge=1, description="independent of the training batch size")
+    workers: int = Field(8, ge=0)
+    decode: Literal["auto", "cpu", "gpu"] = Field(
+        "auto", description="auto: JPEG decode on the GPU when the trial has one")
+    limit_per_set: int | None = Field(
+        None, ge=1, description="evaluate on a fixed random subset of this size (for quick looks)")
+
+
+class CurvesOptions(Strict):
+    """Learning curves: evaluate after every epoch (and before the first) during fine-tuning."""
+
+    eval_sets: Literal["default"] | list[str] = Field(
+        "default", description="default: the downstream set plus every other eval set")
+    limit_per_set: int | None = Field(
+        1000, ge=1, description="a fixed random subset of each set (per seed); null: all images")
+
+
+class TrainSubset(Strict):
+    """Fine-tune on part of the downstream set: K images per class, or a fraction of each class.
+    Subsets are class-balanced, fixed per seed, and nested (2-shot contains 1-shot)."""
+
+    shots_per_class: int | None = Field(None, ge=1)
+    fraction: float | None = Field(None, gt=0, le=1)
+
+    def label(self) -> str:
+        """'all', 'shots=K' or 'fraction=F': the `train_subset` column of the results."""
+        if self.shots_per_class is not None:
+            return f"shots={self.shots_per_class}"
+        return f"fraction={self.fraction:g}" if self.fraction is not None else "all"
+
+    @classmethod
+    def from_label(cls, label: str) -> TrainSubset:
+        """The subset a `label()` names."""
+        kind, _, value = label.partition("=")
+        if kind == "shots":
+            return cls(shots_per_class=int(value))
+        if kind == "fraction":
+            return cls(fraction=float(value))
+        return cls()
+
+
+class CkaOptions(Strict):
+    """Linear CKA between the pretrained and each fine-tuned model, per block, on a probe set."""
+
+    probe_set: str = "imagenet_val"
+    probe_images: int = Field(512, ge=2)
+    batch_size: int = Field(64, ge=2)
+    layers: Literal["blocks"] | list[str] = "blocks"
+
+    @model_validator(mode="after")
+    def _probe_fits_a_batch(self) -> CkaOptions:
+        if self.probe_images < self.batch_size:
+            raise ValueError(f"probe_images ({self.probe_images}) is smaller than one batch "
+                             f"(batch_size {self.batch_size}): lower batch_size or raise probe_images")
+        return self
+
+
+class OtddOptions(Strict):
+    """Optimal-transport dataset distance between downstream sets in the pretrained features."""
+
+    max_images: int = Field(2000, ge=2, description="per set, subsampled class-balanced")
+    method: Literal["exact", "sinkhorn"] = "exact"
+    reg: float = Field(0.1, gt=0)
+
+
+class AnalysesOptions(Strict):
+    cka: CkaOptions | None = None
+    otdd: OtddOptions | None = None

@@ -1,0 +1,38 @@
+"""Evaluate the pretrained model itself: the reference A_pre of every RI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ribray.options import PRETRAINED
+from ribray.plan.trial import Trial, Work, _coerce, register_kind
+
+
+def eval_images(eval_sets) -> float:
+    """Images in one full pass over `eval_sets` (the real sets' sizes)."""
+    from ribray.data import get_dataset
+
+    return float(sum(get_dataset(s).expected_images for s in eval_sets))
+
+
+@register_kind
+@dataclass(frozen=True, kw_only=True)
+class PretrainedTrial(Trial):
+    kind = PRETRAINED
+    method: str = PRETRAINED
+    eval_sets: tuple[str, ...] = ()
+
+    def _coerce_fields(self) -> None:
+        _coerce(self, "eval_sets", tuple, when=list)
+
+    def identity(self) -> dict[str, Any]:
+        return {"model": _model(self), "eval_sets": list(self.eval_sets)}
+
+    def work(self) -> Work:
+        return Work(eval_images=eval_images(self.eval_sets))
+
+
+def _model(trial: Trial) -> dict[str, Any]:
+    return {"name": trial.model.name, "pretrained": trial.model.pretrained,
+            "checkpoint": trial.model.checkpoint}

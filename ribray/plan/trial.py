@@ -1,0 +1,159 @@
+"""A planned trial: one frozen, typed value per trial kind, its hashed id and its label.
+
+A kind is one class here (its parameters, how its id is derived, its label, what it costs,
+which result columns it fills) registered with @register_kind, plus its runner in
+`ribray.trials`. Tune's config of a trial is `to_config()`, plain JSON; `Trial.from_config`
+turns it (or a config written by ribray 0.1, see `legacy.py`) back into the typed trial.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from ribray.options import TrainSubset
+from ribray.registry import Registry
+
+KINDS: Registry[type[Trial]] = Registry("trial kind")
+
+
+def register_kind(cls: type[Trial]) -> type[Trial]:
+    """Class decorator: register a Trial subclass under its `kind`."""
+    return KINDS.register(cls.kind)(cls)
+
+
+def content_hash(payload: dict[str, Any]) -> str:
+    """12 hex digits of the SHA-256 of `payload` as canonical JSON (sorted keys)."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def method_label(method: str, alpha: float | None = None) -> str:
+    """A method's name in tables: an interpolation with a mixing weight is one row per alpha."""
+    return f"{method}({alpha:g})" if alpha is not None else method
+
+
+def trial_label(model: str, method: str, *, alpha: float | None = None, downstream: str | None = None,
+                seed: int | None = None, train_subset: str | None = "all") -> str:
+    """model/method[(alpha)][@downstream][#seed][[subset]]: how plan, progress, MLflow run
+    names and reports name a trial."""
+    text = f"{model}/{method_label(method, alpha)}"
+    if downstream:
+        text += f"@{downstream}"
+    if seed is not None:
+        text += f"#{seed}"
+    if train_subset and train_subset != "all":
+        text += f"[{train_subset}]"
+    return text
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """The pretrained model a trial starts from, as the spec names it."""
+
+    name: str
+    pretrained: bool = True
+    checkpoint: str | None = None
+
+
+@dataclass(frozen=True)
+class Work:
+    """What a trial costs, in images: passes over training images, and images evaluated
+    (a forward pass each, counted per model run)."""
+
+    train_images: float = 0.0
+    eval_images: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Trial:
+    """One unit of work: claims the spec's resources (one GPU), writes one results shard."""
+
+    kind: ClassVar[str]
+    reported: ClassVar[bool] = True  # its final rows are accuracies for the RI / mRI tables
+    early: ClassVar[bool] = False  # once ready, it runs before every other ready trial
+    model: ModelRef
+    method: str
+    downstream: str | None = None
+    seed: int | None = None
+    depends_on: tuple[str, ...] = ()
+    trial_id: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        _coerce(self, "model", lambda v: ModelRef(**v))
+        _coerce(self, "depends_on", tuple, when=list)
+        self._coerce_fields()
+        object.__setattr__(self, "trial_id", content_hash({"kind": self.kind, **self.identity()}))
+
+    def _coerce_fields(self) -> None:
+        """Turn this kind's JSON field values (from a Tune config) into their typed forms."""
+
+    def identity(self) -> dict[str, Any]:
+        """What the trial computes, as JSON: its id is the hash of this (and its kind)."""
+        raise NotImplementedError
+
+    @property
+    def label(self) -> str:
+        return trial_label(self.model.name, self.method, downstream=self.downstream, seed=self.seed)
+
+    def work(self) -> Work:
+        """Images trained on and evaluated, for the cost estimate (`ribray plan`)."""
+        return Work()
+
+    def row_fields(self) -> dict[str, Any]:
+        """The result columns this kind fills beyond the common ones."""
+        return {"alpha": None, "ingredients": None, "train_subset": None}
+
+    @classmethod
+    def planned_after(cls, spec, model: ModelRef, trials: list[Trial]) -> list[Trial]:
+        """An analysis kind's trials for `model`, planned after the model's grid (`trials`)."""
+        return []
+
+    def to_config(self) -> dict[str, Any]:
+        """The trial as Ray Tune's config: plain JSON values, with its kind and id."""
+        values = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self) if f.init}
+        return {"kind": self.kind, "trial_id": self.trial_id, **values}
+
+    @staticmethod
+    def from_config(config: dict[str, Any]) -> Trial:
+        """The typed trial of a Tune config (`to_config()`, or ribray 0.1's format)."""
+        if "config" in config:  # ribray 0.1: {"trial_id", "kind", ..., "config": {...}}
+            from ribray.plan.legacy import from_legacy_config
+
+            return from_legacy_config(config)
+        cls = KINDS.get(config["kind"])
+        names = {f.name for f in dataclasses.fields(cls) if f.init}
+        trial = cls(**{k: v for k, v in config.items() if k in names})
+        if config.get("trial_id", trial.trial_id) != trial.trial_id:
+            raise ValueError(f"trial config {config['trial_id']} hashes to {trial.trial_id}: "
+                             "it was written by another ribray version")
+        return trial
+
+
+def subset_identity(subset: TrainSubset) -> dict[str, Any]:
+    """A train subset's part of a trial's identity: nothing for the whole set (stable ids)."""
+    return {} if subset.label() == "all" else {"train_subset": subset.label()}
+
+
+def _coerce(trial: Trial, name: str, convert, when: type = dict) -> None:
+    """Turn a JSON value of field `name` (e.g. from a Tune config) into its typed form."""
+    value = getattr(trial, name)
+    if isinstance(value, when):
+        object.__setattr__(trial, name, convert(value))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value):
+        return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,73 @@
+"""`ribray mlflow sync`: back-fill MLflow from the Parquet shards (idempotent).
+
+The shards are the source of truth; MLflow is a view of them. When the tracking server was
+unreachable during a sweep, the trials kept writing shards; this adds the child runs that are
+missing or unfinished, and leaves finished ones alone, so running it twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from ribray.plan import trial_label
+from ribray.results.store import read_results, shard_name
+from ribray.results.tracking import TrackingInfo, TrialRun, final_metrics, find_trial_run, start_sweep
+from ribray.storage import Location
+
+PARAM_COLUMNS = ("trial_id", "kind", "model", "method", "downstream", "seed", "alpha",
+                 "ingredients", "train_subset", "spec_hash")
+
+
+@dataclass
+class SyncReport:
+    created: int = 0
+    completed: int = 0
+    unchanged: int = 0
+
+
+def sync_results(results: Location, tracking_uri: str, experiment: str, sweep: str,
+                 artifact_root: str | None = None) -> SyncReport:
+    """Make sure every trial with a shard has one finished child run under the sweep's parent."""
+    from mlflow.tracking import MlflowClient
+
+    info = start_sweep(tracking_uri, experiment, sweep, artifact_root, {})
+    client = MlflowClient(tracking_uri)
+    report = SyncReport()
+    for trial_id, rows in _rows_by_trial(results).items():
+        run_id = find_trial_run(client, info.experiment_id, trial_id)
+        if run_id and client.get_run(run_id).info.status == "FINISHED":
+            report.unchanged += 1
+            continue
+        _log_trial(info, results, trial_id, rows)
+        if run_id:
+            report.completed += 1
+        else:
+            report.created += 1
+    client.set_terminated(info.parent_run_id, status="FINISHED")
+    return report
+
+
+def _rows_by_trial(results: Location) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = defaultdict(list)
+    for row in read_results(results).to_pylist():
+        grouped[row["trial_id"]].append(row)
+    return dict(grouped)
+
+
+def _log_trial(info: TrackingInfo, results: Location, trial_id: str, rows: list[dict]) -> None:
+    first = rows[0]
+    name = first["label"] or trial_label(first["model"], first["method"], alpha=first["alpha"],
+                                         downstream=first["downstream"], seed=first["seed"],
+                                         train_subset=first["train_subset"])  # shards of ribray 0.1
+    run = TrialRun(info, trial_id, name)
+    run.start({c: first[c] for c in PARAM_COLUMNS if first[c] is not None})
+    for row in rows:
+        if not row["final"] and row.get("top1") is not None:
+            run.log_metrics({f"top1/{row['eval_set']}": row["top1"]}, step=row["epoch"])
+    with tempfile.TemporaryDirectory() as folder:
+        shard = Path(folder) / shard_name(trial_id)
+        shard.write_bytes(results.child(shard_name(trial_id)).read_bytes())
+        run.finish(final_metrics(rows), str(shard))

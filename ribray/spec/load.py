@@ -1,0 +1,131 @@
+"""Reading a spec: strict YAML mapped onto the typed blocks, every problem a SpecError that
+names the key's path (with a did-you-mean), local paths made absolute against the file."""
+
+from __future__ import annotations
+
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from ribray.errors import SpecError, did_you_mean
+from ribray.registry import Registry
+from ribray.spec.schema import Spec
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate a spec file; every problem becomes a SpecError naming the key."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"spec file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise SpecError(f"{path}: YAML syntax error{where}: {problem}") from None
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: expected a mapping of keys (name, data, models, ...) at the top level")
+    return parse_spec(raw, base_dir=path.resolve().parent)
+
+
+def parse_spec(raw: dict, base_dir: Path | None = None) -> Spec:
+    """Validate a spec given as a dict; local paths are made absolute against base_dir."""
+    try:
+        spec = Spec.model_validate(raw)
+    except ValidationError as error:
+        raise SpecError(format_validation_error(error, Spec)) from None
+    return _absolute_paths(spec, base_dir or Path.cwd())
+
+
+def registry_options(entries: Any, registry: Registry, key: str, what: str) -> dict[str, Any]:
+    """Validate `key:` (a mapping of registered name -> options) entry by entry against each
+    entry's own typed `Options` (methods, interpolations)."""
+    if entries is None:
+        return {}
+    if not isinstance(entries, dict):
+        raise SpecError(f"{key}: expected a mapping of {what} name to options, got {type(entries).__name__}")
+    validated = {}
+    for name, options in entries.items():
+        if name not in registry:
+            hint = did_you_mean(str(name), registry.names())
+            hint = f"; did you mean {hint!r}?" if hint else ""
+            raise SpecError(f"{key}.{name}: unknown {what}{hint} (run `{registry.list_command}` to list them)")
+        cls = registry.get(name).Options
+        if isinstance(options, cls):
+            validated[name] = options
+            continue
+        try:
+            validated[name] = cls.model_validate(options or {})
+        except ValidationError as error:
+            raise SpecError(format_validation_error(error, cls, prefix=(key, name))) from None
+    return validated
+
+
+def _absolute_paths(spec: Spec, base_dir: Path) -> Spec:
+    def resolve(p: str) -> str:
+        if "://" in p:
+            return p
+        return str((base_dir / Path(p).expanduser()).resolve())
+
+    data = spec.data.model_copy(update={
+        "root": resolve(spec.data.root),
+        "folders": {k: resolve(v) for k, v in spec.data.folders.items()}})
+    models = [m.model_copy(update={"checkpoint": resolve(m.checkpoint)}) if m.checkpoint else m
+              for m in spec.models]
+    return spec.model_copy(update={"storage": resolve(spec.storage), "data": data, "models": models})
+
+
+def format_validation_error(error: ValidationError, root: type[BaseModel], prefix: tuple = ()) -> str:
+    """One line per problem: the key's dotted path, what is wrong, and a did-you-mean."""
+    lines = []
+    for item in error.errors():
+        loc = prefix + tuple(item["loc"])
+        path = ".".join(str(p) for p in loc)
+        if item["type"] == "extra_forbidden":
+            known = _keys_at(root, tuple(item["loc"])[:-1])
+            guess = did_you_mean(str(loc[-1]), known)
+            message = f"{path}: unknown key"
+            message += f"; did you mean {'.'.join(str(p) for p in loc[:-1] + (guess,))!r}?" if guess else ""
+            message += f" (valid keys here: {', '.join(sorted(known))})" if known else ""
+        else:
+            message = f"{path}: {item['msg']}"
+            if item["type"] not in ("missing",) and "input" in item and not isinstance(item["input"], dict):
+                message += f" (got {item['input']!r})"
+        lines.append(message)
+    return "invalid spec:\n  " + "\n  ".join(lines) if len(lines) > 1 else "invalid spec: " + lines[0]
+
+
+def _keys_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The field names valid at `loc` inside `model` (walks nested blocks and lists)."""
+    current: Any = model
+    for part in loc:
+        current = _strip(current)
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        field = current.model_fields.get(part)
+        if field is None:
+            return []
+        current = field.annotation
+    current = _strip(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _strip(annotation: Any) -> Any:
+    """Unwrap Optional[X], list[X] and X | Literal down to the block type X."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        blocks = [a for a in typing.get_args(annotation)
+                  if isinstance(_strip(a), type) and issubclass(_strip(a), BaseModel)]
+        return _strip(blocks[0]) if blocks else annotation
+    if origin is list:
+        return _strip(typing.get_args(annotation)[0])
+    return annotation

@@ -1,0 +1,63 @@
+"""What a trial reads besides its own typed parameters: the sweep's settings, resolved once in
+the driver (Tune changes the working directory), and its own MLflow run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ribray.options import EvalOptions
+from ribray.results.layout import SweepLayout
+from ribray.results.tracking import TrackingInfo, TrialRun
+from ribray.storage import Location
+
+
+@dataclass(frozen=True)
+class SweepContext:
+    """Absolute locations and settings of the sweep, the same for every trial."""
+
+    sweep: str
+    spec_hash: str
+    sweep_dir: str  # local path or s3:// / gs:// URI
+    data_root: str
+    data_folders: dict[str, str] = field(default_factory=dict)
+    eval: EvalOptions = EvalOptions()
+    tracking: TrackingInfo | None = None
+    scratch: str = ""  # a local folder for temporary files (artifacts before upload)
+
+    @property
+    def layout(self) -> SweepLayout:
+        return SweepLayout(Location(self.sweep_dir))
+
+    @property
+    def results(self) -> Location:
+        return self.layout.results
+
+    @property
+    def weights(self) -> Location:
+        return self.layout.weights
+
+    def dataset_folder(self, name: str) -> Path:
+        """Where a dataset lives: its folder override, else the registry's default under root."""
+        from ribray.data import get_dataset
+
+        if name in self.data_folders:
+            return Path(self.data_folders[name])
+        return get_dataset(name).path(Path(self.data_root))
+
+
+@dataclass
+class TrialContext:
+    """A running trial's handle on the sweep: its settings, the trial's MLflow run (every
+    call guarded), and the fault ribray's own fault tests inject (None in a real sweep)."""
+
+    sweep: SweepContext
+    run_log: TrialRun
+    fault: dict[str, str] | None = None
+
+    @property
+    def device(self):
+        """The GPU Ray assigned to this trial, else the CPU."""
+        import torch
+
+        return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")

@@ -1,0 +1,98 @@
+"""The CLI: bad input gives a clear error, exit code 1, nothing written and no Ray started."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from ribray.cli import main
+
+from conftest import tiny_spec, write_spec
+
+
+@pytest.fixture
+def no_ray(monkeypatch):
+    """Fail the test if anything starts Ray."""
+    import ray
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("Ray was started for a spec that should have been refused")
+
+    monkeypatch.setattr(ray, "init", refuse)
+
+
+def _run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_help_does_not_import_torch_or_ray():
+    code = "import sys, ribray.cli; print(sorted(m for m in ('torch', 'ray', 'mlflow', 'timm') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+BAD_SPECS = [
+    ({"train": {"lrr": 0.1}}, "train.lrr: unknown key; did you mean 'train.lr'?"),
+    ({"train": {"epochs": "ten"}}, "train.epochs: Input should be a valid integer"),
+    ({"models": ["tiny_vitt"]}, "unknown model 'tiny_vitt'; did you mean 'tiny_vit'?"),
+    ({"methods": {"fft": {}}}, "methods.fft: unknown method; did you mean 'ft'?"),
+    ({"downstream": ["imagenet_rr"]}, "unknown dataset 'imagenet_rr'; did you mean 'imagenet_r'?"),
+    ({"interpolations": {"wise_ft": {"of": "lp"}}}, "interpolations.wise_ft.of: method 'lp' is not in the sweep's methods"),
+    ({"models": []}, "models: List should have at least 1 item"),
+    ({"data": {"root": "/nonexistent/ribray-data"}}, "imagenet_r at /nonexistent/ribray-data/imagenet-r"),
+]
+
+
+@pytest.mark.parametrize("override,message", BAD_SPECS, ids=[m.split(":")[0] for _, m in BAD_SPECS])
+@pytest.mark.parametrize("command", ["validate", "sweep"])
+def test_bad_spec_is_refused_before_anything_runs(tmp_path, fake_data, no_ray, override, message, command):
+    path = write_spec(tmp_path / "spec.yaml", tiny_spec(tmp_path, fake_data, **override))
+    result = _run(command, path)
+    assert result.exit_code == 1, result.output
+    assert message in result.output
+    assert not (tmp_path / "runs" / "t").exists()
+
+
+def test_missing_spec_file(tmp_path, no_ray):
+    result = _run("validate", tmp_path / "nope.yaml")
+    assert result.exit_code == 1 and "spec file not found" in result.output
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path, no_ray):
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: t\nmodels: [tiny_vit\ndownstream: [imagenet_r]\n")
+    result = _run("sweep", path)
+    assert result.exit_code == 1 and "YAML syntax error at line" in result.output
+
+
+def test_storage_not_writable(tmp_path, fake_data, no_ray):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    path = write_spec(tmp_path / "spec.yaml", tiny_spec(tmp_path, fake_data, storage=str(blocker / "runs")))
+    result = _run("sweep", path)
+    assert result.exit_code == 1 and "is not writable" in result.output
+
+
+def test_resume_without_a_previous_sweep(tmp_path, fake_data, no_ray):
+    path = write_spec(tmp_path / "spec.yaml", tiny_spec(tmp_path, fake_data))
+    result = _run("sweep", path, "--resume")
+    assert result.exit_code == 1 and "--resume: no previous sweep of 't'" in result.output
+
+
+def test_validate_and_plan_on_a_good_spec(tmp_path, fake_data, no_ray):
+    path = write_spec(tmp_path / "spec.yaml", tiny_spec(tmp_path, fake_data))
+    result = _run("validate", path)
+    assert result.exit_code == 0 and "ok" in result.output
+    table = _run("plan", path)
+    assert table.exit_code == 0
+    assert "tiny_vit/" not in table.output and "wise_ft(0.5)" in table.output
+    assert "5 trials (1 pretrained, 2 finetune, 2 interpolate)" in table.output
+    import json
+
+    plan = json.loads(_run("plan", path, "--json").output)
+    assert len(plan["trials"]) == 5 and plan["gpu_hours"] > 0
+    wise = [t for t in plan["trials"] if t["method"] == "wise_ft"]
+    assert all(len(t["depends_on"]) == 1 for t in wise)

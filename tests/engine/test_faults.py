@@ -1,0 +1,187 @@
+"""Faults lose nothing and duplicate nothing: every trial id exactly once in the results.
+
+Marked slow (they run in CI; `-m "not slow"` skips them locally). Every server and Ray node
+they start listens on 127.0.0.1 and is stopped by the test.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from mlflow.tracking import MlflowClient
+
+from ribray.cli import main
+from ribray.engine import run_sweep
+from ribray.plan import make_plan
+from ribray.spec import load_spec, parse_spec
+
+from conftest import tiny_spec, write_spec
+from faults.helpers import Driver, MlflowServer, assert_exactly_once, shard_files, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def _trial_runs(tracking_uri: str, experiment: str):
+    client = MlflowClient(tracking_uri)
+    found = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([found.experiment_id])
+    return [r for r in runs if r.data.tags.get("ribray.role") == "trial"]
+
+
+def _fault(kind: str, marker: Path, **where) -> str:
+    fields = ":".join(f"{k}={v}" for k, v in where.items())
+    return f"{kind}:{fields}:marker={marker}"
+
+
+def test_killed_trial_worker_resumes_from_its_checkpoint(ray_cluster, fake_data, tmp_path, monkeypatch):
+    marker = tmp_path / "fired"
+    monkeypatch.setenv("RIBRAY_INJECT_FAULT", _fault("kill", marker, method="ft", epoch=1, step=1))
+    spec = parse_spec(tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"], retries=2,
+                                train={"epochs": 3, "batch_size": 8, "lr": 0.01, "warmup_steps": 1, "workers": 0}))
+    summary = run_sweep(spec, max_concurrent=2)
+    assert marker.exists(), "the fault never fired"
+    assert summary.complete and not summary.failed
+    assert_exactly_once(spec, tmp_path / "runs" / "t" / "results", eval_sets=2)
+    runs = _trial_runs(f"sqlite:///{tmp_path}/runs/t/mlflow.db", "t")
+    ft = [r for r in runs if r.data.params["method"] == "ft"]
+    assert len(ft) == 1, "the retry must continue the trial's MLflow run, not add one"
+    assert ft[0].data.metrics["resumed_from_epoch"] == 1  # resumed after epoch 1, not restarted
+
+
+def test_killed_driver_then_resume_completes(fake_data, tmp_path):
+    spec_dict = tiny_spec(tmp_path, fake_data, methods={"ft": {}, "lp": {}},
+                          resources={"gpu": 0, "cpu": 1})
+    path = write_spec(tmp_path / "spec.yaml", spec_dict)
+    results = tmp_path / "runs" / "t" / "results"
+    driver = Driver(["sweep", str(path), "--max-concurrent", "1"], tmp_path / "driver1.log")
+    try:
+        wait_for(lambda: len(shard_files(results)) >= 2, 240, "two finished trials")
+    finally:
+        driver.kill()
+    done_before = {f.name: f.stat().st_mtime for f in shard_files(results)}
+    assert 2 <= len(done_before) < 7
+    resumed = Driver(["sweep", str(path), "--resume"], tmp_path / "driver2.log")
+    assert resumed.wait(400) == 0, (tmp_path / "driver2.log").read_text()[-3000:]
+    assert_exactly_once(load_spec(path), results)
+    kept = {f.name: f.stat().st_mtime for f in shard_files(results) if f.name in done_before}
+    assert kept == done_before, "finished trials must not run again"
+
+
+def test_ctrl_c_stops_a_resumed_sweep_before_the_trials_the_spec_gained(fake_data, tmp_path):
+    spec_dict = tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"], interpolations={},
+                          resources={"gpu": 0, "cpu": 1})
+    path = write_spec(tmp_path / "spec.yaml", spec_dict)
+    results = tmp_path / "runs" / "t" / "results"
+
+    def stuck_in_ft(name: str) -> dict[str, str]:  # ft pauses at its first step, once per marker
+        return {"RIBRAY_INJECT_FAULT": _fault("sleep", tmp_path / name, method="ft", epoch=0, step=0,
+                                              seconds=60)}
+
+    first = Driver(["sweep", str(path)], tmp_path / "driver1.log", env=stuck_in_ft("fired1"))
+    try:
+        wait_for(lambda: (tmp_path / "fired1").exists(), 120, "ft to start")
+    finally:
+        first.kill()
+    write_spec(path, {**spec_dict, "methods": {"ft": {}, "lp": {}}})  # the spec gains lp
+    resumed = Driver(["sweep", str(path), "--resume"], tmp_path / "driver2.log", env=stuck_in_ft("fired2"))
+    wait_for(lambda: (tmp_path / "fired2").exists(), 120, "the resumed ft to start")
+    resumed.interrupt()
+    assert resumed.wait(120) == 1
+    log = (tmp_path / "driver2.log").read_text()
+    assert "interrupted" in log and "the spec gained" not in log, log[-3000:]
+    lp = next(t.trial_id for t in make_plan(load_spec(path)).trials if t.method == "lp")
+    assert not any(lp in f.name for f in shard_files(results)), "lp ran after Ctrl-C"
+
+    last = Driver(["sweep", str(path), "--resume"], tmp_path / "driver3.log")
+    assert last.wait(300) == 0, (tmp_path / "driver3.log").read_text()[-3000:]
+    assert "running the 1 trial(s) the spec gained" in (tmp_path / "driver3.log").read_text()
+    assert_exactly_once(load_spec(path), results, eval_sets=2)
+
+
+def test_killed_worker_node_reschedules_the_trial(fake_data, tmp_path):
+    marker = tmp_path / "paused"
+    spec_dict = tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"], interpolations={}, retries=2,
+                          train={"epochs": 2, "batch_size": 8, "lr": 0.01, "warmup_steps": 1, "workers": 0})
+    path = write_spec(tmp_path / "spec.yaml", spec_dict)
+    out = tmp_path / "summary.json"
+    env = {"RIBRAY_INJECT_FAULT": _fault("sleep", marker, method="ft", epoch=1, step=1, seconds=30),
+           "RAY_USAGE_STATS_ENABLED": "0", "HF_HUB_OFFLINE": "1"}
+    script = Path(__file__).parents[1] / "faults" / "node_kill.py"
+    done = subprocess.run([sys.executable, str(script), str(path), str(marker), str(out)],
+                          env={**__import__("os").environ, **env}, capture_output=True, text=True,
+                          timeout=400)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    summary = json.loads(out.read_text())
+    assert summary["complete"] and not summary["failed"] and summary["nodes_left"] == 1
+    spec = load_spec(path)
+    assert_exactly_once(spec, tmp_path / "runs" / "t" / "results", eval_sets=2)
+    ft = [r for r in _trial_runs(f"sqlite:///{tmp_path}/runs/t/mlflow.db", "t")
+          if r.data.params["method"] == "ft"]
+    assert len(ft) == 1 and ft[0].data.metrics["resumed_from_epoch"] == 1
+
+
+def test_mlflow_server_down_mid_sweep_then_sync(ray_cluster, fake_data, tmp_path, monkeypatch):
+    server = MlflowServer(tmp_path).start()
+    marker = tmp_path / "paused"
+    monkeypatch.setenv("RIBRAY_INJECT_FAULT", _fault("sleep", marker, method="ft", epoch=0, step=0, seconds=6))
+    spec_dict = tiny_spec(tmp_path, fake_data, mlflow={"tracking_uri": server.uri})
+    path = write_spec(tmp_path / "spec.yaml", spec_dict)
+    spec = load_spec(path)
+    summary = {}
+    sweep = threading.Thread(target=lambda: summary.update(s=run_sweep(spec, max_concurrent=2)))
+    try:
+        sweep.start()
+        wait_for(marker.exists, 120, "the paused fine-tune")
+        server.stop()
+        sweep.join(300)
+        assert summary["s"].complete, "trials must keep running without MLflow"
+        assert_exactly_once(spec, tmp_path / "runs" / "t" / "results")
+        server.start()  # same port, same store
+        for _ in range(2):  # the second sync must change nothing
+            result = CliRunner().invoke(main, ["mlflow", "sync", str(path)])
+            assert result.exit_code == 0, result.output
+        assert "0 runs created, 0 completed, 5 already complete" in result.output
+        runs = _trial_runs(server.uri, "t")
+        assert sorted(r.data.tags["ribray.trial_id"] for r in runs) == sorted(
+            t.trial_id for t in __import__("ribray.plan", fromlist=["make_plan"]).make_plan(spec).trials)
+        assert {r.info.status for r in runs} == {"FINISHED"}
+    finally:
+        server.stop()
+
+
+def test_full_disk_fails_clearly_and_keeps_finished_shards(ray_cluster, fake_data, tmp_path):
+    disk = tmp_path / "small-disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    try:
+        spec = parse_spec(tiny_spec(tmp_path, fake_data, storage=str(disk), downstream=["imagenet_r"],
+                                    mlflow={"tracking_uri": f"sqlite:///{tmp_path}/mlflow.db"}))
+        summary = run_sweep(spec, max_concurrent=1)
+        assert not summary.complete and summary.failed
+        assert any("No space left on device" in error for error in summary.failed.values()), summary.failed
+        shards = shard_files(disk / "t" / "results")
+        assert shards, "the pretrained evaluation finished before the disk filled"
+        for shard in shards:  # intact, readable, complete
+            assert pq.read_table(shard).num_rows == 2
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_storage_that_is_not_a_folder_is_refused_before_any_trial(fake_data, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    spec = parse_spec(tiny_spec(tmp_path, fake_data, storage=str(blocker)))
+    from ribray.errors import SpecError
+
+    with pytest.raises(SpecError, match="is not writable"):
+        run_sweep(spec)

@@ -1,0 +1,119 @@
+"""End-to-end sweeps on the shared local Ray (2 fake GPUs): rows, MLflow runs, ordering,
+re-runs and spec extensions."""
+
+from __future__ import annotations
+
+import pyarrow.dataset as ds
+import pytest
+from mlflow.tracking import MlflowClient
+
+from ribray.engine import run_sweep
+from ribray.errors import RibrayError
+from ribray.plan import make_plan
+from ribray.results import sweep_dir
+from ribray.spec import parse_spec
+
+from conftest import tiny_spec
+
+
+def _rows(spec):
+    return ds.dataset(f"{sweep_dir(spec).path}/results", format="parquet").to_table().to_pylist()
+
+
+@pytest.fixture(scope="module")
+def finished(ray_cluster, fake_data, tmp_path_factory):
+    """One sweep (2 downstream sets x ft + lp + WiSE-FT) run once for several tests."""
+    root = tmp_path_factory.mktemp("sweep")
+    spec = parse_spec(tiny_spec(root, fake_data, methods={"ft": {}, "lp": {}}))
+    summary = run_sweep(spec, max_concurrent=2)
+    return spec, summary
+
+
+def test_every_trial_writes_one_row_per_eval_set(finished):
+    spec, summary = finished
+    plan = make_plan(spec)
+    assert summary.complete and summary.done == len(plan) == 7
+    rows = _rows(spec)
+    assert len(rows) == len(plan) * 3  # imagenet_val, imagenet_r, imagenet_sketch
+    assert {(r["trial_id"], r["eval_set"]) for r in rows} == {
+        (t.trial_id, s) for t in plan.trials for s in ("imagenet_val", "imagenet_r", "imagenet_sketch")}
+    assert all(0.0 <= r["top1"] <= 100.0 and r["n_images"] > 0 for r in rows)
+    assert {r["torch_version"] is not None and r["spec_hash"] == spec.spec_hash() for r in rows} == {True}
+
+
+def test_mlflow_has_one_parent_and_one_child_per_trial(finished):
+    spec, _ = finished
+    client = MlflowClient(f"sqlite:///{sweep_dir(spec).path}/mlflow.db")
+    experiment = client.get_experiment_by_name(spec.name)
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if r.data.tags.get("ribray.role") == "sweep"]
+    children = [r for r in runs if r.data.tags.get("ribray.role") == "trial"]
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    assert len(children) == len(make_plan(spec))
+    assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parents[0].info.run_id}
+    ft = next(c for c in children if c.data.params.get("method") == "ft")
+    assert "top1/imagenet_r" in ft.data.metrics and "train_loss" in ft.data.metrics
+    assert client.list_artifacts(ft.info.run_id)[0].path.endswith(".parquet")
+
+
+def test_wise_ft_starts_before_the_last_finetune_finishes(finished):
+    spec, _ = finished
+    rows = _rows(spec)
+    first_wise = min(r["started_at"] for r in rows if r["method"] == "wise_ft")
+    last_finetune = max(r["finished_at"] for r in rows if r["kind"] == "finetune")
+    assert first_wise < last_finetune
+
+
+def test_rerun_is_a_noop(finished, capsys):
+    spec, _ = finished
+    before = {r["trial_id"]: r["finished_at"] for r in _rows(spec)}
+    summary = run_sweep(spec)
+    assert summary.already_done == summary.done == len(make_plan(spec))
+    assert "nothing to do" in capsys.readouterr().out
+    assert {r["trial_id"]: r["finished_at"] for r in _rows(spec)} == before
+
+
+def test_extending_the_spec_runs_only_new_trials(finished):
+    spec, _ = finished
+    before = {r["trial_id"]: r["finished_at"] for r in _rows(spec)}
+    extended = spec.model_copy(update={"seeds": [0, 1]})
+    summary = run_sweep(extended, max_concurrent=2)
+    assert summary.complete and summary.already_done == len(before) and summary.done == 13
+    after = _rows(extended)
+    assert {r["trial_id"]: r["finished_at"] for r in after if r["trial_id"] in before} == before
+    assert len(after) == 13 * 3
+
+
+def test_resume_after_extending_the_spec_runs_the_new_trials_too(ray_cluster, fake_data, tmp_path, capsys):
+    small = parse_spec(tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"], interpolations={}))
+    assert run_sweep(small).complete
+    before = {r["trial_id"]: r["finished_at"] for r in _rows(small)}
+    extended = small.model_copy(update={"methods": parse_spec(tiny_spec(
+        tmp_path, fake_data, methods={"ft": {}, "lp": {}})).methods})
+    summary = run_sweep(extended, resume=True)
+    assert summary.complete and summary.done == len(make_plan(extended)) == 3
+    assert "running the 1 trial(s) the spec gained since it started" in capsys.readouterr().out
+    rows = _rows(extended)
+    assert sorted(r["trial_id"] for r in rows if r["eval_set"] == "imagenet_val") == \
+        sorted(t.trial_id for t in make_plan(extended).trials)  # each trial exactly once
+    assert {r["trial_id"]: r["finished_at"] for r in rows if r["trial_id"] in before} == before
+
+
+def test_resume_refuses_trials_the_spec_dropped_then_retries_the_failed_one(
+        ray_cluster, fake_data, tmp_path, monkeypatch):
+    marker = tmp_path / "fired"
+    monkeypatch.setenv("RIBRAY_INJECT_FAULT", f"raise:method=lp:epoch=0:step=0:marker={marker}")
+    spec = parse_spec(tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"], interpolations={},
+                                methods={"ft": {}, "lp": {}}))
+    lp = next(t.trial_id for t in make_plan(spec).trials if t.method == "lp")
+    assert list(run_sweep(spec).failed) == [lp]
+
+    ewc_not_lp = parse_spec(tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"], interpolations={},
+                                      methods={"ft": {}, "ewc": {}}))
+    with pytest.raises(RibrayError, match=rf"1 unfinished trial\(s\) .* no longer in the spec .* e\.g\. {lp}"):
+        run_sweep(ewc_not_lp, resume=True)
+
+    resumed = run_sweep(spec, resume=True)  # the fault fired once: now lp trains
+    assert resumed.complete and resumed.already_done == 2
+    assert sorted(r["trial_id"] for r in _rows(spec) if r["eval_set"] == "imagenet_val") == \
+        sorted(t.trial_id for t in make_plan(spec).trials)

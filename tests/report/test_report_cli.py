@@ -1,0 +1,81 @@
+"""`ribray report` on the command line: the files it writes, JSON output, bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+from test_report import FINETUNED, MODEL, MRI_BY_HAND, without, write_matrix, write_pretrained
+
+from ribray.cli.report import report
+
+
+def _run(*args):
+    return CliRunner().invoke(report, [str(a) for a in args])
+
+
+def test_importing_the_command_loads_no_heavy_library():
+    code = ("import sys, ribray.cli.report; print(sorted(m for m in "
+            "('torch', 'ray', 'matplotlib', 'pandas', 'pyarrow') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_report_writes_tables_heatmaps_and_html_and_json_parses(tmp_path):
+    results = tmp_path / "sweep" / "results"
+    write_pretrained(results)
+    write_matrix(results, "ft")
+    write_matrix(results, "wise_ft", without(FINETUNED, "imagenet_r", "imagenet_sketch"),
+                 kind="interpolate", alpha=0.5, train_subset=None)
+    outcome = _run(results, "--format", "json")
+    assert outcome.exit_code == 0, outcome.output
+    payload = json.loads(outcome.output)
+    out = tmp_path / "sweep" / "report"  # default: beside the results folder
+    assert payload["out"] == str(out)
+    [main] = payload["reports"]
+    mri = {(r["model"], r["method"]): r for r in main["mri"]}
+    assert mri[(MODEL, "ft")]["mean"] == pytest.approx(MRI_BY_HAND, abs=1e-9)
+    assert mri[(MODEL, "wise_ft(0.5)")]["mean"] is None and mri[(MODEL, "wise_ft(0.5)")]["complete_cells"] == 2
+    assert [m["eval_sets"] for m in main["missing"]] == [["imagenet_sketch"]]
+    for name in ["mri.csv", "mri.md", "mri.png", "imagenet_accuracy.csv", "downstream_accuracy.md",
+                 f"ri/{MODEL}.csv", f"accuracy/{MODEL}/ft.csv", f"accuracy/{MODEL}/ft.md",
+                 f"accuracy/{MODEL}/ft.png", f"accuracy/{MODEL}/wise_ft(0.5).png", "report.html",
+                 "report.md", "report.json", "missing.csv"]:
+        assert (out / name).is_file(), name
+    header, ft_row, wise_row = (out / "mri.csv").read_text().splitlines()
+    assert header == f"method,{MODEL}" and wise_row == "wise_ft(0.5),"  # blank: missing
+    assert float(ft_row.split(",")[1]) == pytest.approx(MRI_BY_HAND, abs=1e-9)
+    assert "| wise_ft(0.5) | — (2/3 RI) |" in (out / "mri.md").read_text()
+    html = (out / "report.html").read_text()
+    assert "Missing: 1 trial(s)" in html and f"accuracy/{MODEL}/ft.png" in html
+    assert (out / "mri.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_text_summary_shows_the_mri_table_and_missing_trials(tmp_path):
+    write_pretrained(tmp_path)
+    write_matrix(tmp_path, "ft")
+    write_matrix(tmp_path, "lp", {d: FINETUNED[d] for d in ("imagenet_v2", "imagenet_r")})
+    outcome = _run(tmp_path, "--out", tmp_path / "out")
+    assert outcome.exit_code == 0, outcome.output
+    assert "| ft | 0.10 |" in outcome.output and "| lp | — (2/3 RI) |" in outcome.output
+    assert f"{MODEL}/lp@imagenet_sketch#0: no results" in outcome.output
+    assert f"Report written to {tmp_path / 'out' / 'report.html'}" in outcome.output
+
+
+def test_missing_and_empty_results_folders_are_errors(tmp_path):
+    outcome = _run(tmp_path / "nowhere")
+    assert outcome.exit_code == 1 and "results folder not found" in outcome.output
+    outcome = _run(tmp_path)
+    assert outcome.exit_code == 1 and "no results in" in outcome.output and "no .parquet shards" in outcome.output
+
+
+def test_mixed_specs_are_refused_with_a_hint_unless_allowed(tmp_path):
+    write_pretrained(tmp_path)
+    write_matrix(tmp_path, "ft", spec_hash="spec-b")
+    outcome = _run(tmp_path, "--out", tmp_path / "out")
+    assert outcome.exit_code == 1
+    assert "2 different specs" in outcome.output and "--allow-mixed" in outcome.output
+    assert not (tmp_path / "out").exists()
