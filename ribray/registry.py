@@ -31,6 +31,15 @@ class Registry(Generic[T]):
 
         return add
 
+    def register_named(self, name: str) -> Callable[[T], T]:
+        """Class decorator: register the class under `name` and set its `name` attribute."""
+
+        def add(cls: T) -> T:
+            cls.name = name
+            return self.register(name)(cls)
+
+        return add
+
     def get(self, name: str) -> T:
         if name not in self._entries:
             hint = f"run `{self.list_command}` to list them" if self.list_command else ""

@@ -11,12 +11,7 @@ INTERPOLATIONS: Registry[type[Interpolation]] = Registry("interpolation", list_c
 
 def register(name: str):
     """Class decorator: register an Interpolation subclass under `name`."""
-
-    def add(cls: type[Interpolation]) -> type[Interpolation]:
-        cls.name = name
-        return INTERPOLATIONS.register(name)(cls)
-
-    return add
+    return INTERPOLATIONS.register_named(name)
 
 
 def get_interpolation(name: str) -> type[Interpolation]:

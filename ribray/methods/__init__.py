@@ -10,12 +10,7 @@ METHODS: Registry[type[Method]] = Registry("method", list_command="ribray method
 
 def register(name: str):
     """Class decorator: register a Method subclass under `name`."""
-
-    def add(cls: type[Method]) -> type[Method]:
-        cls.name = name
-        return METHODS.register(name)(cls)
-
-    return add
+    return METHODS.register_named(name)
 
 
 def get_method(name: str) -> type[Method]:
