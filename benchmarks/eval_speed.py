@@ -1,6 +1,8 @@
-"""Evaluation speed from JPEG files on disk: ribray's evaluation (ribray.evaluate, decoding
-on the GPU when there is one) vs the model's forward pass alone on random tensors, and vs a
-standard DataLoader (worker processes, PIL, timm's eval transform), in one run.
+"""Evaluation speed from JPEG files on disk: ribray's evaluation (ribray.trials.evaluate) with
+its exact default input (timm's transform via PIL in worker processes, uint8 across processes,
+normalized on the device) and with the opt-in GPU decoder (nvjpeg), vs the model's forward pass
+alone on random tensors, and vs a standard DataLoader (worker processes, PIL, timm's eval
+transform, float tensors), in one run. Every reader gets the same worker processes.
 
 The files were just written, so every reader finds them in the page cache: the comparison
 is of decoding and feeding the GPU, not of the disk.
@@ -8,6 +10,7 @@ is of decoding and feeding the GPU, not of the disk.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -16,12 +19,15 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from benchmarks.device import Stopwatch, autocast
-from benchmarks.jpeg_files import JpegKind
+from benchmarks.jpeg_files import LARGE, SMALL, JpegKind
 from benchmarks.results import Check, Section, ratio
 from benchmarks.sizes import Sizes
 
-TARGET_VS_FORWARD = 0.9
-TARGET_VS_DATALOADER = 5.0
+# Exact evaluation vs forward-only: 224 px JPEGs decode faster than the model runs on 16 cores;
+# 500x375 ones are bound by PIL decoding on 16 cores (~5.7k img/s for a ~8.9k img/s model).
+TARGET_VS_FORWARD = {SMALL.name: 0.9, LARGE.name: 0.6}
+TARGET_VS_DATALOADER = {SMALL.name: 4.0}
+DECODERS = ("pil", "nvjpeg")  # exact (the default), and the approximate opt-in
 
 
 def forward_only(model: nn.Module, sizes: Sizes, device: torch.device) -> float:
@@ -44,19 +50,21 @@ def eval_context(dataset: str, folder: Path, sizes: Sizes, scratch: str):
 
     return SweepContext(sweep="benchmark", spec_hash="benchmark", sweep_dir=scratch,
                         data_root=str(folder.parent), data_folders={dataset: str(folder)},
-                        eval=EvalOptions(batch_size=sizes.eval_batch))
+                        eval=EvalOptions(batch_size=sizes.eval_batch, workers=sizes.loader_workers))
 
 
 def ribray_eval(models: list[nn.Module], dataset: str, folder: Path, data_config: dict,
-                sizes: Sizes, device: torch.device) -> tuple[float, int]:
+                sizes: Sizes, device: torch.device, decode: str = "pil") -> tuple[float, int]:
     """Seconds and images of one ribray evaluation pass scoring every model in `models`."""
+    from ribray.options import Evaluation
     from ribray.trials.evaluate import evaluate
 
     with tempfile.TemporaryDirectory(prefix="ribray-bench-") as scratch:
         context = eval_context(dataset, folder, sizes, scratch)
-        evaluate(models, [dataset], context, data_config, device, limit=2 * sizes.eval_batch)
+        warm_up = Evaluation(decode=decode, limit_per_set=2 * sizes.eval_batch)
+        evaluate(models, [dataset], context, data_config, device, warm_up)
         with Stopwatch(device) as watch:
-            results = evaluate(models, [dataset], context, data_config, device)
+            results = evaluate(models, [dataset], context, data_config, device, Evaluation(decode=decode))
     return watch.seconds, results[0][0].n_images
 
 
@@ -100,20 +108,27 @@ def dataloader_baseline(model: nn.Module, dataset: str, folder: Path, data_confi
 
 def measure(model: nn.Module, data_config: dict, jpeg_sets: dict[JpegKind, Path],
             sizes: Sizes, device: torch.device) -> Section:
-    """Forward-only once, then ribray and the DataLoader on each generated JPEG set."""
+    """Forward-only once, then ribray (exact, then nvjpeg) and the DataLoader on each set."""
     forward = forward_only(model, sizes, device)
-    numbers: dict = {"model": sizes.model, "batch": sizes.eval_batch,
-                     "forward_only_images_per_s": forward, "sets": {}}
+    numbers: dict = {"model": sizes.model, "batch": sizes.eval_batch, "workers": sizes.loader_workers,
+                     "cpu_cores": os.cpu_count(), "forward_only_images_per_s": forward, "sets": {}}
     checks = []
     for kind, folder in jpeg_sets.items():
-        seconds, images = ribray_eval([model], kind.dataset, folder, data_config, sizes, device)
-        ribray = images / seconds
+        rates = {}
+        for decode in DECODERS:
+            seconds, images = ribray_eval([model], kind.dataset, folder, data_config, sizes, device, decode)
+            rates[decode] = images / seconds
         baseline = dataloader_baseline(model, kind.dataset, folder, data_config, sizes, device)
-        numbers["sets"][kind.name] = {"images": images, "ribray_images_per_s": ribray,
+        numbers["sets"][kind.name] = {"images": images, "ribray_images_per_s": rates["pil"],
+                                      "ribray_nvjpeg_images_per_s": rates["nvjpeg"],
                                       "dataloader_images_per_s": baseline}
+        workers = f"{sizes.loader_workers} workers on {os.cpu_count()} cores"
         checks += [
-            Check(f"eval {kind.name}: ribray / forward-only", ratio(ribray, forward), TARGET_VS_FORWARD),
-            Check(f"eval {kind.name}: ribray / DataLoader", ratio(ribray, baseline), TARGET_VS_DATALOADER,
-                  note=f"{sizes.loader_workers} workers, PIL"),
+            Check(f"eval {kind.name}: ribray exact / forward-only", ratio(rates["pil"], forward),
+                  TARGET_VS_FORWARD.get(kind.name), note=workers),
+            Check(f"eval {kind.name}: ribray exact / DataLoader", ratio(rates["pil"], baseline),
+                  TARGET_VS_DATALOADER.get(kind.name), note=f"{workers}, PIL, float tensors"),
+            Check(f"eval {kind.name}: ribray nvjpeg / forward-only", ratio(rates["nvjpeg"], forward),
+                  None, note="approximate pixels; reported"),
         ]
     return Section("eval", numbers, checks)

@@ -1,9 +1,10 @@
 """The evaluation input pipeline alone: images/s of ribray's `iter_eval_batches` (read, decode,
 resize, crop, normalize, batch; no model) on each generated JPEG set, both ways it decodes:
 
-- `cpu`: PIL in DataLoader worker processes (what a machine without a GPU uses);
-- `device`: files read in threads and decoded by torchvision on the device (nvjpeg on CUDA;
-  on a CPU device, torchvision's CPU decoder in those threads).
+- `pil` (the default, exact): PIL through timm's transform in DataLoader worker processes,
+  uint8 batches, normalized on the device;
+- `nvjpeg` (opt-in, approximate): files read in threads and decoded by torchvision on the
+  device (nvJPEG on CUDA; on a CPU device, torchvision's CPU decoder in those threads).
 
 Reported, not checked: it is how fast images can arrive, the ceiling of a CPU sweep's
 evaluation, and, on a GPU, how much headroom decoding leaves over the forward pass.
@@ -21,7 +22,7 @@ from benchmarks.jpeg_files import JpegKind
 from benchmarks.results import Section
 from benchmarks.sizes import Sizes
 
-DECODERS = {"cpu": "cpu", "device": "gpu"}  # label -> iter_eval_batches(decode=...)
+DECODERS = ("pil", "nvjpeg")  # iter_eval_batches(decode=...)
 
 
 def workers(sizes: Sizes) -> int:
@@ -49,10 +50,11 @@ def images_per_s(dataset: str, folder: Path, data_config: dict, sizes: Sizes,
 
 def measure(data_config: dict, jpeg_sets: dict[JpegKind, Path], sizes: Sizes,
             device: torch.device) -> Section:
-    numbers: dict = {"workers": workers(sizes), "batch": sizes.eval_batch, "sets": {}}
+    numbers: dict = {"workers": workers(sizes), "cpu_cores": os.cpu_count(), "batch": sizes.eval_batch,
+                     "sets": {}}
     for kind, folder in jpeg_sets.items():
         numbers["sets"][kind.name] = {
-            f"{label}_decode_images_per_s": images_per_s(kind.dataset, folder, data_config, sizes,
-                                                         device, decode)
-            for label, decode in DECODERS.items()}
+            f"{decode}_decode_images_per_s": images_per_s(kind.dataset, folder, data_config, sizes,
+                                                          device, decode)
+            for decode in DECODERS}
     return Section("loader", numbers)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # The pretrained model's name wherever a method, an ingredient or a table row is named.
 PRETRAINED = "pretrained"
@@ -58,15 +58,49 @@ class TrainOverrides(Strict):
     compile: bool | None = None
 
 
-class EvalOptions(Strict):
-    """How evaluation runs; it does not change any accuracy."""
+Decode = Literal["auto", "pil", "nvjpeg"]
+LEGACY_DECODE = {"cpu": "pil", "gpu": "nvjpeg"}  # the names ribray 0.1 used
 
-    batch_size: int = Field(256, ge=1, description="independent of the training batch size")
-    workers: int = Field(8, ge=0)
-    decode: Literal["auto", "cpu", "gpu"] = Field(
-        "auto", description="auto: JPEG decode on the GPU when the trial has one")
+
+class Evaluation(Strict):
+    """What of evaluation changes the numbers: recorded in every trial that reads images, and
+    part of its id when not the default (so changing it re-evaluates, never reuses)."""
+
+    decode: Decode = Field("auto", description=(
+        "auto / pil: timm's eval transform exactly (PIL in worker processes, normalized on the "
+        "device); nvjpeg: JPEGs decoded on the GPU, faster on few cores but not PIL's pixels"))
+    precision: Precision = Field("auto", description="autocast dtype; auto: bf16 on CUDA, fp32 on CPU")
     limit_per_set: int | None = Field(
         None, ge=1, description="evaluate on a fixed random subset of this size (for quick looks)")
+
+    @field_validator("decode", mode="before")
+    @classmethod
+    def _legacy_names(cls, decode):
+        return LEGACY_DECODE.get(decode, decode)
+
+    def decoder(self) -> str:
+        """The decoder used: 'pil' (exact, the default) or 'nvjpeg'."""
+        return "nvjpeg" if self.decode == "nvjpeg" else "pil"
+
+    def identity(self) -> dict:
+        """The part of a trial's id: only what differs from the default."""
+        found = {"decode": "nvjpeg"} if self.decoder() == "nvjpeg" else {}
+        if self.precision != "auto":
+            found["precision"] = self.precision
+        if self.limit_per_set is not None:
+            found["limit_per_set"] = self.limit_per_set
+        return found
+
+
+class EvalOptions(Evaluation):
+    """How evaluation runs: what changes the numbers (`Evaluation`), and what only changes
+    its speed (batch size, worker processes)."""
+
+    batch_size: int = Field(256, ge=1, description="independent of the training batch size")
+    workers: int = Field(8, ge=0, description="decoding worker processes per trial")
+
+    def evaluation(self) -> Evaluation:
+        return Evaluation(decode=self.decode, precision=self.precision, limit_per_set=self.limit_per_set)
 
 
 class CurvesOptions(Strict):

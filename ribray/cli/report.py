@@ -16,7 +16,8 @@ import click
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="terminal output: a summary, or the whole report as JSON")
 @click.option("--allow-mixed", is_flag=True,
-              help="report a results folder that holds shards of several specs")
+              help="report shards of several specs, or eval sets evaluated with different decoders "
+                   "or precisions, together")
 def report(target: str, out: str | None, output_format: str, allow_mixed: bool) -> None:
     """Write the RI/mRI tables, accuracy matrices, heatmaps and report.html for TARGET
     (a results folder of Parquet shards, or a spec file)."""

@@ -1,6 +1,16 @@
-"""Decode + resize + center-crop with the model's eval transform, for training and evaluation.
+"""Images as timm's eval transform makes them, fast: for training and evaluation.
 
-The paper trains and evaluates with the same eval transform (no augmentation).
+The paper trains and evaluates with the model's eval transform (no augmentation), and timm's
+model cards report accuracies with it. So every batch is exactly
+`timm.data.create_transform(**data_config, is_training=False)` of the PIL image, up to
+normalization: worker processes decode and resize/crop with PIL through timm's own
+transform (`use_prefetcher=True`: it stops at uint8 tensors), the uint8 batches cross
+processes (4x less than float) into pinned memory, and timm's `PrefetchLoader` copies the
+next batch to the device on a side stream and normalizes it there while the model runs on
+the current one. ObjectNet's 2-pixel frame is cut first (timm's `crop_border_pixels`).
+
+`decode: nvjpeg` is the opt-in alternative for JPEG sets (ribray.data.device_decode): the GPU
+decodes, which is faster where CPU cores are few but does not give PIL's pixels.
 
 Unreadable images (truncated or corrupt files, not images at all): a batch never fails
 because of one file. The file is left out of its batch and logged as a warning naming it;
@@ -26,14 +36,17 @@ from ribray.data.base import DatasetEntry, Sample
 
 log = logging.getLogger("ribray.data")
 TRANSFORM_KEYS = ("input_size", "interpolation", "mean", "std", "crop_pct", "crop_mode")
+DECODERS = ("pil", "nvjpeg")
 
 
-def eval_transform(data_config: dict):
-    """timm's eval transform for this model: resize to input/crop_pct, center crop, normalize."""
+def pixel_transform(data_config: dict, crop_border: int = 0):
+    """timm's eval transform up to normalization: a PIL image -> uint8 (3, H, W), resized and
+    cropped exactly as `create_transform(is_training=False)` does; `crop_border` pixels are
+    cut from each side first."""
     from timm.data import create_transform
 
     return create_transform(**{k: data_config[k] for k in TRANSFORM_KEYS if k in data_config},
-                            is_training=False)
+                            is_training=False, use_prefetcher=True, crop_border_pixels=crop_border or None)
 
 
 @dataclass(frozen=True)
@@ -55,12 +68,13 @@ def load_image(path: str, crop_border: int = 0) -> Image.Image:
 
 
 class ImageFiles(Dataset):
-    """(image tensor, label, part id) for each sample, or Unreadable; parts index `part_names`.
-    Paths are one numpy byte array, not a list of str objects, so worker processes do not
-    copy the sample list (reference counts would touch every page of a 3.75M-item list)."""
+    """(uint8 image tensor, label, part id) for each sample, or Unreadable; parts index
+    `part_names`. Paths are one numpy byte array, not a list of str objects, so worker
+    processes do not copy the sample list (reference counts would touch every page of a
+    3.75M-item list)."""
 
-    def __init__(self, samples: list[Sample], transform, crop_border: int = 0):
-        self.transform, self.crop_border = transform, crop_border
+    def __init__(self, samples: list[Sample], transform):
+        self.transform = transform
         self.part_names = sorted({s.part for s in samples})
         part_id = {p: i for i, p in enumerate(self.part_names)}
         self.paths = np.array([s.path.encode() for s in samples], dtype=bytes)
@@ -73,46 +87,58 @@ class ImageFiles(Dataset):
     def __getitem__(self, i: int):
         path = self.paths[i].decode()
         try:
-            image = load_image(path, self.crop_border)
+            image = load_image(path)
         except (OSError, ValueError, SyntaxError) as error:  # truncated / corrupt / not an image
             return Unreadable(path, f"{type(error).__name__}: {error}")
         return self.transform(image), int(self.labels[i]), int(self.parts[i])
 
 
-def collate_readable(items: list) -> tuple | None:
-    """Stack the readable items; the unreadable ones go in a fourth element."""
+def collate_readable(items: list) -> tuple:
+    """Stack the readable items; the unreadable ones go in a last element."""
     bad = [item for item in items if isinstance(item, Unreadable)]
     good = [item for item in items if not isinstance(item, Unreadable)]
     if not good:
-        return None, bad
+        return None, None, None, bad
     return (*default_collate(good), bad)
 
 
 class Batches:
-    """Batches of (images, labels, part ids), moved to `device` when one is given; the names
-    of the parts; the files left out as unreadable (`skipped`)."""
+    """Batches of (images normalized on `device`, labels, part ids), all on `device`; the
+    names of the parts; the files left out as unreadable (`skipped`)."""
 
-    def __init__(self, loader: DataLoader, parts: list[str], device: torch.device | None = None):
-        self.loader, self.parts, self.device = loader, parts, device
+    def __init__(self, loader: DataLoader, parts: list[str], device: torch.device, data_config: dict):
+        self.loader, self.parts, self.device = loader, parts, torch.device(device)
+        self.mean, self.std = tuple(data_config["mean"]), tuple(data_config["std"])
         self.skipped: list[Unreadable] = []
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-        for batch in self.loader:
-            *tensors, bad = batch
-            for item in bad:
-                log.warning("skipping unreadable image %s (%s)", item.path, item.reason)
-            self.skipped += bad
-            if tensors[0] is None:
-                continue
-            if self.device is not None:
-                tensors = [t.to(self.device, non_blocking=True) for t in tensors]
-            yield tuple(tensors)
+        from timm.data.loader import PrefetchLoader
+
+        prefetched = PrefetchLoader(_Readable(self), mean=self.mean, std=self.std, device=self.device)
+        for images, targets in prefetched:
+            yield images, targets[:, 0], targets[:, 1]
 
     def __len__(self) -> int:
         return len(self.loader)
 
 
-EvalBatches = Batches  # the evaluator's name for it
+class _Readable:
+    """The loader's batches as (uint8 images, [labels, part ids]) for timm's PrefetchLoader,
+    with each unreadable file logged and recorded."""
+
+    def __init__(self, batches: Batches):
+        self.batches = batches
+
+    def __iter__(self):
+        for images, labels, parts, bad in self.batches.loader:
+            for item in bad:
+                log.warning("skipping unreadable image %s (%s)", item.path, item.reason)
+            self.batches.skipped += bad
+            if images is not None:
+                yield images, torch.stack([labels, parts], dim=1)
+
+    def __len__(self) -> int:
+        return len(self.batches.loader)
 
 
 def make_loader(dataset: Dataset, batch_size: int, workers: int, shuffle: bool, seed: int,
@@ -125,16 +151,23 @@ def make_loader(dataset: Dataset, batch_size: int, workers: int, shuffle: bool, 
                       prefetch_factor=4 if workers else None)
 
 
+def image_batches(entry: DatasetEntry, samples: list[Sample], data_config: dict, batch_size: int,
+                  device: torch.device | str, workers: int, shuffle: bool = False, seed: int = 0) -> Batches:
+    """`samples` through timm's transform in `workers` processes, normalized on `device`."""
+    device = torch.device(device)
+    dataset = ImageFiles(samples, pixel_transform(data_config, entry.crop_border))
+    loader = make_loader(dataset, batch_size, workers, shuffle, seed, device.type == "cuda")
+    return Batches(loader, dataset.part_names, device, data_config)
+
+
 def train_loader(entry: DatasetEntry, folder: Path, data_config: dict, batch_size: int,
-                 workers: int, seed: int, indices: list[int] | None = None,
-                 pin_memory: bool = False) -> Batches:
-    """Shuffled batches of the downstream set (or the given sample indices), fixed per seed.
-    Tensors stay on the CPU (pinned when `pin_memory`): the training loop moves them."""
+                 workers: int, seed: int, device: torch.device | str = "cpu",
+                 indices: list[int] | None = None) -> Batches:
+    """Shuffled batches of the downstream set (or the given sample indices), fixed per seed."""
     samples = entry.samples(folder)
     if indices is not None:
         samples = [samples[i] for i in indices]
-    dataset = ImageFiles(samples, eval_transform(data_config), entry.crop_border)
-    return Batches(make_loader(dataset, batch_size, workers, True, seed, pin_memory), dataset.part_names)
+    return image_batches(entry, samples, data_config, batch_size, device, workers, shuffle=True, seed=seed)
 
 
 def eval_samples(entry: DatasetEntry, folder: Path, limit: int | None, seed: int) -> list[Sample]:
@@ -147,26 +180,30 @@ def eval_samples(entry: DatasetEntry, folder: Path, limit: int | None, seed: int
 
 
 def iter_eval_batches(entry: DatasetEntry, folder: Path, data_config: dict, batch_size: int,
-                      device: torch.device | str, workers: int = 0, decode: str = "auto",
+                      device: torch.device | str, workers: int = 0, decode: str = "pil",
                       limit: int | None = None, seed: int = 0):
-    """The eval set as batches of (float images on `device`, labels, part ids), with `.parts`
-    (the part names that part ids index) and `.skipped` (unreadable files left out).
+    """The eval set as batches of (normalized images on `device`, labels, part ids), with
+    `.parts` (the part names that part ids index), `.skipped` (unreadable files left out) and
+    `.decoder` (what decoded them).
 
-    decode="gpu" (or "auto" on CUDA) reads files in threads and decodes JPEGs on `device`
-    (ribray.data.device_decode; works on CPU too); sets it cannot handle (PNG, non-center
-    crops) fall back to worker processes decoding with PIL, which decode="cpu" always uses.
+    decode="pil" (also "auto"): timm's eval transform exactly. decode="nvjpeg": JPEGs decoded
+    on `device` (ribray.data.device_decode; works on CPU too); sets it cannot handle (PNG,
+    non-center crops) use the PIL path.
     """
-    device = torch.device(device)
+    from ribray.options import LEGACY_DECODE
+
+    decode = LEGACY_DECODE.get(decode, "pil" if decode == "auto" else decode)
+    if decode not in DECODERS:
+        raise ValueError(f"decode must be auto, pil or nvjpeg, not {decode!r}")
     samples = eval_samples(entry, folder, limit, seed)
-    if decode not in ("auto", "cpu", "gpu"):
-        raise ValueError(f"decode must be auto, cpu or gpu, not {decode!r}")
-    if decode == "gpu" or (decode == "auto" and device.type == "cuda"):
+    if decode == "nvjpeg":
         from ribray.data.device_decode import device_batches
 
-        batches = device_batches(samples, data_config, batch_size, device, entry.crop_border,
+        batches = device_batches(samples, data_config, batch_size, torch.device(device), entry.crop_border,
                                  threads=max(4, workers))
         if batches is not None:
+            batches.decoder = "nvjpeg"
             return batches
-    dataset = ImageFiles(samples, eval_transform(data_config), entry.crop_border)
-    loader = make_loader(dataset, batch_size, workers, False, seed, device.type == "cuda")
-    return Batches(loader, dataset.part_names, device)
+    batches = image_batches(entry, samples, data_config, batch_size, device, workers)
+    batches.decoder = "pil"
+    return batches

@@ -53,5 +53,6 @@ class CkaTrial(Trial):
             return []
         return [cls(model=model, method=t.method, downstream=t.downstream, seed=t.seed,
                     options=t.options.model_dump(mode="json", exclude={"train"}), weights=t.weights_key,
-                    cka=spec.analyses.cka, train_subset=t.train_subset, depends_on=(t.trial_id,))
+                    cka=spec.analyses.cka, train_subset=t.train_subset, depends_on=(t.trial_id,),
+                    evaluation=spec.eval.evaluation())
                 for t in trials if isinstance(t, FinetuneTrial) and METHODS.get(t.method).interpolatable]

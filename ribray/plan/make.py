@@ -41,7 +41,8 @@ def make_plan(spec) -> Plan:
     trials: dict[str, Trial] = {}
     models = [ModelRef(m.name, m.pretrained, m.checkpoint) for m in spec.models]
     for model in models:
-        _add(trials, PretrainedTrial(model=model, eval_sets=tuple(spec.resolved_eval_sets())))
+        _add(trials, PretrainedTrial(model=model, eval_sets=tuple(spec.resolved_eval_sets()),
+                                     evaluation=spec.eval.evaluation()))
     for model in models:
         for seed in spec.seeds:
             for subset in spec.train_subsets:
@@ -99,7 +100,8 @@ def _finetune(spec, cell: Cell, method: str, finetunes: dict[str, FinetuneTrial]
         model=cell.model, method=method, downstream=cell.downstream, seed=cell.seed,
         options=options, train=spec.train.merged(options.train), train_subset=cell.subset,
         init_weights=init.weights_key if init else None, eval_sets=tuple(spec.resolved_eval_sets()),
-        curves=_curves(spec, cell.downstream), depends_on=(init.trial_id,) if init else ())
+        curves=_curves(spec, cell.downstream), depends_on=(init.trial_id,) if init else (),
+        evaluation=spec.eval.evaluation())
     finetunes[method] = trial
     return trial
 
@@ -125,5 +127,5 @@ def _interpolations(spec, cell: Cell, finetunes: dict[str, FinetuneTrial]) -> li
                 model=cell.model, method=interpolation.name, downstream=cell.downstream, seed=cell.seed,
                 alpha=variant.alpha, ingredients=variant.ingredients, weights=weights,
                 train_subset=cell.subset, eval_sets=tuple(spec.resolved_eval_sets()),
-                depends_on=tuple(t.trial_id for t in sources)))
+                depends_on=tuple(t.trial_id for t in sources), evaluation=spec.eval.evaluation()))
     return trials

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from ribray.options import TrainSubset
+from ribray.options import Evaluation, TrainSubset
 from ribray.registry import Registry
 
 KINDS: Registry[type[Trial]] = Registry("trial kind")
@@ -82,13 +82,17 @@ class Trial:
     downstream: str | None = None
     seed: int | None = None
     depends_on: tuple[str, ...] = ()
+    evaluation: Evaluation = Evaluation()  # decoder, precision, subset: part of the id when not default
     trial_id: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
         _coerce(self, "model", lambda v: ModelRef(**v))
         _coerce(self, "depends_on", tuple, when=list)
+        _coerce(self, "evaluation", Evaluation.model_validate)
         self._coerce_fields()
-        object.__setattr__(self, "trial_id", content_hash({"kind": self.kind, **self.identity()}))
+        evaluation = self.evaluation.identity()
+        payload = {"kind": self.kind, **self.identity(), **({"evaluation": evaluation} if evaluation else {})}
+        object.__setattr__(self, "trial_id", content_hash(payload))
 
     def _coerce_fields(self) -> None:
         """Turn this kind's JSON field values (from a Tune config) into their typed forms."""

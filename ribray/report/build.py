@@ -13,6 +13,7 @@ from ribray.report.rows import (
     PRETRAINED,
     Accuracy,
     check_columns,
+    check_one_evaluation,
     check_one_spec,
     final_accuracies,
     newest_per_cell,
@@ -61,7 +62,8 @@ def build_reports(results: Any, spec=None, allow_mixed: bool = False) -> list[Re
     """One Report per train subset ('all' first) from a pyarrow Table, a pandas DataFrame
     or a list of result rows. With a spec, only its plan's trials count (results of older
     or other specs are left out, so mixed spec hashes are fine); without one, results of
-    several specs are refused unless allow_mixed."""
+    several specs are refused unless allow_mixed. An eval set evaluated with different
+    decoders or precisions is refused unless allow_mixed, either way."""
     rows = records(results)
     check_columns(rows)
     plan = None
@@ -78,6 +80,7 @@ def build_reports(results: Any, spec=None, allow_mixed: bool = False) -> list[Re
     else:
         check_one_spec(rows, allow_mixed)
     accuracies, superseded = newest_per_cell(accuracies)
+    notes += check_one_evaluation(accuracies, allow_mixed)
     if superseded:
         notes.append(f"{len(superseded)} trial(s) superseded by newer results for the same model, method, "
                      f"downstream set and seed: {', '.join(sorted(superseded))}")

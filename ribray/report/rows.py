@@ -15,11 +15,15 @@ from ribray.plan import KINDS, method_label
 __all__ = ["PRETRAINED", "Accuracy", "MixedSpecsError", "final_accuracies", "method_label", "records"]
 REQUIRED_COLUMNS = ("kind", "model", "method", "eval_set", "top1")
 COLUMNS = (*REQUIRED_COLUMNS, "trial_id", "spec_hash", "alpha", "downstream", "seed",
-           "train_subset", "final", "finished_at", "epoch", "layer", "value")
+           "train_subset", "final", "finished_at", "epoch", "layer", "value", "decode", "eval_precision")
 
 
 class MixedSpecsError(RibrayError):
     """The results come from several specs and the user did not say that is intended."""
+
+
+class MixedEvaluationError(RibrayError):
+    """One eval set's accuracies were made from different pixels or precisions."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class Accuracy:
     top1: float
     trial_id: str | None = None
     finished_at: Any = None
+    decode: str | None = None  # pil | nvjpeg; None: not recorded (ribray 0.1)
+    precision: str | None = None  # bf16 | fp16 | fp32; None: not recorded
 
     @property
     def key(self) -> tuple:
@@ -82,6 +88,28 @@ def check_one_spec(rows: list[dict], allow_mixed: bool) -> None:
             "or --allow-mixed to report every shard together")
 
 
+def check_one_evaluation(accuracies: list[Accuracy], allow_mixed: bool) -> list[str]:
+    """Refuse, unless allowed, an eval set whose accuracies were computed with different
+    decoders or precisions (they are not comparable: different pixels, different rounding);
+    with allow_mixed, a note per such set."""
+    by_set: dict[str, dict[tuple, list[str]]] = {}
+    for a in accuracies:
+        by_set.setdefault(a.eval_set, {}).setdefault((a.decode, a.precision), []).append(a.trial_id or "?")
+    mixed = {s: modes for s, modes in by_set.items() if len(modes) > 1}
+    if not mixed:
+        return []
+    lines = [f"{s} was evaluated with " + " and with ".join(
+        f"decode {d or 'unrecorded'}, precision {p or 'unrecorded'} ({len(ids)} trial(s), e.g. {ids[0]})"
+        for (d, p), ids in sorted(modes.items(), key=lambda m: (str(m[0][0]), str(m[0][1]))))
+        for s, modes in sorted(mixed.items())]
+    if not allow_mixed:
+        raise MixedEvaluationError(
+            f"{lines[0]}{f' (and {len(lines) - 1} more set(s))' if len(lines) > 1 else ''}: accuracies made "
+            "from different pixels or precisions are not comparable; re-evaluate with one `eval:` setting, "
+            "or pass --allow-mixed to report them together anyway")
+    return [f"mixed evaluations: {line}" for line in lines]
+
+
 def final_accuracies(rows: list[dict]) -> list[Accuracy]:
     """The rows that count in tables: final evaluations (not learning-curve points) of the
     pretrained, fine-tuned and interpolated models; analysis rows (CKA, OTDD) are left out."""
@@ -96,7 +124,7 @@ def final_accuracies(rows: list[dict]) -> list[Accuracy]:
             downstream=row.get("downstream"), seed=None if seed is None else int(seed),
             train_subset=row.get("train_subset") or "all", eval_set=row["eval_set"],
             top1=float(row["top1"]), trial_id=row.get("trial_id"),
-            finished_at=row.get("finished_at")))
+            finished_at=row.get("finished_at"), decode=row.get("decode"), precision=row.get("eval_precision")))
     return found
 
 

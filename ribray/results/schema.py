@@ -35,6 +35,8 @@ SCHEMA = pa.schema([
     ("parts", pa.list_(PART)),        # per-part accuracies (ImageNet-C corruption/severity)
     ("layer", pa.string()),           # analysis rows: the model layer (CKA)
     ("value", pa.float64()),          # analysis rows: CKA similarity, OTDD distance (top1 is null)
+    ("decode", pa.string()),          # how the eval input was decoded: pil (timm's transform exactly) | nvjpeg
+    ("eval_precision", pa.string()),  # autocast dtype of the evaluation: bf16 | fp16 | fp32
     ("train_seconds", pa.float64()),
     ("eval_seconds", pa.float64()),
     ("started_at", pa.timestamp("us", tz="UTC")),

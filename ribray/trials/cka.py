@@ -22,7 +22,8 @@ def run(trial: CkaTrial, ctx: TrialContext) -> Outcome:
     layers = layer_names(pretrained) if options.layers == "blocks" else list(options.layers)
     cka = MinibatchCKA(len(layers))
     batches = probe_batches(ctx.sweep, options.probe_set, loaded.data_config, device,
-                            options.batch_size, options.probe_images, seed=trial.seed or 0)
+                            options.batch_size, options.probe_images, trial.evaluation.decode,
+                            seed=trial.seed or 0)
     with torch.inference_mode():
         for images, *_ in batches:
             cka.update(block_outputs(pretrained, images, layers), block_outputs(finetuned, images, layers))

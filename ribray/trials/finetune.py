@@ -42,7 +42,8 @@ def run(trial: FinetuneTrial, ctx: TrialContext) -> Outcome:
     else:
         _train(trial, ctx, model, method, loaded.data_config, outcome)
         save_weights(weights, trial.weights_key, method.export(model))
-    outcome.final = evaluate([model], list(trial.eval_sets), ctx.sweep, loaded.data_config, ctx.device)[0]
+    outcome.final = evaluate([model], list(trial.eval_sets), ctx.sweep, loaded.data_config, ctx.device,
+                             trial.evaluation)[0]
     return outcome
 
 
@@ -56,8 +57,7 @@ def _train(trial: FinetuneTrial, ctx: TrialContext, model, method, data_config, 
 
     def loader(epoch: int):
         return train_loader(entry, folder, data_config, trial.train.batch_size, trial.train.workers,
-                            seed=(trial.seed or 0) * 100_003 + epoch, indices=indices,
-                            pin_memory=device.type == "cuda")
+                            seed=(trial.seed or 0) * 100_003 + epoch, device=device, indices=indices)
 
     trainer = Trainer(model, method, trial.train, device, project, steps_per_epoch=len(loader(0)))
     if _resume(trainer, outcome):
@@ -91,8 +91,9 @@ def _curve_point(trial: FinetuneTrial, ctx: TrialContext, model, data_config, ou
     """Learning curves: accuracy on the downstream and OOD sets after `epoch` epochs."""
     if trial.curves is None:
         return
-    results = evaluate([model], list(trial.curves.eval_sets), ctx.sweep, data_config, ctx.device,
-                       limit=trial.curves.limit_per_set, seed=trial.seed or 0)[0]
+    curve = trial.evaluation.model_copy(update={"limit_per_set": trial.curves.limit_per_set})
+    results = evaluate([model], list(trial.curves.eval_sets), ctx.sweep, data_config, ctx.device, curve,
+                       seed=trial.seed or 0)[0]
     outcome.curve += [(epoch, result) for result in results]
     ctx.run_log.log_metrics({f"curve/top1/{r.eval_set}": r.top1 for r in results}, step=epoch)
 

@@ -20,5 +20,6 @@ def run(trial: InterpolateTrial, ctx: TrialContext) -> Outcome:
     states = [pretrained if name == PRETRAINED else load_weights(ctx.sweep.weights, trial.weights[name])
               for name in trial.ingredients]
     model.load_state_dict(INTERPOLATIONS.get(trial.method).combine(states, trial.alpha))
-    results = evaluate([model.to(ctx.device)], list(trial.eval_sets), ctx.sweep, loaded.data_config, ctx.device)[0]
+    results = evaluate([model.to(ctx.device)], list(trial.eval_sets), ctx.sweep, loaded.data_config, ctx.device,
+                       trial.evaluation)[0]
     return Outcome(final=results)

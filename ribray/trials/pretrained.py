@@ -13,5 +13,6 @@ from ribray.trials.evaluate import evaluate
 def run(trial: PretrainedTrial, ctx: TrialContext) -> Outcome:
     loaded = base_model(trial)
     model = loaded.module.to(ctx.device)
-    results = evaluate([model], list(trial.eval_sets), ctx.sweep, loaded.data_config, ctx.device)[0]
+    results = evaluate([model], list(trial.eval_sets), ctx.sweep, loaded.data_config, ctx.device,
+                       trial.evaluation)[0]
     return Outcome(final=results)

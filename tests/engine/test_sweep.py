@@ -39,6 +39,9 @@ def test_every_trial_writes_one_row_per_eval_set(finished):
         (t.trial_id, s) for t in plan.trials for s in ("imagenet_val", "imagenet_r", "imagenet_sketch")}
     assert all(0.0 <= r["top1"] <= 100.0 and r["n_images"] > 0 for r in rows)
     assert {r["torch_version"] is not None and r["spec_hash"] == spec.spec_hash() for r in rows} == {True}
+    assert {(r["decode"], r["eval_precision"]) for r in rows} == {("pil", "fp32")}  # timm's pixels, on a CPU
+    assert {r["label"] for r in rows} == {t.label for t in plan.trials}
+    assert {r["method_label"] for r in rows} == {"pretrained", "ft", "lp", "wise_ft(0.5)"}
 
 
 def test_mlflow_has_one_parent_and_one_child_per_trial(finished):

@@ -72,3 +72,17 @@ def test_per_method_train_overrides():
     by_method = {t.method: t for t in plan.trials if t.downstream == "imagenet_r"}
     assert by_method["ft"].train.lr == 0.5
     assert by_method["lp"].train.lr == 1e-3
+
+
+def test_evaluation_settings_that_change_numbers_change_ids_but_not_weights():
+    base = make_plan(parse_spec(BASE))
+    ft = {t.label: t for t in base.trials}["tiny_vit/ft@imagenet_r#0"]
+    for changed in ({"decode": "nvjpeg"}, {"precision": "fp32"}, {"limit_per_set": 100}):
+        other = {t.label: t for t in make_plan(parse_spec(BASE | {"eval": changed})).trials}
+        assert other["tiny_vit/ft@imagenet_r#0"].trial_id != ft.trial_id, changed
+        assert other["tiny_vit/ft@imagenet_r#0"].weights_key == ft.weights_key  # no re-training
+        assert other["tiny_vit/pretrained"].trial_id != base.trials[0].trial_id
+    same = make_plan(parse_spec(BASE | {"eval": {"batch_size": 999, "workers": 3, "decode": "pil"}}))
+    assert [t.trial_id for t in same.trials] == [t.trial_id for t in base.trials]  # speed only
+    legacy = parse_spec(BASE | {"eval": {"decode": "gpu"}})  # ribray 0.1's name for nvjpeg
+    assert legacy.eval.decode == "nvjpeg"

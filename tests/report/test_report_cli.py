@@ -79,3 +79,23 @@ def test_mixed_specs_are_refused_with_a_hint_unless_allowed(tmp_path):
     assert outcome.exit_code == 1
     assert "2 different specs" in outcome.output and "--allow-mixed" in outcome.output
     assert not (tmp_path / "out").exists()
+
+
+def test_mixed_decoders_or_precisions_are_refused_naming_both_unless_allowed(tmp_path):
+    write_pretrained(tmp_path, decode="pil", eval_precision="bf16")
+    write_matrix(tmp_path, "ft", decode="nvjpeg", eval_precision="bf16")
+    outcome = _run(tmp_path, "--out", tmp_path / "out")
+    assert outcome.exit_code == 1 and "Traceback" not in outcome.output
+    assert "imagenet_r was evaluated with decode nvjpeg, precision bf16 (3 trial(s)" in outcome.output
+    assert "and with decode pil, precision bf16 (1 trial(s), e.g. pre-" in outcome.output
+    assert "--allow-mixed" in outcome.output and not (tmp_path / "out").exists()
+    allowed = _run(tmp_path, "--out", tmp_path / "out", "--allow-mixed")
+    assert allowed.exit_code == 0 and "Note: mixed evaluations: imagenet_r was evaluated with" in allowed.output
+
+
+def test_one_decoder_and_precision_everywhere_reports(tmp_path):
+    write_pretrained(tmp_path, decode="pil", eval_precision="fp32")
+    write_matrix(tmp_path, "ft", decode="pil", eval_precision="fp32")
+    outcome = _run(tmp_path, "--out", tmp_path / "out")
+    assert outcome.exit_code == 0, outcome.output
+    assert "mixed evaluations" not in outcome.output
