@@ -97,7 +97,15 @@ class EvalOptions(Evaluation):
     its speed (batch size, worker processes)."""
 
     batch_size: int = Field(256, ge=1, description="independent of the training batch size")
-    workers: int = Field(8, ge=0, description="decoding worker processes per trial")
+    workers: int | Literal["auto"] = Field(
+        "auto", description="decoding worker processes per trial; auto: the CPUs the trial claims")
+
+    @field_validator("workers")
+    @classmethod
+    def _not_negative(cls, workers):
+        if workers != "auto" and workers < 0:
+            raise ValueError("workers must be 0 or more, or auto")
+        return workers
 
     def evaluation(self) -> Evaluation:
         return Evaluation(decode=self.decode, precision=self.precision, limit_per_set=self.limit_per_set)

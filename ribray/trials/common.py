@@ -12,7 +12,7 @@ import torch
 from ribray.models import LoadedModel, build_model
 from ribray.plan import Trial, method_label
 from ribray.results.provenance import provenance
-from ribray.trials.context import SweepContext, TrialContext
+from ribray.trials.context import SweepContext, TrialContext, worker_count
 from ribray.trials.evaluate import EvalResult
 
 
@@ -50,7 +50,7 @@ def probe_batches(context: SweepContext, name: str, data_config: dict, device: t
     from ribray.data.loading import iter_eval_batches
 
     return iter_eval_batches(get_dataset(name), context.dataset_folder(name), data_config,
-                             batch_size=batch_size, device=device, workers=context.eval.workers,
+                             batch_size=batch_size, device=device, workers=worker_count(context.eval.workers),
                              decode=decode, limit=limit, seed=seed)
 
 

@@ -46,6 +46,22 @@ class SweepContext:
         return get_dataset(name).path(Path(self.data_root))
 
 
+def worker_count(setting: int | str) -> int:
+    """Decoding worker processes: the setting, or for "auto" the CPUs Ray gave this trial
+    (all of this machine's outside Ray)."""
+    if setting != "auto":
+        return int(setting)
+    import os
+
+    import ray
+
+    if ray.is_initialized():
+        assigned = ray.get_runtime_context().get_assigned_resources().get("CPU")
+        if assigned:
+            return max(1, int(assigned))
+    return os.cpu_count() or 1
+
+
 @dataclass
 class TrialContext:
     """A running trial's handle on the sweep: its settings, the trial's MLflow run (every

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ribray.options import Evaluation
-from ribray.trials.context import SweepContext
+from ribray.trials.context import SweepContext, worker_count
 
 
 @dataclass
@@ -59,7 +59,7 @@ def evaluate_set(models: list[nn.Module], name: str, sweep: SweepContext, data_c
     started = time.perf_counter()
     batches = iter_eval_batches(entry, sweep.dataset_folder(name), data_config,
                                 batch_size=sweep.eval.batch_size, device=device,
-                                workers=sweep.eval.workers, decode=evaluation.decode,
+                                workers=worker_count(sweep.eval.workers), decode=evaluation.decode,
                                 limit=evaluation.limit_per_set, seed=seed)
     parts = batches.parts
     correct = torch.zeros(len(models), len(parts), dtype=torch.long, device=device)
