@@ -66,10 +66,12 @@ def evaluate_set(models: list[nn.Module], name: str, sweep: SweepContext, data_c
     total = torch.zeros(len(parts), dtype=torch.long, device=device)
     with torch.inference_mode(), autocast(device, dtype):
         for images, labels, part_ids in batches:
-            total += torch.bincount(part_ids, minlength=len(parts))
+            # index_add_, not bincount: CUDA's bincount reads the largest id back to the host,
+            # a synchronization per batch that would stall the input pipeline
+            total.index_add_(0, part_ids, torch.ones_like(part_ids))
             for i, model in enumerate(models):
                 hits = (project(model(images)).argmax(dim=1) == labels).long()
-                correct[i] += torch.bincount(part_ids, weights=hits, minlength=len(parts)).long()
+                correct[i].index_add_(0, part_ids, hits)
     seconds = time.perf_counter() - started
     how = {"decode": batches.decoder, "precision": precision_name(dtype)}
     return [_result(entry, name, parts, correct[i].tolist(), total.tolist(), seconds, how)
