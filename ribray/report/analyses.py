@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from ribray.options import PRETRAINED
 from ribray.plan import CKA, FINETUNE, OTDD
 from ribray.report.build import Report
 from ribray.report.robustness import Stat
@@ -131,9 +132,27 @@ def _subset_order(label: str) -> tuple:
     return {"shots": 0, "fraction": 1}.get(kind, 2), float(value or 0)
 
 
+def images_per_class(train_subset: str, downstream: tuple[str, ...]) -> float | None:
+    """The fine-tuning set's size as images per class: K for K shots, the fraction of the real
+    set's mean class size, or its whole mean class size; None over several downstream sets."""
+    from ribray.data import DATASETS
+
+    if len(downstream) != 1 or downstream[0] not in DATASETS:
+        return None
+    entry = DATASETS.get(downstream[0])
+    kind, _, value = train_subset.partition("=")
+    if kind == "shots":
+        return float(value)
+    per_class = entry.expected_images / entry.num_classes
+    return per_class * (float(value) if kind == "fraction" else 1.0)
+
+
 @dataclass
 class SizePlot:
-    """mRI and ImageNet-1K accuracy against the size of the fine-tuning set (per model, method)."""
+    """The paper's dataset-size figure: against the fine-tuning set's size (images per class,
+    log scale), the mean accuracy on the ImageNet-RIB sets (robustness) and on ImageNet-1K val,
+    with the pretrained model's level as a dashed line; and RI (mRI). One line per model and
+    method."""
 
     stem: str
     title: str
@@ -142,29 +161,59 @@ class SizePlot:
     def rows(self) -> list[dict]:
         found = []
         for report in sorted(self.reports, key=lambda r: _subset_order(r.scope.train_subset)):
+            scope = report.scope
             for (model, method), mri in report.mri.items():
                 imagenet = report.imagenet_accuracy.get((model, method))
-                found.append({"model": model, "method": method, "train_subset": report.scope.train_subset,
-                              "mri": mri.mean, "imagenet_val": imagenet.mean if imagenet else math.nan})
+                absolute = report.absolute.get((model, method))
+                found.append({"model": model, "method": method, "train_subset": scope.train_subset,
+                              "images_per_class": images_per_class(scope.train_subset, scope.downstream),
+                              "ood_accuracy": absolute.mean if absolute else math.nan, "mri": mri.mean,
+                              "imagenet_val": imagenet.mean if imagenet else math.nan})
         return found
+
+    def pretrained(self) -> dict[str, dict[str, float]]:
+        """model -> the pretrained model's mean OOD and ImageNet-1K val accuracy."""
+        levels: dict[str, dict[str, float]] = {}
+        for report in self.reports:
+            for (model, method), stat in report.absolute.items():
+                if method == PRETRAINED and stat.complete:
+                    imagenet = report.imagenet_accuracy.get((model, PRETRAINED))
+                    levels[model] = {"ood_accuracy": stat.mean, "mri": 0.0,
+                                     "imagenet_val": imagenet.mean if imagenet else math.nan}
+        return levels
 
     def draw(self, path: Path) -> Path:
         from matplotlib.figure import Figure
 
         rows = self.rows()
+        numeric = all(r["images_per_class"] for r in rows)
         labels = list(dict.fromkeys(r["train_subset"] for r in rows))
-        figure = Figure(figsize=(10, 3.6), dpi=120, layout="constrained")
-        for index, (key, name) in enumerate((("mri", "mRI (pp)"), ("imagenet_val", "ImageNet-1K val top-1 (%)"))):
-            axes = figure.add_subplot(1, 2, index + 1)
-            for model, method in dict.fromkeys((r["model"], r["method"]) for r in rows):
-                line = {r["train_subset"]: r[key] for r in rows if (r["model"], r["method"]) == (model, method)}
-                axes.plot(range(len(labels)), [line.get(label, math.nan) for label in labels], marker="o",
-                          label=f"{model} / {method}")
-            axes.set_xticks(range(len(labels)), labels=labels, rotation=30, ha="right")
-            axes.set_xlabel("fine-tuning set")
+        panels = (("ood_accuracy", "mean accuracy on the ImageNet-RIB sets (%)"),
+                  ("imagenet_val", "ImageNet-1K val top-1 (%)"), ("mri", "RI, mean over downstream sets (pp)"))
+        figure = Figure(figsize=(13, 3.8), dpi=120, layout="constrained")
+        for index, (key, name) in enumerate(panels):
+            axes = figure.add_subplot(1, len(panels), index + 1)
+            for (model, method), colour in zip(dict.fromkeys((r["model"], r["method"]) for r in rows),
+                                               _COLOURS, strict=False):
+                line = [r for r in rows if (r["model"], r["method"]) == (model, method)]
+                xs = [r["images_per_class"] if numeric else labels.index(r["train_subset"]) for r in line]
+                axes.plot(xs, [r[key] for r in line], marker="o", color=colour, label=f"{model} / {method}")
+                level = self.pretrained().get(model, {}).get(key)
+                if level is not None and not math.isnan(level):
+                    axes.axhline(level, color=colour, linestyle="--", linewidth=0.8)
+            if numeric:
+                axes.set_xscale("log")
+                axes.set_xlabel("fine-tuning images per class (log)")
+            else:
+                axes.set_xticks(range(len(labels)), labels=labels, rotation=30, ha="right")
+                axes.set_xlabel("fine-tuning set")
             axes.set_ylabel(name)
-            axes.legend(fontsize=6)
+            axes.legend(fontsize=6, title="dashed: before fine-tuning", title_fontsize=6)
         figure.suptitle(self.title, fontsize=10)
         path.parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(path)
         return path
+
+
+_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f",
+            "#bcbd22", "#17becf")

@@ -5,10 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ribray.data import RIB_SETS
 from ribray.errors import RibrayError
 from ribray.plan import FINETUNE
 from ribray.report.missing import Missing, find_missing, pretrained_gaps
-from ribray.report.robustness import NAN, Stat, mean_or_nan, per_seed_mean, robustness_improvement
+from ribray.report.robustness import (
+    MISSING,
+    NAN,
+    Stat,
+    mean_or_nan,
+    ood_accuracy,
+    per_seed_mean,
+    robustness_improvement,
+)
 from ribray.report.rows import (
     PRETRAINED,
     Accuracy,
@@ -45,6 +54,7 @@ class Report:
     mri: dict[Cell, Stat]
     downstream_accuracy: dict[Cell, Stat]  # mean over i of the accuracy on i itself
     imagenet_accuracy: dict[Cell, Stat]  # mean over i of the ImageNet-1K val accuracy
+    absolute: dict[Cell, Stat] = field(default_factory=dict)  # mean over i of the mean OOD accuracy
     missing: list[Missing] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     analysis_rows: list[dict] = field(default_factory=list)  # learning-curve points, CKA, OTDD
@@ -132,7 +142,7 @@ def build_report_for(scope: Scope, accuracies: list[Accuracy], notes: list[str] 
     pretrained = _pretrained_accuracy(scope, accuracies)
     reference = {m: {s: stat.mean for s, stat in sets.items()} for m, sets in pretrained.items()}
     by_trial = _by_trial(accuracies)
-    report = Report(scope, pretrained, {}, {}, {}, {}, {}, find_missing(scope, accuracies), list(notes or []))
+    report = Report(scope, pretrained, {}, {}, {}, {}, {}, {}, find_missing(scope, accuracies), list(notes or []))
     for model in scope.models:
         for method in scope.methods:
             _fill_cell(report, by_trial, reference[model], model, method)
@@ -163,17 +173,21 @@ def _fill_cell(report: Report, by_trial: dict, reference: dict[str, float], mode
     """Accuracy matrix rows, RI per downstream set, and the means over sets, of one (model, method)."""
     scope = report.scope
     seeds = scope.seeds
+    absolute: dict[str, Stat] = {}  # downstream set -> mean OOD accuracy after fine-tuning on it
     for downstream in scope.downstream:
         trials = {seed: by_trial.get((model, method, downstream, seed), {}) for seed in seeds}
         report.accuracy[(model, method, downstream)] = {
             s: Stat.of({seed: trials[seed].get(s, NAN) for seed in seeds}) for s in scope.eval_sets}
         report.ri[(model, method, downstream)] = Stat.of({
-            seed: robustness_improvement(trials[seed], reference, scope.downstream, downstream)
+            seed: robustness_improvement(trials[seed], reference, scope.rib_sets, downstream)
             for seed in seeds})
+        absolute[downstream] = Stat.of({seed: ood_accuracy(trials[seed], scope.rib_sets, downstream)
+                                        for seed in seeds})
     cell = (model, method)
     report.mri[cell] = per_seed_mean([report.ri[(model, method, d)] for d in scope.downstream], seeds)
+    report.absolute[cell] = per_seed_mean([absolute[d] for d in scope.downstream], seeds)
     report.downstream_accuracy[cell] = per_seed_mean(
-        [report.accuracy[(model, method, d)][d] for d in scope.downstream], seeds)
+        [report.accuracy[(model, method, d)].get(d, MISSING) for d in scope.downstream], seeds)
     if IMAGENET_VAL in scope.eval_sets:
         report.imagenet_accuracy[cell] = per_seed_mean(
             [report.accuracy[(model, method, d)][IMAGENET_VAL] for d in scope.downstream], seeds)
@@ -184,7 +198,10 @@ def _fill_pretrained_summary(report: Report, model: str) -> None:
     scope = report.scope
     sets = report.pretrained[model]
     report.downstream_accuracy[(model, PRETRAINED)] = Stat.of(
-        {None: mean_or_nan(sets[d].mean for d in scope.downstream)})
+        {None: mean_or_nan(sets.get(d, MISSING).mean for d in scope.downstream)})
+    reference = {s: stat.mean for s, stat in sets.items()}
+    report.absolute[(model, PRETRAINED)] = Stat.of(
+        {None: mean_or_nan(ood_accuracy(reference, scope.rib_sets, d) for d in scope.downstream)})
     if IMAGENET_VAL in scope.eval_sets:
         report.imagenet_accuracy[(model, PRETRAINED)] = Stat.of({None: sets[IMAGENET_VAL].mean})
 
@@ -192,7 +209,10 @@ def _fill_pretrained_summary(report: Report, model: str) -> None:
 def _scope_notes(scope: Scope) -> list[str]:
     if not scope.downstream:
         return ["no fine-tuned results yet: nothing to compute RI from"]
-    if scope.n == 1:
-        return [f"only one downstream set ({scope.downstream[0]}): RI needs at least two "
-                "(it averages the change on the other downstream sets)"]
+    if not scope.rib_sets:
+        return ["no ImageNet-RIB set is evaluated: RI (the change on them) is undefined"]
+    unevaluated = [s for s in RIB_SETS if s not in scope.rib_sets]
+    if unevaluated:
+        return [f"RI is over the n = {scope.n} ImageNet-RIB sets this sweep evaluates "
+                f"({', '.join(scope.rib_sets)}); the paper's n = 8 also has {', '.join(unevaluated)}"]
     return []

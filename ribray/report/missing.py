@@ -58,10 +58,10 @@ def pretrained_gaps(scope: Scope, missing: list[Missing]) -> list[str]:
     for item in missing:
         if item.trial.method != PRETRAINED:
             continue
-        lacking = [s for s in (item.eval_sets or scope.downstream) if s in scope.downstream]
+        lacking = [s for s in (item.eval_sets or scope.rib_sets) if s in scope.rib_sets]
         if not lacking:
             continue
-        if len(lacking) == 1 and scope.n > 1:
+        if len(lacking) == 1 and lacking[0] in scope.downstream and len(scope.downstream) > 1:
             where = f"for fine-tunes on every downstream set except {lacking[0]}"
         else:
             where = "for every downstream set"

@@ -46,7 +46,8 @@ def _write_size_plot(reports: list[Report], folder: Path) -> list[Path]:
     plot = SizePlot("dataset_size", "Robustness against the size of the fine-tuning set", reports)
     table = folder / "dataset_size.csv"
     with table.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["model", "method", "train_subset", "mri", "imagenet_val"])
+        writer = csv.DictWriter(handle, fieldnames=["model", "method", "train_subset", "images_per_class",
+                                                    "ood_accuracy", "mri", "imagenet_val"])
         writer.writeheader()
         writer.writerows(plot.rows())
     return [table, plot.draw(folder / "dataset_size.png")]
@@ -134,10 +135,13 @@ def report_json(report: Report) -> dict:
     tuned = [(model, method, d) for model, method in cells for d in scope.downstream]
     return {
         "train_subset": scope.train_subset, "models": list(scope.models),
-        "downstream": list(scope.downstream), "n": scope.n, "eval_sets": list(scope.eval_sets),
+        "downstream": list(scope.downstream), "rib_sets": list(scope.rib_sets), "n": scope.n,
+        "eval_sets": list(scope.eval_sets),
         "methods": list(scope.methods), "seeds": list(scope.seeds),
         "mri": [{"model": m, "method": k, **stat_json(report.mri[(m, k)]),
-                 "complete_cells": report.complete_ri_cells(m, k), "cells": scope.n} for m, k in cells],
+                 "complete_cells": report.complete_ri_cells(m, k), "cells": len(scope.downstream)}
+                for m, k in cells],
+        "absolute_robustness": _cells_json(report.absolute),
         "ri": [{"model": m, "method": k, "downstream": d, **stat_json(report.ri[(m, k, d)])}
                for m, k, d in tuned],
         "accuracy": _accuracy_json(report, tuned),
@@ -164,8 +168,9 @@ def summary_text(reports: list[Report], out: Path | None = None) -> str:
     lines = []
     for report in reports:
         scope = report.scope
-        lines += [f"== train subset {scope.train_subset}: {len(scope.models)} model(s), n = {scope.n} "
-                  f"downstream set(s), {len(scope.methods)} method(s), seed(s) "
+        lines += [f"== train subset {scope.train_subset}: {len(scope.models)} model(s), "
+                  f"{len(scope.downstream)} downstream set(s), RI over n = {scope.n} ImageNet-RIB sets, "
+                  f"{len(scope.methods)} method(s), seed(s) "
                   f"{', '.join('-' if s is None else str(s) for s in scope.seeds)}", ""]
         if scope.methods and scope.models:
             lines += [to_markdown(mri_grid(report), heading="").lstrip()]

@@ -1,9 +1,16 @@
-"""Robustness improvement, exactly as DESIGN.md defines it, and statistics over seeds.
+"""Robustness improvement, exactly as the paper (and DESIGN.md) defines it, and statistics
+over seeds.
 
-For a model fine-tuned on downstream set i, with n downstream sets in the sweep:
+The out-of-distribution sets are the n ImageNet-RIB sets (V2, A, R, Sketch, ObjectNet, Cartoon,
+Drawing, C; n = 8, or those the sweep evaluates), whatever the sweep fine-tuned on. For a model
+fine-tuned on downstream set i, with A_i^(j) its accuracy on set j and A_pre^(j) the
+pretrained model's:
     RI_i = 1/(n-1) * sum_{j != i} (A_i^(j) - A_pre^(j))
-and mRI is the mean of RI_i over i. A missing term makes the value missing (NaN): never an
-average over fewer sets.
+over the RIB sets other than i; a model fine-tuned on a set that is not one of them (ImageNet-1K
+train or val) averages the change over all n. mRI is the mean of RI_i over the downstream
+sets. The absolute robustness after fine-tuning is the mean over i of the mean OOD accuracy
+A_i^(j) over the same j (= mRI + the pretrained model's mean OOD accuracy). A missing term
+makes the value missing (NaN): never an average over fewer sets.
 """
 
 from __future__ import annotations
@@ -16,15 +23,27 @@ from dataclasses import dataclass
 NAN = float("nan")
 
 
+def ood_sets(rib_sets: Sequence[str], fine_tuned_on: str) -> list[str]:
+    """The sets RI averages over for a model fine-tuned on `fine_tuned_on`: every RIB set but it."""
+    return [j for j in rib_sets if j != fine_tuned_on]
+
+
 def robustness_improvement(accuracy: Mapping[str, float], pretrained: Mapping[str, float],
-                           downstream: Sequence[str], fine_tuned_on: str) -> float:
+                           rib_sets: Sequence[str], fine_tuned_on: str) -> float:
     """RI of a model fine-tuned on `fine_tuned_on`: its mean accuracy change, against the
-    pretrained model, on the other downstream sets. NaN if any term is missing or n < 2."""
-    others = [j for j in downstream if j != fine_tuned_on]
-    if fine_tuned_on not in downstream or not others:
+    pretrained model, on the ImageNet-RIB sets other than the one it was fine-tuned on. NaN
+    if any term is missing or there is no such set."""
+    others = ood_sets(rib_sets, fine_tuned_on)
+    if not others:
         return NAN
     terms = [accuracy.get(j, NAN) - pretrained.get(j, NAN) for j in others]
-    return sum(terms) / len(others)  # len(others) == n - 1; NaN propagates through the sum
+    return sum(terms) / len(others)  # n - 1 terms (n for a set outside RIB); NaN propagates
+
+
+def ood_accuracy(accuracy: Mapping[str, float], rib_sets: Sequence[str], fine_tuned_on: str | None) -> float:
+    """The mean accuracy on the ImageNet-RIB sets other than `fine_tuned_on` (all of them for
+    the pretrained model, `fine_tuned_on=None`). NaN if any is missing."""
+    return mean_or_nan(accuracy.get(j, NAN) for j in ood_sets(rib_sets, fine_tuned_on))
 
 
 def mean_or_nan(values: Iterable[float]) -> float:

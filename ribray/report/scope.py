@@ -42,21 +42,27 @@ class Scope:
 
     train_subset: str
     models: tuple[str, ...]
-    downstream: tuple[str, ...]  # the sets fine-tuned on: RI's n = len(downstream)
+    downstream: tuple[str, ...]  # the sets fine-tuned on (the rows of the accuracy matrices)
     eval_sets: tuple[str, ...]  # columns of the accuracy matrices
     methods: tuple[str, ...]  # rows of the tables (without the pretrained model)
     seeds: tuple[int | None, ...]
     expected: tuple[ExpectedTrial, ...]
 
     @property
+    def rib_sets(self) -> tuple[str, ...]:
+        """The ImageNet-RIB sets evaluated (paper order): RI's out-of-distribution sets."""
+        return tuple(s for s in RIB_SETS if s in self.eval_sets)
+
+    @property
     def n(self) -> int:
-        return len(self.downstream)
+        """RI's n: the number of ImageNet-RIB sets evaluated (8 in the paper)."""
+        return len(self.rib_sets)
 
     @property
     def required_eval_sets(self) -> tuple[str, ...]:
-        """The evaluations a trial must have: every downstream set, and ImageNet-1K val."""
-        extra = (IMAGENET_VAL,) if IMAGENET_VAL in self.eval_sets and IMAGENET_VAL not in self.downstream else ()
-        return (*extra, *self.downstream)
+        """The evaluations a trial must have: ImageNet-1K val, the RIB sets and the downstream
+        sets, where the sweep evaluates them."""
+        return tuple(s for s in self.eval_sets if s == IMAGENET_VAL or s in RIB_SETS or s in self.downstream)
 
 
 def ordered_sets(names) -> list[str]:
@@ -106,13 +112,15 @@ def infer_scope(accuracies: list[Accuracy], train_subset: str = "all") -> Scope:
 
 
 def inferred_scope_notes(scope: Scope) -> list[str]:
-    """Say which evaluated sets were not counted in n because nothing was fine-tuned on them:
-    without a spec, a set whose fine-tunes have not run yet looks like an OOD-only set."""
+    """Without a spec, say which sets nothing was fine-tuned on: a set whose fine-tunes have not
+    run yet looks like an evaluation-only set, and the report cannot list them as missing."""
     if scope.train_subset != "all" or not scope.downstream:
         return []
-    return [f"{s} is evaluated but nothing was fine-tuned on it, so it is not one of the n = {scope.n} "
-            "downstream sets (pass the spec file if the sweep fine-tunes on it)"
-            for s in scope.eval_sets if s not in scope.downstream and s != IMAGENET_VAL]
+    idle = [s for s in scope.rib_sets if s not in scope.downstream]
+    if not idle:
+        return []
+    return [f"nothing was fine-tuned on {', '.join(idle)} (evaluated only); pass the spec file if the "
+            "sweep fine-tunes on them, so their missing trials are listed"]
 
 
 def _scope(train_subset, models, downstream, eval_sets, methods, seeds, expected=None) -> Scope:

@@ -34,7 +34,7 @@ class Section:
 def summary_sections(report: Report) -> list[Section]:
     scope = report.scope
     seeds = ", ".join("-" if s is None else str(s) for s in scope.seeds)
-    text = [f"{len(scope.models)} pretrained model(s), {scope.n} downstream set(s) "
+    text = [f"{len(scope.models)} pretrained model(s), {len(scope.downstream)} downstream set(s) "
             f"({', '.join(scope.downstream) or 'none'}), {len(scope.methods)} method(s), "
             f"seed(s) {seeds}; values are mean ± std over seeds when there are several."]
     return [Section("Across pretrained models", grids=summary_grids(report), text=text)]

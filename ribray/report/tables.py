@@ -62,14 +62,33 @@ def mri_grid(report: Report) -> Grid:
     """Rows = methods (WiSE-FT per alpha, soup), columns = pretrained models: mRI."""
     scope = report.scope
     cells = {(m, model): report.mri[(model, m)] for model in scope.models for m in scope.methods}
-    counts = {(m, model): f"{report.complete_ri_cells(model, m)}/{scope.n} RI"
+    counts = {(m, model): f"{report.complete_ri_cells(model, m)}/{len(scope.downstream)} RI"
               for model in scope.models for m in scope.methods if not report.mri[(model, m)].complete}
     return Grid("mri", "mRI: mean robustness improvement (percentage points)", "method",
                 scope.methods, scope.models, cells, "pretrained model", diverging=True,
-                missing_text=counts,
-                caption=f"RI_i = 1/(n-1) sum_(j != i) (A_i^(j) - A_pre^(j)), n = {scope.n}; "
-                        "mRI = mean of RI_i over the downstream sets. A missing cell shows "
-                        "how many of its n RI_i are complete.")
+                missing_text=counts, caption=ri_caption(scope) + " A missing cell shows how many of "
+                "its RI_i (one per downstream set) are complete.")
+
+
+def ri_caption(scope) -> str:
+    """The definition the numbers follow, with this report's n and sets."""
+    return (f"RI_i = 1/(n-1) sum_(j != i) (A_i^(j) - A_pre^(j)): the mean change of accuracy, against the "
+            f"pretrained model, on the n = {scope.n} ImageNet-RIB sets evaluated ({', '.join(scope.rib_sets)}) "
+            "other than i, the set fine-tuned on (all n when i is not one of them, e.g. ImageNet-1K); "
+            "A_i^(j) is the top-1 accuracy on set j after fine-tuning on i, A_pre^(j) the pretrained "
+            "model's. mRI = the mean of RI_i over the downstream sets i.")
+
+
+def absolute_robustness_grid(report: Report) -> Grid:
+    """Rows = pretrained and methods, columns = pretrained models: mean OOD accuracy."""
+    scope = report.scope
+    rows = (PRETRAINED, *scope.methods)
+    cells = {(m, model): report.absolute[(model, m)] for model in scope.models for m in rows}
+    return Grid("absolute_robustness", "Absolute robustness: mean OOD accuracy after fine-tuning (%)", "method",
+                rows, scope.models, cells, "pretrained model",
+                caption="Mean over the downstream sets i of the mean accuracy on the ImageNet-RIB sets other "
+                        "than i (= mRI + the pretrained row: the pretrained model's mean accuracy on the "
+                        "same sets).")
 
 
 def downstream_accuracy_grid(report: Report) -> Grid:
@@ -101,7 +120,7 @@ def ri_grid(report: Report, model: str) -> Grid:
     return Grid(f"ri/{slug(model)}", f"RI per downstream set: {model}", "method", scope.methods,
                 scope.downstream, cells, "fine-tuned on", diverging=True, side_title="mRI",
                 side={m: report.mri[(model, m)] for m in scope.methods},
-                caption="Columns: the downstream set fine-tuned on.")
+                caption="Columns: the downstream set i fine-tuned on. " + ri_caption(scope))
 
 
 def accuracy_grid(report: Report, model: str, method: str) -> Grid:
@@ -117,8 +136,9 @@ def accuracy_grid(report: Report, model: str, method: str) -> Grid:
 
 
 def summary_grids(report: Report) -> list[Grid]:
-    """The tables across models: mRI, downstream accuracy, ImageNet-1K accuracy."""
-    found = [mri_grid(report), downstream_accuracy_grid(report), imagenet_accuracy_grid(report)]
+    """The tables across models: mRI, absolute robustness, downstream and ImageNet-1K accuracy."""
+    found = [mri_grid(report), absolute_robustness_grid(report), downstream_accuracy_grid(report),
+             imagenet_accuracy_grid(report)]
     return [g for g in found if g is not None]
 
 

@@ -71,7 +71,7 @@ def test_report_draws_the_curves_and_matrices(swept, tmp_path):
     page = (tmp_path / "report" / "report.html").read_text()
     assert "Learning curves" in page and "CKA between" in page and "OTDD" in page
     sizes = (tmp_path / "report" / "dataset_size.csv").read_text().splitlines()
-    assert sizes[0] == "model,method,train_subset,mri,imagenet_val"
+    assert sizes[0] == "model,method,train_subset,images_per_class,ood_accuracy,mri,imagenet_val"
     assert [line.split(",")[2] for line in sizes[1:]] == ["shots=2", "all"]
 
 

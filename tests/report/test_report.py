@@ -119,14 +119,49 @@ def test_a_trial_missing_entirely_is_listed(tmp_path):
     assert math.isnan(report.mri[(MODEL, "lp")].mean) and report.complete_ri_cells(MODEL, "lp") == 2
 
 
-def test_downstream_sets_inferred_without_a_spec_are_said(tmp_path):
+def test_ri_is_over_the_rib_sets_evaluated_whatever_was_fine_tuned_on(tmp_path):
     write_pretrained(tmp_path)
     write_matrix(tmp_path, "ft", {d: FINETUNED[d] for d in ("imagenet_v2", "imagenet_r")})
     report = report_of(tmp_path)
-    assert report.scope.n == 2  # nothing fine-tuned on imagenet_sketch: n comes from the fine-tunes
-    assert any("imagenet_sketch is evaluated but nothing was fine-tuned on it" in n for n in report.notes)
-    # RI_v2 = (38.40 - 40.10) / 1 with n = 2
-    assert report.ri[(MODEL, "ft", "imagenet_v2")].mean == pytest.approx(-1.70, abs=1e-9)
+    # nothing was fine-tuned on imagenet_sketch, but it is an ImageNet-RIB set the sweep evaluates
+    assert report.scope.rib_sets == ("imagenet_v2", "imagenet_r", "imagenet_sketch") and report.scope.n == 3
+    assert any("nothing was fine-tuned on imagenet_sketch" in n for n in report.notes)
+    assert report.ri[(MODEL, "ft", "imagenet_v2")].mean == pytest.approx(RI_BY_HAND["imagenet_v2"], abs=1e-9)
+    assert report.mri[(MODEL, "ft")].mean == pytest.approx((-1.55 + 0.20) / 2, abs=1e-9)
+
+
+def test_absolute_robustness_is_the_mean_ood_accuracy_after_fine_tuning(tmp_path):
+    write_pretrained(tmp_path)
+    write_matrix(tmp_path, "ft")
+    report = report_of(tmp_path)
+    # after fine-tuning on v2: (38.40 + 29.30) / 2 = 33.85; on r: (65.10 + 36.50) / 2 = 50.80;
+    # on sketch: (66.60 + 47.30) / 2 = 56.95; mean 47.20. Pretrained, the same sets:
+    # (40.10 + 30.70) / 2 = 35.40, (70.50 + 30.70) / 2 = 50.60, (70.50 + 40.10) / 2 = 55.30; mean 47.10
+    assert report.absolute[(MODEL, "ft")].mean == pytest.approx(47.20, abs=1e-9)
+    assert report.absolute[(MODEL, "pretrained")].mean == pytest.approx(47.10, abs=1e-9)
+    assert report.absolute[(MODEL, "ft")].mean == pytest.approx(
+        report.mri[(MODEL, "ft")].mean + report.absolute[(MODEL, "pretrained")].mean, abs=1e-9)
+
+
+RIB = ["imagenet_v2", "imagenet_a", "imagenet_r", "imagenet_sketch", "objectnet", "imagenet_cartoon",
+       "imagenet_drawing", "imagenet_c"]
+
+
+def test_fine_tuning_on_imagenet_val_or_train_gets_ri_over_all_eight_rib_sets(tmp_path):
+    """The example of issue 14: -10 on ImageNet-1K val and +10 on every other set is RI +10 (it
+    was 0.00 when RI counted IN-val as an OOD set and ignored the RIB sets not fine-tuned on)."""
+    pretrained = {"imagenet_val": 80.0} | {s: 40.0 + i for i, s in enumerate(RIB)}
+    tuned = {"imagenet_val": 70.0} | {s: 50.0 + i for i, s in enumerate(RIB)}
+    write_pretrained(tmp_path, accuracies=pretrained)
+    write_matrix(tmp_path, "ft", {"imagenet_val": tuned, "imagenet_r": dict(pretrained, imagenet_val=75.0)})
+    write_matrix(tmp_path, "ft", {"imagenet_train": tuned}, tag="-train")  # not evaluated on itself
+    report = report_of(tmp_path)
+    assert report.scope.n == 8
+    assert report.ri[(MODEL, "ft", "imagenet_val")].mean == pytest.approx(10.0, abs=1e-9)
+    assert report.ri[(MODEL, "ft", "imagenet_train")].mean == pytest.approx(10.0, abs=1e-9)
+    assert report.ri[(MODEL, "ft", "imagenet_r")].mean == pytest.approx(0.0, abs=1e-9)  # 7 sets, no change
+    assert report.mri[(MODEL, "ft")].mean == pytest.approx(20.0 / 3, abs=1e-9)
+    assert math.isnan(report.downstream_accuracy[(MODEL, "ft")].mean)  # imagenet_train is not evaluated
 
 
 def test_several_seeds_give_mean_and_sample_std(tmp_path):
