@@ -20,7 +20,8 @@ from ribray.data.folders import WnidFolders, missing_folder
 
 @functools.lru_cache(maxsize=1)
 def objectnet_classes() -> dict[str, dict]:
-    """folder name -> {"name": ObjectNet label, "imagenet": [ImageNet-1K indices]}."""
+    """folder name -> {"name": ObjectNet label, "imagenet": [ImageNet-1K indices], "reference":
+    the one index the reference RIB code scores it by (its 8-class bug fixed)}."""
     text = resources.files("ribray.data").joinpath("classes", "objectnet_classes.json").read_text()
     return json.loads(text)
 
@@ -72,17 +73,21 @@ class ObjectNet(WnidFolders):
 
 @register
 class ObjectNetReference(ObjectNet):
-    """ObjectNet scored as the reference RIB code does: one ImageNet class per ObjectNet class
-    (the first one ObjectNet's mapping lists), so the other ImageNet classes of a group (12 of
-    125) are masked out. The reference code's bug (8 classes silently reusing the previous
-    class's index when a name does not match) is fixed. Use it to compare with the paper's
-    numbers; `objectnet` is the correct 113-way max scoring. Same folder and images."""
+    """ObjectNet scored as the reference RIB code scores it, with only its bug fixed: one
+    ImageNet logit per ObjectNet class, the one the reference's name matching picks (so the
+    other ImageNet classes of a group, 12 of 125, are masked out, and "Wheel" is scored by
+    paddlewheel, not car wheel), the logits masked to those 113 classes. The reference's bug:
+    for 8 classes none of the ImageNet names it tries matches its class list, and it silently
+    reuses the previous class's index, so its mask has 105 logits and those 8 classes are
+    scored against another class's logit; here each of them gets its own class (the first
+    its mapping lists). The paper's ObjectNet numbers carry that bug, so they can differ from
+    this set's; `objectnet` is the correct 113-way max scoring. Same folder and images."""
 
     name = "objectnet_reference"
     title = "ObjectNet, reference-code scoring (one ImageNet class per class)"
 
     def class_indices(self) -> list[tuple[int, ...]]:
-        return [(objectnet_classes()[f]["imagenet"][0],) for f in self.wnids()]
+        return [(objectnet_classes()[f]["reference"],) for f in self.wnids()]
 
     def scoring(self) -> str:
-        return "113-way, masked to one ImageNet logit per class (the reference code's way)"
+        return "113-way, masked to one ImageNet logit per class (the reference code's choice, bug fixed)"

@@ -56,9 +56,12 @@ def make_optimizer(model: nn.Module, options: TrainOptions) -> torch.optim.Optim
 
 def make_schedule(optimizer: torch.optim.Optimizer, options: TrainOptions,
                   steps_per_epoch: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warm-up for `warmup_steps`, then cosine decay to 0, stepped every batch."""
+    """The paper's schedule, stepped every batch: step k's learning rate is lr * (k + 1) /
+    warmup_steps during the warm-up, then cosine decay to 0 over the remaining steps. The
+    warm-up is never shortened to the run: a run with fewer steps (e.g. 1 shot per class)
+    stays in it, as the reference code's does."""
     total = max(1, options.epochs * steps_per_epoch)
-    warmup = min(options.warmup_steps, total)
+    warmup = options.warmup_steps
 
     def factor(step: int) -> float:
         if step < warmup:

@@ -84,3 +84,53 @@ def test_other_sets_pool_over_images():
 def test_accuracy_of_nothing_is_an_error(name):
     with pytest.raises(DataError, match="no images"):
         get_dataset(name).accuracy({})
+
+
+# The reference RIB code's ObjectNet mask (lib/dataset/objectnet_dataset.py: `objclasses`): the
+# 105 distinct ImageNet indices its name matching produces for the 113 classes, 8 of which reuse
+# the previous class's index; and those 8 classes with the index they get there by mistake.
+REFERENCE_MASK = [409, 414, 418, 419, 434, 440, 455, 457, 462, 463, 470, 473, 487, 499, 504, 507, 508, 531,
+                  533, 539, 543, 545, 549, 550, 560, 567, 578, 587, 588, 589, 610, 618, 619, 620, 623, 626,
+                  629, 630, 632, 644, 647, 651, 658, 659, 664, 671, 673, 677, 679, 694, 695, 696, 700, 703,
+                  720, 721, 725, 728, 729, 731, 732, 737, 740, 742, 752, 761, 769, 770, 772, 773, 774, 783,
+                  790, 792, 797, 804, 806, 809, 811, 813, 828, 834, 837, 841, 846, 849, 850, 851, 859, 868,
+                  879, 882, 883, 893, 898, 902, 907, 909, 923, 930, 950, 951, 954, 968, 999]
+REUSED = {"weight_scale": 732, "chair": 508, "trash_bin": 531, "swimming_trunks": 909, "skirt": 588,
+          "jeans": 850, "binder_closed": 463, "iron_for_clothes": 882}
+
+
+def test_objectnet_reference_scores_like_the_reference_code_with_its_bug_fixed():
+    from ribray.data.objectnet import objectnet_classes
+
+    entry = get_dataset("objectnet_reference")
+    classes = entry.wnids()
+    ids = {folder: group[0] for folder, group in zip(classes, entry.class_indices(), strict=True)}
+    assert len(set(ids.values())) == 113  # one logit per class, none shared
+    assert set(REFERENCE_MASK) < set(ids.values())  # every logit the reference scores by...
+    fixed = {folder: ids[folder] for folder in REUSED}  # ...and the 8 it lost to its bug
+    assert set(ids.values()) - set(REFERENCE_MASK) == set(fixed.values())
+    assert fixed == {f: objectnet_classes()[f]["imagenet"][0] for f in REUSED}  # their own, not reused
+    assert ids["wheel"] == 694  # the reference's choice: paddlewheel, not car wheel (479)
+    for folder, wrong in REUSED.items():
+        assert wrong in ids.values() and ids[folder] != wrong  # the reused index is another class's
+
+
+def test_the_three_objectnet_scorings_differ_where_they_should():
+    """Images of "Wheel" whose best logit is car wheel (479), and of "Weight scale" whose best is
+    scale (778): the 113-way max gets both, the reference's one-class choice (bug fixed) gets the
+    scale only, and the reference's own mask (105 logits, scale reused as 732) gets neither."""
+    entry = get_dataset("objectnet")
+    classes = entry.wnids()
+    label = {folder: i for i, folder in enumerate(classes)}
+    logits = torch.zeros(2, 1000)
+    logits[0, 479], logits[1, 778] = 5.0, 5.0
+    truth = torch.tensor([label["wheel"], label["weight_scale"]])
+
+    def correct(groups) -> list[bool]:
+        return (LabelProjector(groups)(logits).argmax(1) == truth).tolist()
+
+    assert correct(entry.class_indices()) == [True, True]
+    assert correct(get_dataset("objectnet_reference").class_indices()) == [False, True]
+    buggy = [(REUSED[f],) if f in REUSED else group for f, group in
+             zip(classes, get_dataset("objectnet_reference").class_indices(), strict=True)]
+    assert correct(buggy) == [False, False]

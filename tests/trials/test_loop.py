@@ -1,0 +1,40 @@
+"""The training schedule is the paper's: linear warm-up over 196 steps whatever the run's
+length, then cosine to 0, one step per batch."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from ribray.options import TrainOptions
+from ribray.trials.loop import make_schedule
+
+
+def _learning_rates(options: TrainOptions, steps_per_epoch: int) -> list[float]:
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=options.lr)
+    schedule = make_schedule(optimizer, options, steps_per_epoch)
+    rates = []
+    for _ in range(options.epochs * steps_per_epoch):
+        rates.append(optimizer.param_groups[0]["lr"])  # what the step of this batch uses
+        optimizer.step()
+        schedule.step()
+    return rates
+
+
+def test_a_one_shot_run_stays_in_the_warm_up():
+    # 1 image per class of ImageNet-1K: 1000 images, batch 64 -> 16 steps per epoch, 160 in 10
+    # epochs, fewer than the 196 warm-up steps: step k uses 1e-3 * (k + 1) / 196, at most 0.816e-3
+    rates = _learning_rates(TrainOptions(), steps_per_epoch=math.ceil(1000 / 64))
+    assert len(rates) == 160
+    assert rates == pytest.approx([1e-3 * (k + 1) / 196 for k in range(160)], rel=1e-12)
+    assert max(rates) == pytest.approx(1e-3 * 160 / 196) and max(rates) < 0.82e-3
+
+
+def test_a_long_run_warms_up_then_decays_by_a_cosine():
+    rates = _learning_rates(TrainOptions(epochs=2), steps_per_epoch=300)  # 600 steps
+    assert rates[195] == pytest.approx(1e-3)  # the last warm-up step reaches the full rate
+    # then 0.5 * (1 + cos(pi * (k - 196) / (600 - 196)))
+    for k in (196, 300, 500, 599):
+        assert rates[k] == pytest.approx(1e-3 * 0.5 * (1 + math.cos(math.pi * (k - 196) / 404)), rel=1e-12)
