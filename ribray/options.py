@@ -145,12 +145,15 @@ class TrainSubset(Strict):
 
 
 class CkaOptions(Strict):
-    """Linear CKA between the pretrained and each fine-tuned model, per block, on a probe set."""
+    """Linear CKA between the pretrained and each fine-tuned model, per layer, on a probe set."""
 
     probe_set: str = "imagenet_val"
     probe_images: int = Field(512, ge=2)
     batch_size: int = Field(64, ge=2)
-    layers: Literal["blocks"] | list[str] = "blocks"
+    layers: Literal["blocks"] | list[str] = Field(
+        default_factory=lambda: ["blocks.5.mlp.fc2"], min_length=1,
+        description="module names of the model (the paper: blocks.5.mlp.fc2 of a ViT-B/16); "
+                    "'blocks': every block output")
 
     @model_validator(mode="after")
     def _probe_fits_a_batch(self) -> CkaOptions:
@@ -163,7 +166,8 @@ class CkaOptions(Strict):
 class OtddOptions(Strict):
     """Optimal-transport dataset distance between downstream sets in the pretrained features."""
 
-    max_images: int = Field(2000, ge=2, description="per set, subsampled class-balanced")
+    max_images: int = Field(2000, ge=2, description=(
+        "per set: max_images // classes images of every class (a class-balanced subset, fixed)"))
     method: Literal["exact", "sinkhorn"] = "exact"
     reg: float = Field(0.1, gt=0)
 

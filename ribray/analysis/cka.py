@@ -145,16 +145,37 @@ def block_outputs(model: nn.Module, images: Tensor, layers: Sequence[str] | None
     return [captured[name] for name in names]
 
 
-def resolve_layers(model: nn.Module, layers: Sequence[str] | None) -> list[str]:
-    """`layers` checked against `layer_names(model)` (all of them when None); an unknown
-    name raises UnknownNameError listing the valid ones."""
-    valid = layer_names(model)
-    if layers is None:
-        return valid
+BLOCKS = "blocks"  # in a layer list: every block output (`layer_names`)
+
+
+def resolve_layers(model: nn.Module, layers: Sequence[str] | str | None) -> list[str]:
+    """The module names to compare: any named module of the model (e.g. 'blocks.5.mlp.fc2'),
+    with "blocks" standing for every block output (`layer_names`; also when `layers` is None).
+    An unknown name raises UnknownNameError with the closest module name."""
+    if layers is None or layers == BLOCKS:
+        return layer_names(model)
+    if isinstance(layers, str):
+        layers = [layers]
+    modules = [name for name, _ in model.named_modules() if name]
+    resolved: list[str] = []
     for name in layers:
-        if name not in valid:
-            raise UnknownNameError("layer", name, valid, hint=f"valid layers: {', '.join(valid)}")
-    return list(layers)
+        if name == BLOCKS:
+            resolved += layer_names(model)
+        elif name in modules:
+            resolved.append(name)
+        else:
+            blocks = ", ".join(layer_names(model)[:3]) if _has_blocks(model) else ""
+            raise UnknownNameError(f"layer of {type(model).__name__}", name, modules, hint=(
+                f"any module name of the model, e.g. {blocks}, ...; or {BLOCKS!r} for every block output"
+                if blocks else f"any module name of the model; or {BLOCKS!r} for every block output"))
+    return list(dict.fromkeys(resolved))
+
+
+def _has_blocks(model: nn.Module) -> bool:
+    try:
+        return bool(layer_names(model))
+    except RibrayError:
+        return False
 
 
 def layer_cka(model_a: nn.Module, model_b: nn.Module, batches: Iterable, device: torch.device | str,
@@ -199,6 +220,11 @@ def _resnet_stages(model: nn.Module) -> list[str]:
 
 
 def _is_sequence_first(modules: dict[str, nn.Module], name: str) -> bool:
-    # open_clip's Transformer(batch_first=False) runs its resblocks on (L, B, D).
-    transformer = modules.get(name.rsplit(".", 2)[0]) if name.count(".") >= 2 else None
-    return getattr(transformer, "batch_first", True) is False
+    """Whether the module runs on (L, B, D): inside an open_clip Transformer(batch_first=False)
+    (its resblocks, or any module within them)."""
+    parts = name.split(".")
+    for end in range(len(parts) - 1, 0, -1):
+        batch_first = getattr(modules.get(".".join(parts[:end])), "batch_first", None)
+        if batch_first is not None:
+            return batch_first is False
+    return False

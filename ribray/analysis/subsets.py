@@ -66,6 +66,20 @@ def select_subset(labels: Sequence[int], seed: int, shots_per_class: int | None 
     return sorted(chosen)
 
 
+def balanced_indices(labels: Sequence[int], total: int, seed: int) -> list[int]:
+    """Sorted indices of at most `total` images, the same number from every class: total //
+    classes each (at least 1; a smaller class gives all it has), drawn by the same per-class
+    seeded permutation as `select_subset`."""
+    if total < 1:
+        raise RibrayError(f"total must be at least 1, got {total}")
+    by_class = _indices_by_class(labels)
+    per_class = max(1, total // max(1, len(by_class)))
+    chosen: list[int] = []
+    for label, indices in by_class.items():
+        chosen.extend(_class_permutation(indices, seed, label)[:per_class])
+    return sorted(chosen)
+
+
 def smallest_class(labels: Sequence[int]) -> tuple[int, int]:
     """(label, size) of the class with the fewest images (lowest label on ties)."""
     return _smallest(_indices_by_class(labels))

@@ -170,18 +170,25 @@ def train_loader(entry: DatasetEntry, folder: Path, data_config: dict, batch_siz
     return image_batches(entry, samples, data_config, batch_size, device, workers, shuffle=True, seed=seed)
 
 
-def eval_samples(entry: DatasetEntry, folder: Path, limit: int | None, seed: int) -> list[Sample]:
-    """The set's samples in order, or a fixed random subset of `limit` of them (kept in order)."""
+def eval_samples(entry: DatasetEntry, folder: Path, limit: int | None, seed: int,
+                 balanced: bool = False) -> list[Sample]:
+    """The set's samples in order, or a fixed random subset of at most `limit` of them (kept
+    in order): uniform, or `balanced`, the same number from every class."""
     samples = entry.samples(folder)
-    if limit is not None and limit < len(samples):
+    if limit is None or limit >= len(samples):
+        return samples
+    if balanced:
+        from ribray.analysis.subsets import balanced_indices
+
+        chosen = balanced_indices([s.label for s in samples], limit, seed)
+    else:
         chosen = sorted(random.Random(seed).sample(range(len(samples)), limit))
-        samples = [samples[i] for i in chosen]
-    return samples
+    return [samples[i] for i in chosen]
 
 
 def iter_eval_batches(entry: DatasetEntry, folder: Path, data_config: dict, batch_size: int,
                       device: torch.device | str, workers: int = 0, decode: str = "pil",
-                      limit: int | None = None, seed: int = 0):
+                      limit: int | None = None, seed: int = 0, balanced: bool = False):
     """The eval set as batches of (normalized images on `device`, labels, part ids), with
     `.parts` (the part names that part ids index), `.skipped` (unreadable files left out) and
     `.decoder` (what decoded them).
@@ -195,7 +202,7 @@ def iter_eval_batches(entry: DatasetEntry, folder: Path, data_config: dict, batc
     decode = LEGACY_DECODE.get(decode, "pil" if decode == "auto" else decode)
     if decode not in DECODERS:
         raise ValueError(f"decode must be auto, pil or nvjpeg, not {decode!r}")
-    samples = eval_samples(entry, folder, limit, seed)
+    samples = eval_samples(entry, folder, limit, seed, balanced)
     if decode == "nvjpeg":
         from ribray.data.device_decode import device_batches
 

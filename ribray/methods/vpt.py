@@ -53,7 +53,9 @@ class VisualPromptTuning(Method):
 
 
 def _input_size(model: nn.Module) -> tuple[int, int]:
+    """The size the model is fed in training and evaluation: timm's test size (what
+    `build_model` resolves), e.g. 224 px for torchvision's ResNet-50 V2 weights (trained at 176)."""
     from timm.data import resolve_model_data_config
 
-    height, width = resolve_model_data_config(model)["input_size"][-2:]
+    height, width = resolve_model_data_config(model, use_test_size=True)["input_size"][-2:]
     return height, width

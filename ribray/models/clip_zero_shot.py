@@ -4,9 +4,10 @@ tower plus a zero-shot head built from its text tower.
 Names are `open_clip:ARCH/TAG` (any architecture and pretrained tag open_clip knows, e.g.
 `open_clip:ViT-B-16/laion2b_s34b_b88k`; `open_clip:ARCH` alone builds a random-init model).
 The head holds, per ImageNet-1K class, the normalized text embedding of the reference
-code's prompt "This is a photo of a {}" filled with the class's name — the first WordNet
-lemma from ribray's class list (`ribray.data.classes.imagenet_class_names`) — times CLIP's
-logit scale. Preprocessing is open_clip's for that tag (mean, std, size, bicubic resize of
+code's prompt "This is a photo of a {}" filled with the class's name, times CLIP's logit
+scale. The names are the curated ones open_clip ships for its zero-shot classifiers
+(`zero_shot_class_names`: WordNet's first lemmas make "crane" the bird and the machine, and
+"maillot" two garments, identical prompts that tie). Preprocessing is open_clip's for that tag (mean, std, size, bicubic resize of
 the shorter side and center crop), expressed as a timm data config.
 """
 
@@ -59,8 +60,6 @@ def build_zero_shot(name: str, pretrained: bool, class_names: Sequence[str] | No
     replace it), which skips encoding the class prompts."""
     import open_clip
 
-    from ribray.data.classes import imagenet_class_names
-
     arch, tag = parse_name(name)
     if pretrained and tag is None:
         raise RibrayError(f"{name}: give a pretrained tag (open_clip:{arch}/TAG) or set pretrained: false")
@@ -70,10 +69,24 @@ def build_zero_shot(name: str, pretrained: bool, class_names: Sequence[str] | No
     clip = open_clip.create_model(arch, pretrained=tag if pretrained else None,
                                   force_quick_gelu=bool(tag_config.get("quick_gelu")),
                                   force_preprocess_cfg=preprocess or None)
-    class_names = list(class_names or imagenet_class_names())
+    class_names = list(class_names or zero_shot_class_names())
     if not text_head:
         return _classifier(clip, _zero_embeddings(arch, len(class_names)))
     return zero_shot_classifier(clip, open_clip.get_tokenizer(arch), class_names)
+
+
+def zero_shot_class_names() -> list[str]:
+    """A distinct readable name per ImageNet-1K class: open_clip's curated names, except where two
+    classes share one (missile: 657 and 744; sunglasses: 836 and 837): the class whose WordNet
+    lemmas do not start with that name takes its first lemma (744 projectile, 836 sunglass)."""
+    from open_clip.zero_shot_metadata import IMAGENET_CLASSNAMES
+
+    from ribray.data.classes import imagenet_class_names
+
+    names = list(IMAGENET_CLASSNAMES)
+    lemmas = imagenet_class_names()
+    shared = {name for name in names if names.count(name) > 1}
+    return [lemmas[i] if name in shared and lemmas[i] != name else name for i, name in enumerate(names)]
 
 
 def zero_shot_classifier(clip, tokenizer, class_names: Sequence[str], template: str = TEMPLATE) -> nn.Module:
@@ -134,15 +147,18 @@ def open_clip_weights_problem(name: str) -> str | None:
     return cached_file_problem(os.path.expanduser("~/.cache/clip"), config["url"])
 
 
-def _entry(alias: str, tag: str, column: str) -> ModelEntry:
+def _entry(alias: str) -> ModelEntry:
     import functools
 
-    source = f"{PREFIX}ViT-B-16/{tag}"
-    return ModelEntry(name=alias, family="open_clip", source=source, paper_column=column,
-                      build=functools.partial(build_zero_shot, source),
+    from ribray.models.paper import paper_model
+
+    model = paper_model(alias)
+    tag = parse_name(model.source)[1]
+    return ModelEntry(name=alias, family="open_clip", source=model.source, paper_column=model.column,
+                      build=functools.partial(build_zero_shot, model.source),
                       summary=f"CLIP ViT-B/16 ({tag}) zero-shot: image tower + text-prompt head",
                       weights=f"open_clip ViT-B-16 / {tag}")
 
 
-register(_entry("clip_b16_openai_zeroshot", "openai", "OpenAI CLIP (zero-shot)"))
-register(_entry("clip_b16_laion2b_zeroshot", "laion2b_s34b_b88k", "LAION-2B CLIP (zero-shot)"))
+register(_entry("clip_b16_openai_zeroshot"))
+register(_entry("clip_b16_laion2b_zeroshot"))

@@ -3,7 +3,9 @@
 these weights: bilinear resize to 232 px, center crop 224 (timm's test size and crop)."""
 
 from ribray.models import register
+from ribray.models.paper import paper_model
 from ribray.models.timm_family import timm_entry
 
-register(timm_entry("resnet50_tv2", "resnet50.tv2_in1k", paper_column="ResNet-50",
+_model = paper_model("resnet50_tv2")
+register(timm_entry(_model.alias, _model.source, paper_column=_model.column,
                     summary="ResNet-50 with torchvision's IMAGENET1K_V2 weights"))

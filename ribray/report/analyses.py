@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from ribray.models.paper import paper_name
 from ribray.options import PRETRAINED
 from ribray.plan import CKA, FINETUNE, OTDD
 from ribray.report.build import Report
@@ -54,7 +55,7 @@ def curve_sections(report: Report) -> list[Section]:
         if row["kind"] == FINETUNE and row.get("top1") is not None:
             key = (row["model"], row["method"])
             points[key][row["downstream"]][row["eval_set"]][row["epoch"]].append(row["top1"])
-    plots = [CurvePlot(f"curves/{model}/{method}", f"{model} / {method}: accuracy during fine-tuning",
+    plots = [CurvePlot(f"curves/{model}/{method}", f"{paper_name(model)} / {method}: accuracy during fine-tuning",
                        points[(model, method)]) for model, method in sorted(points)]
     return [Section("Learning curves", plots=plots)] if plots else []
 
@@ -70,7 +71,7 @@ def cka_sections(report: Report) -> list[Section]:
         layers = tuple(sorted({layer for layer, _ in cells}, key=_layer_order))
         sets = tuple(d for d in report.scope.downstream if any(c[1] == d for c in cells)) or \
             tuple(sorted({d for _, d in cells}))
-        grids.append(Grid(stem=f"cka/{model}/{method}", title=f"CKA to the pretrained model: {model} / {method}",
+        grids.append(Grid(stem=f"cka/{model}/{method}", title=f"CKA to the pretrained model: {paper_name(model)} / {method}",
                           corner="layer", rows=layers, columns=sets, column_title="fine-tuned on",
                           cells={k: Stat.of(v) for k, v in cells.items()}, unit="linear CKA"))
     return [Section("CKA between pretrained and fine-tuned representations", grids=grids)] if grids else []
@@ -87,7 +88,7 @@ def otdd_sections(report: Report) -> list[Section]:
         sets = tuple(dict.fromkeys(s for pair in pairs for s in pair))
         cells = {(a, b): Stat.of({None: 0.0 if a == b else pairs.get((a, b), pairs.get((b, a), math.nan))})
                  for a in sets for b in sets}
-        grids.append(Grid(stem=f"otdd/{model}", title=f"OTDD between downstream sets ({model} features)",
+        grids.append(Grid(stem=f"otdd/{model}", title=f"OTDD between downstream sets ({paper_name(model)} features)",
                           corner="set", rows=sets, columns=sets, column_title="set", cells=cells,
                           unit="OTDD"))
     text = [line for model, pairs in sorted(values.items()) for line in _drop_correlation(report, model, pairs)]
@@ -197,7 +198,7 @@ class SizePlot:
                                                _COLOURS, strict=False):
                 line = [r for r in rows if (r["model"], r["method"]) == (model, method)]
                 xs = [r["images_per_class"] if numeric else labels.index(r["train_subset"]) for r in line]
-                axes.plot(xs, [r[key] for r in line], marker="o", color=colour, label=f"{model} / {method}")
+                axes.plot(xs, [r[key] for r in line], marker="o", color=colour, label=f"{paper_name(model)} / {method}")
                 level = self.pretrained().get(model, {}).get(key)
                 if level is not None and not math.isnan(level):
                     axes.axhline(level, color=colour, linestyle="--", linewidth=0.8)

@@ -20,7 +20,7 @@ def heatmap(grid: Grid, path: Path) -> Path:
 
     values = np.array([[grid.cell(r, c).mean for c in grid.columns] for r in grid.rows], dtype=float)
     rows, columns = values.shape
-    longest_row = max((len(r) for r in grid.rows), default=4)
+    longest_row = max((len(grid.label(r)) for r in grid.rows), default=4)
     width = 2.6 + 0.07 * longest_row + 1.0 * columns + (1.3 if grid.side else 0.0)
     width = max(width, 2.0 + 0.075 * len(grid.title))  # the title must not run into the colour bar
     figure = Figure(figsize=(width, 2.2 + 0.42 * rows), dpi=130, layout="constrained")
@@ -28,9 +28,9 @@ def heatmap(grid: Grid, path: Path) -> Path:
     cmap, norm = _colours(values, grid.diverging)
     image = axes.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=norm, aspect="auto")
     _annotate(axes, grid, cmap, norm)
-    axes.set_xticks(range(columns), labels=list(grid.columns), rotation=35, ha="right",
+    axes.set_xticks(range(columns), labels=[grid.label(c) for c in grid.columns], rotation=35, ha="right",
                     rotation_mode="anchor")
-    axes.set_yticks(range(rows), labels=list(grid.rows))
+    axes.set_yticks(range(rows), labels=[grid.label(r) for r in grid.rows])
     axes.set_xlabel(grid.column_title)
     axes.set_ylabel(grid.corner)
     axes.set_title(grid.title, fontsize=10)

@@ -69,7 +69,7 @@ def _section(section: Section) -> str:
 
 def _grid(grid: Grid) -> str:
     side = [grid.side_title] if grid.side else []
-    head = "".join(f"<th>{escape(c)}</th>" for c in [grid.corner, *grid.columns, *side])
+    head = "".join(f"<th title='{escape(c)}'>{escape(grid.label(c))}</th>" for c in [grid.corner, *grid.columns, *side])
     rows = []
     for row in grid.rows:
         cells = [(grid.shown(row, c), grid.cell(row, c).complete) for c in grid.columns]
@@ -77,7 +77,7 @@ def _grid(grid: Grid) -> str:
             stat = grid.side.get(row)
             cells.append((stat.shown() if stat else "", stat is None or stat.complete))
         tds = "".join(f"<td{'' if ok else ' class=missing'}>{escape(text)}</td>" for text, ok in cells)
-        rows.append(f"<tr><td>{escape(row)}</td>{tds}</tr>")
+        rows.append(f"<tr><td title='{escape(row)}'>{escape(grid.label(row))}</td>{tds}</tr>")
     stem = escape(grid.stem)
     return (f"<h3>{escape(grid.title)}</h3><table><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>"

@@ -32,6 +32,11 @@ class Grid:
     side: dict[str, Stat] = field(default_factory=dict)
     missing_text: dict[tuple[str, str], str] = field(default_factory=dict)  # instead of "—"
     unit: str = ""  # the colour bar's label, when not an accuracy or RI (CKA, OTDD)
+    labels: dict[str, str] = field(default_factory=dict)  # how rows/columns are shown (paper names)
+
+    def label(self, key: str) -> str:
+        """A row's or column's name as tables and figures show it (CSV keeps the key)."""
+        return self.labels.get(key, key)
 
     def cell(self, row: str, column: str) -> Stat:
         return self.cells.get((row, column), MISSING)
@@ -58,6 +63,13 @@ def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._=()-]+", "_", name).strip("_") or "_"
 
 
+def model_labels(report: Report) -> dict[str, str]:
+    """The paper's names of the report's models ("IN-21K + AugReg"), for display."""
+    from ribray.models.paper import paper_name
+
+    return {model: paper_name(model) for model in report.scope.models}
+
+
 def mri_grid(report: Report) -> Grid:
     """Rows = methods (WiSE-FT per alpha, soup), columns = pretrained models: mRI."""
     scope = report.scope
@@ -66,8 +78,9 @@ def mri_grid(report: Report) -> Grid:
               for model in scope.models for m in scope.methods if not report.mri[(model, m)].complete}
     return Grid("mri", "mRI: mean robustness improvement (percentage points)", "method",
                 scope.methods, scope.models, cells, "pretrained model", diverging=True,
-                missing_text=counts, caption=ri_caption(scope) + " A missing cell shows how many of "
-                "its RI_i (one per downstream set) are complete.")
+                missing_text=counts, labels=model_labels(report),
+                caption=ri_caption(scope) + " A missing cell shows how many of its RI_i (one per "
+                "downstream set) are complete.")
 
 
 def ri_caption(scope) -> str:
@@ -85,7 +98,7 @@ def absolute_robustness_grid(report: Report) -> Grid:
     rows = (PRETRAINED, *scope.methods)
     cells = {(m, model): report.absolute[(model, m)] for model in scope.models for m in rows}
     return Grid("absolute_robustness", "Absolute robustness: mean OOD accuracy after fine-tuning (%)", "method",
-                rows, scope.models, cells, "pretrained model",
+                rows, scope.models, cells, "pretrained model", labels=model_labels(report),
                 caption="Mean over the downstream sets i of the mean accuracy on the ImageNet-RIB sets other "
                         "than i (= mRI + the pretrained row: the pretrained model's mean accuracy on the "
                         "same sets).")
@@ -96,7 +109,7 @@ def downstream_accuracy_grid(report: Report) -> Grid:
     rows = (PRETRAINED, *scope.methods)
     cells = {(m, model): report.downstream_accuracy[(model, m)] for model in scope.models for m in rows}
     return Grid("downstream_accuracy", "Accuracy on the downstream set fine-tuned on (%)", "method",
-                rows, scope.models, cells, "pretrained model",
+                rows, scope.models, cells, "pretrained model", labels=model_labels(report),
                 caption="Mean over downstream sets i of the accuracy on i itself "
                         "(pretrained: its accuracy on each downstream set, averaged).")
 
@@ -109,7 +122,7 @@ def imagenet_accuracy_grid(report: Report) -> Grid | None:
     rows = (PRETRAINED, *scope.methods)
     cells = {(m, model): report.imagenet_accuracy[(model, m)] for model in scope.models for m in rows}
     return Grid("imagenet_accuracy", "ImageNet-1K val accuracy after fine-tuning (%)", "method",
-                rows, scope.models, cells, "pretrained model",
+                rows, scope.models, cells, "pretrained model", labels=model_labels(report),
                 caption="Mean over the downstream sets fine-tuned on.")
 
 
@@ -117,7 +130,8 @@ def ri_grid(report: Report, model: str) -> Grid:
     """Rows = methods, columns = the downstream set fine-tuned on: RI_i, and mRI beside."""
     scope = report.scope
     cells = {(m, d): report.ri[(model, m, d)] for m in scope.methods for d in scope.downstream}
-    return Grid(f"ri/{slug(model)}", f"RI per downstream set: {model}", "method", scope.methods,
+    return Grid(f"ri/{slug(model)}", f"RI per downstream set: {model_labels(report)[model]}", "method",
+                scope.methods,
                 scope.downstream, cells, "fine-tuned on", diverging=True, side_title="mRI",
                 side={m: report.mri[(model, m)] for m in scope.methods},
                 caption="Columns: the downstream set i fine-tuned on. " + ri_caption(scope))
@@ -129,7 +143,8 @@ def accuracy_grid(report: Report, model: str, method: str) -> Grid:
     cells = {(PRETRAINED, s): report.pretrained[model][s] for s in scope.eval_sets}
     for d in scope.downstream:
         cells |= {(d, s): report.accuracy[(model, method, d)][s] for s in scope.eval_sets}
-    return Grid(f"accuracy/{slug(model)}/{slug(method)}", f"Top-1 accuracy (%): {model} / {method}",
+    return Grid(f"accuracy/{slug(model)}/{slug(method)}",
+                f"Top-1 accuracy (%): {model_labels(report)[model]} / {method}",
                 "fine-tuned on", (PRETRAINED, *scope.downstream), scope.eval_sets, cells, "evaluated on",
                 side_title="RI", side={d: report.ri[(model, method, d)] for d in scope.downstream},
                 caption=f"mRI = {report.mri[(model, method)].shown()}")
@@ -159,13 +174,13 @@ def to_csv(grid: Grid, statistic: str = "mean") -> str:
 def to_markdown(grid: Grid, heading: str = "###") -> str:
     """A GitHub-flavoured Markdown table: 'mean ± std' over seeds, '—' where missing."""
     side = [grid.side_title] if grid.side else []
-    header = [grid.corner, *grid.columns, *side]
+    header = [grid.corner, *map(grid.label, grid.columns), *side]
     lines = [f"{heading} {grid.title}", "", _md_row(header), "|" + "---|" * len(header)]
     for row in grid.rows:
         values = [grid.shown(row, c) for c in grid.columns]
         if grid.side:
             values.append(grid.side.get(row, MISSING).shown())
-        lines.append(_md_row([row, *values]))
+        lines.append(_md_row([grid.label(row), *values]))
     if grid.caption:
         lines += ["", grid.caption]
     return "\n".join(lines) + "\n"

@@ -90,21 +90,55 @@ def _models(spec: Spec, weights: bool) -> list[str]:
 
 
 def _method_model_pairs(spec: Spec) -> list[str]:
-    """Every method must be able to train every model (built random-init, on the CPU)."""
+    """Every method must be able to train every model: its own checks, then a forward pass of
+    the model it prepares at the model's evaluation input size (what trials feed it), on a
+    random-init model on the CPU; and the CKA layers must be modules of the model."""
     from ribray.methods import METHODS
     from ribray.models import build_model
 
     problems = []
     needed = set(spec.methods) | {METHODS.get(m).starts_from for m in spec.methods} - {None}
     for i, model in enumerate(spec.models):
-        module = build_model(model.name, pretrained=False).module
+        loaded = build_model(model.name, pretrained=False)
+        where = f"models.{i} ({model.name})"
+        forwarded: set = set()  # `prepare` implementations run once: most methods share the base one
         for name in sorted(needed):
-            method = METHODS.get(name)
+            method = METHODS.get(name)(spec.method_options(name))
             try:
-                method(spec.method_options(name)).check_model(module)
+                method.check_model(loaded.module)
+                if type(method).prepare not in forwarded:
+                    _forward_prepared(method, loaded)
+                    forwarded.add(type(method).prepare)
             except RibrayError as error:
-                problems.append(f"methods.{name} x models.{i} ({model.name}): {error}")
+                problems.append(f"methods.{name} x {where}: {error}")
+        if spec.analyses.cka is not None:
+            from ribray.analysis.cka import resolve_layers
+
+            try:
+                resolve_layers(loaded.module, spec.analyses.cka.layers)
+            except RibrayError as error:
+                problems.append(f"analyses.cka.layers x {where}: {error}")
     return problems
+
+
+def _forward_prepared(method, loaded) -> None:
+    """One image at the model's evaluation input size through the model `method` prepares."""
+    import copy
+
+    import torch
+
+    from ribray.methods import Method
+
+    size = tuple(loaded.data_config["input_size"])
+    # a method that overrides `prepare` may change the model in place (LoRA splits qkv): a copy
+    unchanged = type(method).prepare is Method.prepare
+    prepared = method.prepare(loaded.module if unchanged else copy.deepcopy(loaded.module)).eval()
+    try:
+        with torch.no_grad():
+            prepared(torch.zeros(1, *size))
+    except (RuntimeError, ValueError) as error:
+        raise RibrayError(f"the prepared model fails on its {size[1]}x{size[2]} evaluation input: "
+                          f"{str(error).splitlines()[0]}") from None
 
 
 def _storage(spec: Spec) -> list[str]:

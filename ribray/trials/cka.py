@@ -13,13 +13,13 @@ from ribray.trials.weights import load_weights
 
 @runs(CkaTrial)
 def run(trial: CkaTrial, ctx: TrialContext) -> Outcome:
-    from ribray.analysis.cka import MinibatchCKA, block_outputs, layer_names
+    from ribray.analysis.cka import MinibatchCKA, block_outputs, resolve_layers
 
     device, options = ctx.device, trial.cka
     loaded = base_model(trial)
     pretrained = loaded.module.to(device).eval()
     finetuned = _finetuned(trial, ctx).to(device).eval()
-    layers = layer_names(pretrained) if options.layers == "blocks" else list(options.layers)
+    layers = resolve_layers(pretrained, options.layers)
     cka = MinibatchCKA(len(layers))
     batches = probe_batches(ctx.sweep, options.probe_set, loaded.data_config, device,
                             options.batch_size, options.probe_images, trial.evaluation.decode,

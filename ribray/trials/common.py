@@ -44,14 +44,15 @@ def base_model(trial: Trial) -> LoadedModel:
 
 
 def probe_batches(context: SweepContext, name: str, data_config: dict, device: torch.device,
-                  batch_size: int, limit: int | None, decode: str, seed: int = 0):
-    """A fixed subset of an eval set, decoded for `device` (what CKA and OTDD read)."""
+                  batch_size: int, limit: int | None, decode: str, seed: int = 0, balanced: bool = False):
+    """A fixed subset of an eval set, decoded for `device` (what CKA and OTDD read); `balanced`:
+    the same number of images from every class."""
     from ribray.data import get_dataset
     from ribray.data.loading import iter_eval_batches
 
     return iter_eval_batches(get_dataset(name), context.dataset_folder(name), data_config,
                              batch_size=batch_size, device=device, workers=worker_count(context.eval.workers),
-                             decode=decode, limit=limit, seed=seed)
+                             decode=decode, limit=limit, seed=seed, balanced=balanced)
 
 
 def now() -> datetime:

@@ -90,7 +90,8 @@ def test_resnet_stages_and_unknown_layer_error():
     assert layer_names(resnet) == ["layer1", "layer2", "layer3", "layer4"]
     outputs = block_outputs(resnet.eval(), torch.randn(4, 3, 32, 32), ["layer2", "layer4"])
     assert [o.shape[1] for o in outputs] == [128, 512]
-    with pytest.raises(UnknownNameError, match="valid layers: layer1, layer2, layer3, layer4"):
+    with pytest.raises(UnknownNameError, match=r"unknown layer of ResNet 'layer5'; did you mean 'layer4'\? "
+                                               r"\(any module name of the model, e.g. layer1, layer2, layer3"):
         block_outputs(resnet, torch.randn(4, 3, 32, 32), ["layer5"])
     with pytest.raises(RibrayError, match="cannot list its layers"):
         layer_names(torch.nn.Linear(3, 3))
@@ -127,3 +128,65 @@ def _train_on_random_labels(model, images, generator, steps=5):
         loss.backward()
         optimizer.step()
     return model
+
+
+def _unbiased_hsic(k, l):
+    """Song et al.'s HSIC_1, written out once more for the check below."""
+    n = k.shape[0]
+    k, l = k.clone().fill_diagonal_(0), l.clone().fill_diagonal_(0)
+    ones = torch.ones(n, 1, dtype=k.dtype)
+    return float((torch.trace(k @ l) + (ones.T @ k @ ones) * (ones.T @ l @ ones) / ((n - 1) * (n - 2))
+                  - 2 / (n - 2) * (ones.T @ k @ l @ ones)) / (n * (n - 3)))
+
+
+def test_cka_at_the_papers_layer_blocks_5_mlp_fc2_by_hand():
+    """The paper's CKA finding is at blocks.5.mlp.fc2: a 6-block ViT's fc2 output of block 5,
+    computed here by running the blocks by hand, and CKA of it between two models from the
+    unbiased HSIC of each minibatch."""
+    import timm
+
+    from ribray.analysis.cka import resolve_layers
+
+    torch.manual_seed(0)
+    first = timm.create_model("vit_tiny_patch16_224", pretrained=False, img_size=32, patch_size=8,
+                              embed_dim=64, depth=6, num_heads=2).eval()
+    second = copy.deepcopy(first)
+    with torch.no_grad():
+        second.blocks[5].mlp.fc2.weight.add_(0.5 * torch.randn_like(second.blocks[5].mlp.fc2.weight))
+    assert resolve_layers(first, ["blocks.5.mlp.fc2"]) == ["blocks.5.mlp.fc2"]
+    images = torch.randn(24, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+
+    def fc2_by_hand(model, x):
+        with torch.no_grad():
+            x = model.norm_pre(model._pos_embed(model.patch_embed(x)))
+            for block in model.blocks[:5]:
+                x = block(x)
+            block = model.blocks[5]
+            x = x + block.ls1(block.attn(block.norm1(x)))
+            mlp = block.mlp
+            return mlp.fc2(mlp.norm(mlp.drop1(mlp.act(mlp.fc1(block.norm2(x))))))
+
+    [captured] = block_outputs(first, images, ["blocks.5.mlp.fc2"])
+    torch.testing.assert_close(captured, fc2_by_hand(first, images))
+    cka = MinibatchCKA(1)
+    sums = [0.0, 0.0, 0.0]
+    for start in range(0, 24, 8):
+        batch = images[start:start + 8]
+        a, b = fc2_by_hand(first, batch), fc2_by_hand(second, batch)
+        cka.update(block_outputs(first, batch, ["blocks.5.mlp.fc2"]), block_outputs(second, batch, ["blocks.5.mlp.fc2"]))
+        k = a.reshape(8, -1).double() @ a.reshape(8, -1).double().T
+        l = b.reshape(8, -1).double() @ b.reshape(8, -1).double().T
+        sums = [sums[0] + _unbiased_hsic(k, l), sums[1] + _unbiased_hsic(k, k), sums[2] + _unbiased_hsic(l, l)]
+    expected = sums[0] / (sums[1] * sums[2]) ** 0.5
+    assert float(cka.compute()[0]) == pytest.approx(expected, rel=1e-9)
+    assert 0.0 < expected < 0.999  # the perturbed layer differs, but not entirely
+
+
+def test_any_module_can_be_named_and_a_typo_gets_the_closest_name(tiny_vit):
+    from ribray.analysis.cka import resolve_layers
+
+    assert resolve_layers(tiny_vit, ["blocks.1.mlp.fc2", "blocks"]) == ["blocks.1.mlp.fc2", "blocks.0", "blocks.1"]
+    assert resolve_layers(tiny_vit, "blocks") == ["blocks.0", "blocks.1"]
+    with pytest.raises(UnknownNameError, match=r"unknown layer of VisionTransformer 'blocks.1.mlp.fc3'; "
+                                               r"did you mean 'blocks.1.mlp.fc2'\?"):
+        resolve_layers(tiny_vit, ["blocks.1.mlp.fc3"])

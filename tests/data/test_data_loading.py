@@ -210,3 +210,51 @@ def test_imagenet_c_part_ids_name_the_right_folders(tmp_path):
 def test_unknown_decode_mode_is_refused(small_set):
     with pytest.raises(ValueError, match="auto, pil or nvjpeg"):
         iter_eval_batches(get_dataset("imagenet_r"), small_set, CONFIG_32, 4, "cpu", decode="fast")
+
+
+def test_a_balanced_subset_takes_the_same_number_from_every_class(tmp_path):
+    """What OTDD reads: max_images // classes images of every class (all of a smaller class),
+    where a uniform draw follows the classes' sizes."""
+    from collections import Counter
+
+    from ribray.data.loading import eval_samples
+
+    entry = get_dataset("imagenet_r")
+    folder = tmp_path / "imagenet-r"
+    sizes = {0: 10, 1: 6, 2: 3, 3: 20}
+    for label, count in sizes.items():
+        (folder / entry.wnids()[label]).mkdir(parents=True)
+        for i in range(count):
+            Image.new("RGB", (8, 8)).save(folder / entry.wnids()[label] / f"{i}.jpg")
+
+    def per_class(limit, balanced, seed=0):
+        return dict(Counter(s.label for s in eval_samples(entry, folder, limit, seed, balanced)))
+
+    assert per_class(8, True) == {0: 2, 1: 2, 2: 2, 3: 2}
+    assert per_class(13, True) == {0: 3, 1: 3, 2: 3, 3: 3}
+    assert per_class(30, True) == {0: 7, 1: 6, 2: 3, 3: 7}  # 30 // 4 = 7, or all a class has
+    assert per_class(8, True, seed=1) == {0: 2, 1: 2, 2: 2, 3: 2}
+    assert sum(per_class(8, False).values()) == 8  # uniform: whatever the classes' sizes give
+    chosen = eval_samples(entry, folder, 8, 0, balanced=True)
+    assert [s.path for s in chosen] == sorted(s.path for s in chosen)  # in the set's order
+
+
+def test_otdd_reads_a_class_balanced_subset_of_each_set(monkeypatch):
+    from ribray.plan import ModelRef, OtddTrial
+    from ribray.trials import otdd
+
+    asked = []
+
+    def record(*args, **kwargs):
+        asked.append(kwargs)
+        raise StopIteration
+
+    monkeypatch.setattr(otdd, "probe_batches", record)
+    monkeypatch.setattr(otdd, "base_model", lambda trial: type("M", (), {"module": torch.nn.Identity(),
+                                                                         "data_config": {}})())
+    trial = OtddTrial(model=ModelRef("tiny_vit"), downstream_sets=("imagenet_r", "imagenet_sketch"))
+    ctx = type("C", (), {"device": torch.device("cpu"), "sweep": type("S", (), {"eval": type("E", (), {
+        "batch_size": 4})()})()})()
+    with pytest.raises(StopIteration):
+        otdd.run(trial, ctx)
+    assert asked == [{"balanced": True}]

@@ -23,7 +23,7 @@ def swept(ray_cluster, fake_data, tmp_path_factory):
         train={"epochs": 2, "batch_size": 8, "lr": 0.01, "warmup_steps": 1, "workers": 0},
         curves={"eval_sets": ["imagenet_val"], "limit_per_set": 8},
         train_subsets=["all", {"shots_per_class": 2}],
-        analyses={"cka": {"probe_images": 16, "batch_size": 8}, "otdd": {"max_images": 24}}))
+        analyses={"cka": {"probe_images": 16, "batch_size": 8, "layers": ["blocks"]}, "otdd": {"max_images": 24}}))
     spec = load_spec(path)
     summary = run_sweep(spec, max_concurrent=2)
     assert summary.complete, summary

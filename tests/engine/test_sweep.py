@@ -120,3 +120,14 @@ def test_resume_refuses_trials_the_spec_dropped_then_retries_the_failed_one(
     assert resumed.complete and resumed.already_done == 2
     assert sorted(r["trial_id"] for r in _rows(spec) if r["eval_set"] == "imagenet_val") == \
         sorted(t.trial_id for t in make_plan(spec).trials)
+
+
+def test_vpt_trains_a_resnet_trained_smaller_than_it_is_evaluated(ray_cluster, fake_data, tmp_path):
+    """tiny_resnet, like torchvision's ResNet-50 V2 weights, was trained at a smaller size (24 px)
+    than it is evaluated (32 px): the padding prompt is sized for what the model is fed."""
+    spec = parse_spec(tiny_spec(tmp_path, fake_data, models=["tiny_resnet"], downstream=["imagenet_r"],
+                                methods={"vpt": {"prompt_size": 4}}, interpolations={}))
+    summary = run_sweep(spec)
+    assert summary.complete, summary
+    vpt = [r for r in _rows(spec) if r["method"] == "vpt"]
+    assert {r["eval_set"] for r in vpt} == {"imagenet_val", "imagenet_r"} and all(r["n_images"] for r in vpt)

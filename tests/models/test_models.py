@@ -172,10 +172,10 @@ def test_clip_zero_shot_classifier_is_cosine_similarity_to_class_prompts():
 
 
 def test_open_clip_names_build_with_open_clips_preprocessing(monkeypatch):
-    import ribray.data.classes
+    import ribray.models.clip_zero_shot
 
     # 4 classes instead of 1000: encoding 1000 prompts takes minutes on a CPU
-    monkeypatch.setattr(ribray.data.classes, "imagenet_class_names", lambda: ("a", "b", "c", "d"))
+    monkeypatch.setattr(ribray.models.clip_zero_shot, "zero_shot_class_names", lambda: ["a", "b", "c", "d"])
     loaded = build_model("open_clip:ViT-S-32-alt", pretrained=False)
     config = loaded.data_config
     assert config["input_size"] == (3, 224, 224) and config["interpolation"] == "bicubic"
@@ -221,3 +221,18 @@ def test_models_check_reports_missing_weights(empty_hub_cache):
     line = next(l for l in result.output.splitlines() if l.startswith("vit_b16_in21k "))
     assert "missing" in line and "timm/vit_base_patch16_224.orig_in21k_ft_in1k" in line
     assert "none needed" in next(l for l in result.output.splitlines() if l.startswith("tiny_vit "))
+
+
+def test_zero_shot_heads_get_a_distinct_prompt_for_every_class():
+    from ribray.models.clip_zero_shot import TEMPLATE, zero_shot_class_names
+
+    names = zero_shot_class_names()
+    prompts = [TEMPLATE.format(name) for name in names]
+    assert len(prompts) == 1000 and len(set(prompts)) == 1000  # no two classes tie
+    # WordNet's first lemmas gave these pairs one name each; open_clip's curated names tell them apart
+    assert (names[134], names[517]) == ("crane bird", "construction crane")
+    assert (names[638], names[639]) == ("tights", "one-piece bathing suit")
+    # and where open_clip's list itself repeats a name, the class it fits less takes its lemma
+    assert (names[657], names[744]) == ("missile", "projectile")
+    assert (names[836], names[837]) == ("sunglass", "sunglasses")
+    assert TEMPLATE == "This is a photo of a {}"  # the reference code's prompt

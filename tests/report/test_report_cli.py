@@ -99,3 +99,15 @@ def test_one_decoder_and_precision_everywhere_reports(tmp_path):
     outcome = _run(tmp_path, "--out", tmp_path / "out")
     assert outcome.exit_code == 0, outcome.output
     assert "mixed evaluations" not in outcome.output
+
+
+def test_tables_show_the_papers_model_names_and_keep_timm_names_in_csv(tmp_path):
+    write_pretrained(tmp_path)
+    write_matrix(tmp_path, "ft")
+    assert _run(tmp_path, "--out", tmp_path / "out").exit_code == 0
+    out = tmp_path / "out"
+    assert (out / "mri.md").read_text().splitlines()[2] == "| method | IN-1K + AugReg |"
+    assert (out / "mri.csv").read_text().splitlines()[0] == f"method,{MODEL}"
+    html = (out / "report.html").read_text()
+    assert f"<th title='{MODEL}'>IN-1K + AugReg</th>" in html
+    assert "RI per downstream set: IN-1K + AugReg" in html

@@ -74,3 +74,30 @@ def test_relative_paths_resolve_against_the_spec_folder(tmp_path):
 def test_spec_hash_is_stable_and_changes_with_content():
     assert parse_spec(BASE).spec_hash() == parse_spec(dict(BASE)).spec_hash()
     assert parse_spec(BASE).spec_hash() != parse_spec(BASE | {"seeds": [1]}).spec_hash()
+
+
+def test_validate_runs_each_prepared_model_at_its_evaluation_size(monkeypatch):
+    """What VPT on torchvision's ResNet-50 V2 met: a prompt sized for the training input (176 px)
+    while trials feed the evaluation size (224 px). validate feeds the prepared model one image
+    at the evaluation size, so such a mismatch is an error before any trial."""
+    from ribray.methods import vpt
+    from ribray.spec.validate import check_spec
+
+    spec = parse_spec(BASE | {"models": ["tiny_resnet"], "methods": {"vpt": {"prompt_size": 4}}})
+    assert check_spec(spec, data=False, storage=False)
+    monkeypatch.setattr(vpt, "_input_size", lambda model: (24, 24))  # the training size
+    with pytest.raises(SpecError, match=r"methods.vpt x models.0 \(tiny_resnet\): the prepared model fails "
+                                        r"on its 32x32 evaluation input"):
+        check_spec(spec, data=False, storage=False)
+
+
+def test_validate_names_cka_layers_the_model_does_not_have():
+    from ribray.spec.validate import check_spec
+
+    spec = parse_spec(BASE | {"methods": {"ft": {}}, "analyses": {"cka": {"probe_images": 64}}})
+    with pytest.raises(SpecError, match=r"analyses.cka.layers x models.0 \(tiny_vit\): unknown layer of "
+                                        r"VisionTransformer 'blocks.5.mlp.fc2'; did you mean 'blocks.1.mlp.fc2'"):
+        check_spec(spec, data=False, storage=False)
+    ok = parse_spec(BASE | {"methods": {"ft": {}}, "analyses": {"cka": {"probe_images": 64,
+                                                                       "layers": ["blocks.1.mlp.fc2"]}}})
+    assert check_spec(ok, data=False, storage=False)

@@ -1,0 +1,40 @@
+"""The paper's pretrained models: registry alias, what builds it (a timm name or
+`open_clip:ARCH/TAG`), and the paper's name for it (its tables' column). Plain data: the
+registry entries and the report's labels both read it, without importing torch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PaperModel:
+    alias: str
+    source: str
+    column: str
+
+
+PAPER_MODELS = (
+    PaperModel("vit_b16_in1k_augreg", "vit_base_patch16_224.augreg_in1k", "IN-1K + AugReg"),
+    PaperModel("vit_b16_in1k_sam", "vit_base_patch16_224.sam_in1k", "IN-1K (IN-1K + SAM)"),
+    PaperModel("vit_b16_in21k", "vit_base_patch16_224.orig_in21k_ft_in1k", "IN-21K"),
+    PaperModel("vit_b16_in21k_p", "vit_base_patch16_224_miil.in21k_ft_in1k", "IN-21K-P"),
+    PaperModel("vit_b16_in21k_augreg", "vit_base_patch16_224.augreg_in21k_ft_in1k", "IN-21K + AugReg"),
+    PaperModel("vit_b16_clip_openai", "vit_base_patch16_clip_224.openai_ft_in1k", "OpenAI CLIP"),
+    PaperModel("vit_b16_clip_laion2b", "vit_base_patch16_clip_224.laion2b_ft_in1k", "LAION-2B CLIP"),
+    PaperModel("resnet50_tv2", "resnet50.tv2_in1k", "ResNet-50"),
+    PaperModel("clip_b16_openai_zeroshot", "open_clip:ViT-B-16/openai", "OpenAI CLIP (zero-shot)"),
+    PaperModel("clip_b16_laion2b_zeroshot", "open_clip:ViT-B-16/laion2b_s34b_b88k", "LAION-2B CLIP (zero-shot)"),
+)
+
+
+def paper_model(alias: str) -> PaperModel:
+    return next(m for m in PAPER_MODELS if m.alias == alias)
+
+
+def paper_name(model: str) -> str:
+    """The paper's name for a model named by its alias or its source; other names as they are."""
+    for entry in PAPER_MODELS:
+        if model in (entry.alias, entry.source):
+            return entry.column
+    return model
