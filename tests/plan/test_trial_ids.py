@@ -17,7 +17,7 @@ SPEC = {"name": "p", "data": {"root": "/data"}, "models": ["tiny_vit"],
                            "soup": {"ingredients": ["pretrained", "ft", "ewc", "lwf"]}},
         "train_subsets": ["all", {"shots_per_class": 2}, {"fraction": 0.5}],
         "curves": {"limit_per_set": 100},
-        "analyses": {"cka": {"probe_images": 64, "batch_size": 16}, "otdd": {"max_images": 100}},
+        "analyses": {"cka": {"probe_images": 64, "batch_size": 16, "layers": "blocks"}, "otdd": {"max_images": 100}},
         "seeds": [0, 3]}
 
 # (label, kind, trial id, weights key, depends on) as ribray 0.1 planned them
