@@ -34,8 +34,15 @@ class TrainOptions(Strict):
     weight_decay: float = Field(0.0, ge=0)
     warmup_steps: int = Field(196, ge=0, description="linear warm-up, then cosine per step")
     precision: Precision = Field("auto", description="auto: bf16 autocast on CUDA, fp32 on CPU")
-    compile: bool = Field(False, description="torch.compile the model (CUDA only)")
+    compile: bool | Literal["auto"] = Field(
+        "auto", description="torch.compile the training forward; auto: on CUDA, eager where compiling fails")
     workers: int = Field(8, ge=0, description="data-loading worker processes per trial")
+
+    def identity(self) -> dict:
+        """The schedule as part of a fine-tune's identity. `compile: auto` (a speed setting)
+        counts as ribray 0.1's default `false`, so the ids of earlier runs stay valid."""
+        dumped = self.model_dump(mode="json")
+        return dumped | {"compile": False} if self.compile == "auto" else dumped
 
     def merged(self, overrides: TrainOverrides | None) -> TrainOptions:
         """This schedule with a method's overrides applied."""
@@ -55,7 +62,7 @@ class TrainOverrides(Strict):
     weight_decay: float | None = Field(None, ge=0)
     warmup_steps: int | None = Field(None, ge=0)
     precision: Precision | None = None
-    compile: bool | None = None
+    compile: bool | Literal["auto"] | None = None
 
 
 Decode = Literal["auto", "pil", "nvjpeg"]

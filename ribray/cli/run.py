@@ -25,18 +25,38 @@ def validate(spec: str, no_data: bool) -> None:
 @click.command()
 @spec_argument
 @click.option("--json", "as_json", is_flag=True, help="print the plan as JSON")
+@click.option("--summary", "summary_only", is_flag=True, help="only the totals, estimate and storage")
 @click.option("--throughput", type=click.Path(exists=True, dir_okay=False), default=None,
               help="images/second table (JSON) written by the benchmark, for the estimate")
-def plan(spec: str, as_json: bool, throughput: str | None) -> None:
-    """Print the trials of SPEC, their dependencies and the estimated GPU-hours."""
+def plan(spec: str, as_json: bool, summary_only: bool, throughput: str | None) -> None:
+    """Print the trials of SPEC (done or not), their dependencies, the estimated GPU-hours by
+    kind, downstream set and eval set, and the storage the sweep needs."""
     from ribray.cli.views import plan_json, plan_table
+    from ribray.models import state_bytes
     from ribray.plan import make_plan
     from ribray.spec import load_spec
+    from ribray.spec.validate import check_spec
 
     loaded = load_spec(spec)
+    check_spec(loaded, data=False, weights=False, storage=False, build=False)
     the_plan = make_plan(loaded)
-    view = plan_json if as_json else plan_table
-    click.echo(view(loaded, the_plan, throughput))
+    done = _done_trials(loaded)
+    if as_json:
+        click.echo(plan_json(loaded, the_plan, throughput, done))
+        return
+    sizes = {m.name: state_bytes(m.name) for m in loaded.models}
+    click.echo(plan_table(loaded, the_plan, throughput, done, sizes, summary_only))
+
+
+def _done_trials(spec) -> set[str]:
+    """Trials whose shard exists, where the storage can be read without side effects."""
+    from ribray.results.layout import SweepLayout
+    from ribray.results.store import done_trial_ids
+
+    layout = SweepLayout.of(spec)
+    if not layout.root.is_local:
+        return set()
+    return done_trial_ids(layout.results)
 
 
 @click.command()

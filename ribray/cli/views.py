@@ -6,36 +6,89 @@ import json
 
 import click
 
+GiB = 2**30
 
-def plan_json(spec, plan, throughput_file: str | None = None) -> str:
-    from ribray.plan.estimate import load_throughput, plan_hours
 
-    hours = plan_hours(plan, load_throughput(throughput_file))
-    trials = [t.to_config() | {"label": t.label, "gpu_hours": round(hours[t.trial_id], 4)}
-              for t in plan.trials]
+def plan_json(spec, plan, throughput_file: str | None = None, done: set[str] = frozenset()) -> str:
+    from ribray.plan.estimate import breakdown, load_throughput, plan_hours
+
+    throughput = load_throughput(throughput_file)
+    hours = plan_hours(plan, throughput)
+    trials = [t.to_config() | {"label": t.label, "gpu_hours": round(hours[t.trial_id], 4),
+                               "done": t.trial_id in done} for t in plan.trials]
+    cost = breakdown(plan, throughput)
     return json.dumps({"sweep": spec.name, "spec_hash": plan.spec_hash, "trials": trials,
-                       "gpu_hours": round(sum(hours.values()), 3)}, indent=2)
+                       "gpu_hours": round(cost.total, 3), "gpu_hours_by_kind": _rounded(cost.by_kind),
+                       "gpu_hours_by_downstream": _rounded(cost.by_downstream),
+                       "gpu_hours_by_eval_set": _rounded(cost.by_eval_set),
+                       "throughput": throughput.source(), "done": len(done & set(plan.by_id()))}, indent=2)
 
 
-def plan_table(spec, plan, throughput_file: str | None = None) -> str:
+def _rounded(values: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 3) for k, v in values.items()}
+
+
+def plan_table(spec, plan, throughput_file: str | None = None, done: set[str] = frozenset(),
+               model_bytes: dict[str, float | None] | None = None, summary_only: bool = False) -> str:
+    """One line per trial (columns as wide as their longest value), then the summary."""
     from ribray.plan import method_label
     from ribray.plan.estimate import load_throughput, plan_hours
 
     throughput = load_throughput(throughput_file)
-    hours = plan_hours(plan, throughput)
-    header = f"{'id':<12}  {'kind':<11}  {'model':<28}  {'method':<12}  {'downstream':<17}  {'seed':>4}  {'gpu-h':>6}  after"
-    lines = [header, "-" * len(header)]
-    for t in plan.trials:
-        method = method_label(t.method, getattr(t, "alpha", None))
-        seed = "" if t.seed is None else str(t.seed)
-        lines.append(f"{t.trial_id:<12}  {t.kind:<11}  {t.model.name:<28}  {method:<12}  "
-                     f"{t.downstream or '-':<17}  {seed:>4}  {hours[t.trial_id]:>6.2f}  {','.join(t.depends_on)}")
+    lines = []
+    if not summary_only:
+        hours = plan_hours(plan, throughput)
+        rows = [["id", "kind", "model", "method", "downstream", "seed", "done", "gpu-h", "after"]]
+        rows += [[t.trial_id, t.kind, t.model.name, method_label(t.method, t.row_fields()["alpha"]),
+                  t.downstream or "-", "" if t.seed is None else str(t.seed),
+                  "yes" if t.trial_id in done else "", f"{hours[t.trial_id]:.2f}", ",".join(t.depends_on)]
+                 for t in plan.trials]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        right = {5, 7}  # seed and hours: numbers
+        for n, row in enumerate(rows):
+            lines.append("  ".join(cell.rjust(w) if i in right else cell.ljust(w)
+                                   for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip())
+            if n == 0:
+                lines.append("-" * len(lines[0]))
+        lines.append("")
+    return "\n".join(lines + plan_summary(spec, plan, throughput, done, model_bytes or {}))
+
+
+def plan_summary(spec, plan, throughput, done: set[str], model_bytes: dict[str, float | None]) -> list[str]:
+    from ribray.plan.estimate import breakdown, storage
+
     kinds = {k: sum(1 for t in plan.trials if t.kind == k) for k in dict.fromkeys(t.kind for t in plan.trials)}
-    lines.append("")
-    lines.append(f"{len(plan)} trials ({', '.join(f'{n} {k}' for k, n in kinds.items())}); "
-                 f"estimated {sum(hours.values()):.1f} GPU-hours on {throughput.device} "
-                 f"at full dataset sizes, {spec.resources.gpu:g} GPU per trial")
-    return "\n".join(lines)
+    finished = len(done & set(plan.by_id()))
+    lines = [f"{len(plan)} trials ({', '.join(f'{n} {k}' for k, n in kinds.items())}); {finished} done, "
+             f"{len(plan) - finished} to run"]
+    if spec.resources.gpu:
+        cost = breakdown(plan, throughput)
+        lines.append(f"estimated {cost.total:.1f} GPU-hours at full dataset sizes, {spec.resources.gpu:g} GPU per "
+                     f"trial, at the rates of {throughput.source()} (ribray plan --throughput FILE: your own)")
+        lines.append("  by kind:       " + _listed(cost.by_kind))
+        lines.append("  by downstream: " + _listed(cost.by_downstream) + " (training and evaluation)")
+        lines.append("  by eval set:   " + _listed(cost.by_eval_set) + " (evaluation)")
+    else:
+        lines.append("no time estimate: the trials claim no GPU (resources.gpu: 0), and the measured rates "
+                     "are a GPU's")
+    unknown = sorted(m for m, size in model_bytes.items() if size is None)
+    sizes = {m: size for m, size in model_bytes.items() if size is not None}
+    if sizes:
+        need = storage(plan, sizes)
+        lines.append(f"storage: {_size(need.weights)} of final weights ({need.finetunes} fine-tunes, kept "
+                     f"for interpolations and LP-FT), plus {_size(need.checkpoint_per_running)} of resume "
+                     "checkpoint per fine-tune running at once (deleted when it finishes); results and MLflow: "
+                     "a few MB" + (f"; sizes unknown for {', '.join(unknown)}" if unknown else ""))
+    return lines
+
+
+def _size(count: float) -> str:
+    return f"{count / GiB:.1f} GiB" if count >= GiB else f"{count / 2**20:.1f} MiB"
+
+
+def _listed(hours: dict[str, float], shown: int = 9) -> str:
+    items = [f"{name} {value:.1f}" for name, value in list(hours.items())[:shown]]
+    return ", ".join(items) + (f", ... ({len(hours) - shown} more)" if len(hours) > shown else "") if items else "-"
 
 
 def print_summary(summary, spec_path: str) -> None:

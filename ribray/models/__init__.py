@@ -20,7 +20,8 @@ from ribray.models.resolve import (
     check_model_name,
     check_weights_available,
     download_weights,
+    state_bytes,
 )
 
 __all__ = ["MODELS", "LoadedModel", "ModelEntry", "build_model", "check_model_name",
-           "check_weights_available", "download_weights", "register"]
+           "check_weights_available", "download_weights", "register", "state_bytes"]

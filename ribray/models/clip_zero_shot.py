@@ -110,6 +110,17 @@ def _classifier(clip, class_embeddings) -> nn.Module:
     return model
 
 
+def zero_shot_state_bytes(name: str, classes: int = 1000) -> float:
+    """Bytes of the zero-shot classifier's state dict in fp32 (image tower + head), counted on
+    the meta device: nothing allocated, nothing downloaded."""
+    import open_clip
+
+    arch, _ = parse_name(name)
+    clip = open_clip.create_model(arch, pretrained=None, device="meta")
+    tower = sum(t.numel() for t in clip.visual.state_dict().values())
+    return float(4 * (tower + classes * open_clip.get_model_config(arch)["embed_dim"]))
+
+
 def _zero_embeddings(arch: str, classes: int):
     import open_clip
     import torch

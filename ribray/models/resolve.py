@@ -110,3 +110,23 @@ def _offline(offline: bool | None) -> bool:
     from huggingface_hub import constants
 
     return bool(constants.HF_HUB_OFFLINE)
+
+
+def state_bytes(name: str) -> float | None:
+    """Bytes of the named model's state dict in fp32 (its final weights on disk), counted on a
+    model built on the meta device: nothing is allocated or downloaded. None when it cannot be
+    built that way."""
+    import torch
+
+    from ribray.models.clip_zero_shot import zero_shot_state_bytes
+
+    entry = _entry(name)
+    source = entry.source if entry else name
+    try:
+        if source.startswith(OPEN_CLIP_PREFIX):
+            return zero_shot_state_bytes(source)
+        with torch.device("meta"):
+            module = entry.build(False) if entry is not None else build_timm(name, False)
+    except Exception:  # noqa: BLE001 - a size estimate is optional; `validate` reports real problems
+        return None
+    return float(sum(t.numel() * 4 for t in module.state_dict().values()))

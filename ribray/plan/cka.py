@@ -38,7 +38,8 @@ class CkaTrial(Trial):
                            seed=self.seed, train_subset=self.train_subset.label())
 
     def work(self) -> Work:
-        return Work(eval_images=2.0 * self.cka.probe_images)  # the pretrained and the fine-tuned model
+        # the pretrained and the fine-tuned model, on the probe images
+        return Work(eval_images={self.cka.probe_set: 2.0 * self.cka.probe_images})
 
     def row_fields(self) -> dict[str, Any]:
         return super().row_fields() | {"train_subset": self.train_subset.label()}

@@ -1,9 +1,12 @@
-"""GPU-hour estimates for a plan, from measured images/second (ribray/throughput.json)."""
+"""What a plan will cost: GPU-hours from measured images/second (ribray/throughput.json, or
+a file the benchmark writes), broken down by trial kind, downstream set and eval set; and the
+storage its fine-tunes' weights and resume checkpoints need."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -13,12 +16,21 @@ from ribray.plan.trial import Trial
 
 @dataclass(frozen=True)
 class Throughput:
+    """Images/second of one GPU, and where they were measured."""
+
     device: str
     default: dict[str, float]
     models: dict[str, dict[str, float]]
+    measured: str = ""  # date
+    commit: str = ""  # ribray commit the benchmark ran at
 
     def rate(self, model: str, phase: str) -> float:
         return self.models.get(model, self.default).get(phase, self.default[phase])
+
+    def source(self) -> str:
+        when = f", measured {self.measured}" + (f" at ribray {self.commit}" if self.commit else "") \
+            if self.measured else " (no measurement date recorded)"
+        return f"{self.device}{when}"
 
 
 def load_throughput(path: str | Path | None = None) -> Throughput:
@@ -26,15 +38,86 @@ def load_throughput(path: str | Path | None = None) -> Throughput:
     text = Path(path).read_text() if path else \
         resources.files("ribray").joinpath("throughput.json").read_text()
     raw = json.loads(text)
-    return Throughput(raw.get("device", "unknown"), raw["default"], raw.get("models", {}))
+    return Throughput(raw.get("device", "unknown"), raw["default"], raw.get("models", {}),
+                      raw.get("measured", ""), raw.get("commit", ""))
+
+
+@dataclass
+class Hours:
+    """A trial's GPU-hours: training, and evaluation per eval set."""
+
+    train: float = 0.0
+    eval: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total(self) -> float:
+        return self.train + sum(self.eval.values())
+
+
+def trial_cost(trial: Trial, throughput: Throughput) -> Hours:
+    """Training passes over the training images (compiled when the trial compiles) plus the
+    images the trial evaluates, at the measured rates."""
+    work = trial.work()
+    model = trial.model.name
+    train_rate = throughput.rate(model, "train")
+    if getattr(getattr(trial, "train", None), "compile", False) is not False:
+        train_rate = throughput.rate(model, "train_compiled") if "train_compiled" in throughput.default else train_rate
+    eval_rate = throughput.rate(model, "eval")
+    return Hours(train=work.train_images / train_rate / 3600,
+                 eval={s: n / eval_rate / 3600 for s, n in work.eval_images.items()})
 
 
 def trial_hours(trial: Trial, throughput: Throughput) -> float:
-    """Training passes over the training images plus the images the trial evaluates."""
-    work = trial.work()
-    seconds = work.train_images / throughput.rate(trial.model.name, "train") if work.train_images else 0.0
-    return (seconds + work.eval_images / throughput.rate(trial.model.name, "eval")) / 3600
+    return trial_cost(trial, throughput).total
 
 
 def plan_hours(plan: Plan, throughput: Throughput) -> dict[str, float]:
     return {t.trial_id: trial_hours(t, throughput) for t in plan.trials}
+
+
+@dataclass
+class Breakdown:
+    """A plan's GPU-hours in total and by trial kind, by downstream set (training and
+    evaluation of the trials fine-tuned on it) and by eval set (evaluation only)."""
+
+    total: float
+    by_kind: dict[str, float]
+    by_downstream: dict[str, float]
+    by_eval_set: dict[str, float]
+
+
+def breakdown(plan: Plan, throughput: Throughput) -> Breakdown:
+    by_kind: dict[str, float] = defaultdict(float)
+    by_downstream: dict[str, float] = defaultdict(float)
+    by_eval_set: dict[str, float] = defaultdict(float)
+    for trial in plan.trials:
+        cost = trial_cost(trial, throughput)
+        by_kind[trial.kind] += cost.total
+        if trial.downstream:
+            by_downstream[trial.downstream] += cost.total
+        for name, hours in cost.eval.items():
+            by_eval_set[name] += hours
+    ordered = lambda found: dict(sorted(found.items(), key=lambda item: -item[1]))  # noqa: E731
+    return Breakdown(sum(by_kind.values()), ordered(by_kind), ordered(by_downstream), ordered(by_eval_set))
+
+
+@dataclass(frozen=True)
+class Storage:
+    """Bytes a sweep keeps: the final weights of every fine-tune (read by interpolations and
+    LP-FT, kept), and the resume checkpoint of each fine-tune while it runs (weights and SGD
+    momentum, deleted once its weights and results are written)."""
+
+    weights: float
+    finetunes: int
+    checkpoint_per_running: float
+
+    def peak(self, running: int) -> float:
+        return self.weights + running * self.checkpoint_per_running
+
+
+def storage(plan: Plan, model_bytes: dict[str, float]) -> Storage:
+    """From the bytes of each model's state dict (fp32; `ribray.models.state_bytes`)."""
+    finetunes = [t for t in plan.trials if getattr(t, "weights_key", "")]
+    distinct = {t.weights_key: model_bytes.get(t.model.name, 0.0) for t in finetunes}
+    largest = max((model_bytes.get(t.model.name, 0.0) for t in finetunes), default=0.0)
+    return Storage(sum(distinct.values()), len(distinct), 2.0 * largest)

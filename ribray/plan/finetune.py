@@ -50,7 +50,7 @@ class FinetuneTrial(Trial):
         identity = {"model": _model(self), "downstream": self.downstream, "seed": self.seed,
                     **subset_identity(self.train_subset), "method": self.method,
                     "options": self.options.model_dump(mode="json", exclude={"train"}),
-                    "train": self.train.model_dump(mode="json"), "init_weights": self.init_weights}
+                    "train": self.train.identity(), "init_weights": self.init_weights}
         if self.train_subset.label() != "all":
             identity["subset"] = self.train_subset.model_dump(mode="json")
         return identity
@@ -68,13 +68,10 @@ class FinetuneTrial(Trial):
                            train_subset=self.train_subset.label())
 
     def work(self) -> Work:
-        evaluated = eval_images(self.eval_sets)
+        evaluated = eval_images(self.eval_sets, self.evaluation.limit_per_set)
         if self.curves is not None:  # before training and after every epoch
-            from ribray.data import get_dataset
-
-            per_point = sum(min(get_dataset(s).expected_images, self.curves.limit_per_set or 10**12)
-                            for s in self.curves.eval_sets)
-            evaluated += (self.train.epochs + 1) * per_point
+            points = eval_images(self.curves.eval_sets, self.curves.limit_per_set, passes=self.train.epochs + 1)
+            evaluated = {s: evaluated.get(s, 0.0) + points.get(s, 0.0) for s in {*evaluated, *points}}
         return Work(train_images=self.train.epochs * self.train_images(), eval_images=evaluated)
 
     def train_images(self) -> float:

@@ -39,7 +39,7 @@ class InterpolateTrial(Trial):
                            seed=self.seed, train_subset=self.train_subset.label())
 
     def work(self) -> Work:
-        return Work(eval_images=eval_images(self.eval_sets))
+        return Work(eval_images=eval_images(self.eval_sets, self.evaluation.limit_per_set))
 
     def row_fields(self) -> dict[str, Any]:
         return {"alpha": self.alpha, "ingredients": ",".join(self.ingredients) or None,

@@ -42,8 +42,8 @@ class OtddTrial(Trial):
     def work(self) -> Work:
         from ribray.data import get_dataset
 
-        return Work(eval_images=float(sum(min(self.otdd.max_images, get_dataset(s).expected_images)
-                                          for s in self.sets())))
+        return Work(eval_images={s: float(min(self.otdd.max_images, get_dataset(s).expected_images))
+                                 for s in self.sets()})
 
     @classmethod
     def planned_after(cls, spec, model: ModelRef, trials: list[Trial]) -> list[Trial]:

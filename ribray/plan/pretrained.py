@@ -9,11 +9,11 @@ from ribray.options import PRETRAINED
 from ribray.plan.trial import Trial, Work, _coerce, register_kind
 
 
-def eval_images(eval_sets) -> float:
-    """Images in one full pass over `eval_sets` (the real sets' sizes)."""
+def eval_images(eval_sets, limit: int | None = None, passes: int = 1) -> dict[str, float]:
+    """Images read from each of `eval_sets` (the real sets' sizes, or at most `limit` each)."""
     from ribray.data import get_dataset
 
-    return float(sum(get_dataset(s).expected_images for s in eval_sets))
+    return {s: float(passes * min(get_dataset(s).expected_images, limit or 10**12)) for s in eval_sets}
 
 
 @register_kind
@@ -30,7 +30,7 @@ class PretrainedTrial(Trial):
         return {"model": _model(self), "eval_sets": list(self.eval_sets)}
 
     def work(self) -> Work:
-        return Work(eval_images=eval_images(self.eval_sets))
+        return Work(eval_images=eval_images(self.eval_sets, self.evaluation.limit_per_set))
 
 
 def _model(trial: Trial) -> dict[str, Any]:

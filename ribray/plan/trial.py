@@ -63,11 +63,15 @@ class ModelRef:
 
 @dataclass(frozen=True)
 class Work:
-    """What a trial costs, in images: passes over training images, and images evaluated
-    (a forward pass each, counted per model run)."""
+    """What a trial costs, in images: training images (over all epochs; a forward and a
+    backward pass each), and images read per eval set (a forward pass each per model run)."""
 
     train_images: float = 0.0
-    eval_images: float = 0.0
+    eval_images: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def evaluated(self) -> float:
+        return sum(self.eval_images.values())
 
 
 @dataclass(frozen=True, kw_only=True)

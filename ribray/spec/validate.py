@@ -6,13 +6,15 @@ from ribray.errors import RibrayError, SpecError
 from ribray.spec.schema import Spec
 
 
-def check_spec(spec: Spec, *, data: bool = True, weights: bool = True, storage: bool = True) -> list[str]:
-    """Raise SpecError listing every problem found; return notes on what was checked."""
+def check_spec(spec: Spec, *, data: bool = True, weights: bool = True, storage: bool = True,
+               build: bool = True) -> list[str]:
+    """Raise SpecError listing every problem found; return notes on what was checked. `build`:
+    also build each model random-init on the CPU to check every method and analysis on it."""
     problems: list[str] = []
     problems += _dataset_names(spec)
     problems += _interpolations(spec)
     problems += _models(spec, weights)
-    if not problems:
+    if build and not problems:
         problems += _method_model_pairs(spec)
     if storage:
         problems += _storage(spec)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import time
 from collections.abc import Callable, Iterable
@@ -15,6 +16,7 @@ from ribray.methods.base import Method, Step
 from ribray.options import TrainOptions
 
 Projector = Callable[[torch.Tensor], torch.Tensor]
+log = logging.getLogger("ribray.trials")
 
 
 @dataclass
@@ -83,7 +85,9 @@ class Trainer:
         self.optimizer = make_optimizer(model, options)
         self.schedule = make_schedule(self.optimizer, options, steps_per_epoch)
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.dtype == torch.float16)
-        self.forward = _compiled(model) if options.compile and device.type == "cuda" else model
+        compile_now = options.compile is True or (options.compile == "auto" and device.type == "cuda")
+        self.forward = torch.compile(model) if compile_now else model
+        self.compiled_ok = not compile_now  # set once the compiled forward has run
         self.epoch = 0
 
     def state_dict(self) -> dict:
@@ -114,9 +118,24 @@ class Trainer:
         mean = (loss_sum / max(1, images)).item()
         return EpochEnd(self.epoch, mean, images, time.perf_counter() - start)
 
+    def _logits(self, images: torch.Tensor) -> torch.Tensor:
+        """The model's output; the first compiled call compiles, and where that fails (a model
+        or method torch.compile cannot handle) training goes on eagerly, with a warning."""
+        if self.compiled_ok:
+            return self.forward(images)
+        try:
+            output = self.forward(images)
+        except Exception as error:  # noqa: BLE001 - any compiler failure: fall back to eager
+            log.warning("torch.compile failed (%s: %s); this trial trains eagerly",
+                        type(error).__name__, str(error).splitlines()[0] if str(error) else "")
+            self.forward = self.model
+            output = self.model(images)
+        self.compiled_ok = True
+        return output
+
     def _step(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         with autocast(self.device, self.dtype):
-            logits = self.project(self.forward(images))
+            logits = self.project(self._logits(images))
             loss = nn.functional.cross_entropy(logits.float(), labels)
             step = Step(model=self.model, images=images, labels=labels, logits=logits,
                         project=self.project)
@@ -131,5 +150,3 @@ class Trainer:
         return loss
 
 
-def _compiled(model: nn.Module) -> Callable:
-    return torch.compile(model)

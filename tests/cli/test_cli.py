@@ -89,10 +89,50 @@ def test_validate_and_plan_on_a_good_spec(tmp_path, fake_data, no_ray):
     table = _run("plan", path)
     assert table.exit_code == 0
     assert "tiny_vit/" not in table.output and "wise_ft(0.5)" in table.output
-    assert "5 trials (1 pretrained, 2 finetune, 2 interpolate)" in table.output
+    assert "5 trials (1 pretrained, 2 finetune, 2 interpolate); 0 done, 5 to run" in table.output
     import json
 
     plan = json.loads(_run("plan", path, "--json").output)
     assert len(plan["trials"]) == 5 and plan["gpu_hours"] > 0
     wise = [t for t in plan["trials"] if t["method"] == "wise_ft"]
     assert all(len(t["depends_on"]) == 1 for t in wise)
+
+
+def test_plan_estimate_is_broken_down_and_sized_from_measured_rates(tmp_path, fake_data, no_ray):
+    import json
+
+    rates = tmp_path / "rates.json"
+    rates.write_text(json.dumps({"device": "Test GPU", "measured": "2026-01-02", "commit": "abc1234",
+                                 "default": {"train": 1000.0, "train_compiled": 2000.0, "eval": 3600.0}}))
+    spec = tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"], interpolations={})
+    path = write_spec(tmp_path / "spec.yaml", spec)
+    payload = json.loads(_run("plan", path, "--json", "--throughput", rates).output)
+    # pretrained: imagenet_val 50,000 + imagenet_r 30,000 images at 3,600/s; the fine-tune also
+    # trains 1 epoch of ImageNet-R's 30,000 images at the compiled rate (compile: auto) 2,000/s
+    evaluation = (50_000 + 30_000) / 3600 / 3600
+    assert payload["gpu_hours_by_kind"] == pytest.approx(
+        {"pretrained": round(evaluation, 3), "finetune": round(evaluation + 30_000 / 2000 / 3600, 3)}, abs=1e-3)
+    assert payload["gpu_hours_by_eval_set"]["imagenet_val"] == pytest.approx(2 * 50_000 / 3600 / 3600, abs=1e-3)
+    assert payload["throughput"] == "Test GPU, measured 2026-01-02 at ribray abc1234"
+    text = _run("plan", path, "--summary", "--throughput", rates).output
+    assert "tiny_vit" not in text.splitlines()[0] and "2 trials (1 pretrained, 1 finetune); 0 done, 2 to run" in text
+    assert "by eval set:   imagenet_val" in text and "Test GPU, measured 2026-01-02" in text
+    assert "storage: 0.7 MiB of final weights (1 fine-tunes" in text  # tiny_vit's state dict
+
+
+def test_plan_of_a_cpu_spec_gives_no_gpu_hours_and_columns_fit_long_names(tmp_path, fake_data, no_ray):
+    spec = tiny_spec(tmp_path, fake_data, models=["tiny_vit", "vit_base_patch16_224.augreg_in21k_ft_in1k"],
+                     downstream=["imagenet_r"], interpolations={}, resources={"gpu": 0, "cpu": 1})
+    text = _run("plan", write_spec(tmp_path / "spec.yaml", spec)).output
+    assert "no time estimate: the trials claim no GPU" in text and "GPU-hours" not in text
+    lines = [line for line in text.splitlines() if "tiny_vit" in line or "augreg_in21k" in line]
+    assert len({line.index("imagenet_r") for line in lines if "imagenet_r" in line}) == 1  # one column
+
+
+def test_plan_refuses_what_validate_refuses(tmp_path, fake_data, no_ray):
+    spec = tiny_spec(tmp_path, fake_data, models=["tiny_vitt"])
+    result = _run("plan", write_spec(tmp_path / "a.yaml", spec))
+    assert result.exit_code == 1 and "unknown model 'tiny_vitt'; did you mean 'tiny_vit'?" in result.output
+    spec = tiny_spec(tmp_path, fake_data, interpolations={"wise_ft": {"of": "lp"}})
+    result = _run("plan", write_spec(tmp_path / "b.yaml", spec))
+    assert result.exit_code == 1 and "interpolations.wise_ft.of: method 'lp' is not in the sweep's methods" in result.output

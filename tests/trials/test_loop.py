@@ -38,3 +38,28 @@ def test_a_long_run_warms_up_then_decays_by_a_cosine():
     # then 0.5 * (1 + cos(pi * (k - 196) / (600 - 196)))
     for k in (196, 300, 500, 599):
         assert rates[k] == pytest.approx(1e-3 * 0.5 * (1 + math.cos(math.pi * (k - 196) / 404)), rel=1e-12)
+
+
+def test_compile_auto_is_eager_on_cpu_and_a_failing_compile_falls_back_to_eager(monkeypatch, caplog):
+    import logging
+
+    from ribray.methods import get_method
+    from ribray.trials.loop import Trainer
+
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 1000))
+    method = get_method("ft")(get_method("ft").Options())
+    batches = [(torch.randn(4, 3, 2, 2), torch.randint(0, 1000, (4,)))] * 2
+    eager = Trainer(model, method, TrainOptions(epochs=1), torch.device("cpu"), lambda x: x, 2)
+    assert eager.forward is model and TrainOptions().compile == "auto"  # auto compiles on CUDA only
+
+    def broken_compile(module):
+        def forward(images):
+            raise RuntimeError("backend compiler failed\nlong trace")
+        return forward
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    trainer = Trainer(model, method, TrainOptions(epochs=1, compile=True), torch.device("cpu"), lambda x: x, 2)
+    with caplog.at_level(logging.WARNING, logger="ribray.trials"):
+        end = trainer.train_epoch(batches)
+    assert end.images == 8 and trainer.forward is model  # trained, eagerly
+    assert "torch.compile failed (RuntimeError: backend compiler failed); this trial trains eagerly" in caplog.text
