@@ -9,9 +9,10 @@ import click
 @click.command()
 @click.argument("target", type=click.Path(exists=True, path_type=str))
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
-@click.option("--port", default=5000, show_default=True)
+@click.option("--port", default=5000, show_default=True, help="port to listen on; 0: a free one")
 def ui(target: str, host: str, port: int) -> None:
-    """Open the MLflow UI on the tracking store of TARGET (a spec or a sweep folder)."""
+    """Open the MLflow UI on the tracking store of TARGET (a spec or a sweep folder). A busy
+    port is an error; the server stops with this command (Ctrl-C, or if it is killed)."""
     from ribray.results.ui import serve_ui
 
     serve_ui(target, host=host, port=port, echo=click.echo)

@@ -75,3 +75,21 @@ def sweep(spec: str, resume: bool, address: str | None, max_concurrent: int | No
                         max_concurrent=max_concurrent, echo=click.echo)
     print_summary(summary, spec)
     sys.exit(0 if summary.complete else 1)
+
+
+@click.command()
+@click.argument("target", type=str)
+@click.option("--dry-run", is_flag=True, help="list what would be deleted, delete nothing")
+def prune(target: str, dry_run: bool) -> None:
+    """Delete what TARGET's sweep (a spec or a sweep folder) no longer needs: the resume
+    checkpoints of its finished trials and its scratch folder. Results, final weights and
+    the checkpoints of unfinished trials stay."""
+    from ribray.results.layout import resolve_target
+    from ribray.results.prune import prune_sweep
+
+    found = resolve_target(target)
+    pruned = prune_sweep(found.layout, dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    for folder in pruned.folders:
+        click.echo(f"{verb} {folder}")
+    click.echo(f"{found.sweep}: {verb} {len(pruned.folders)} folder(s), {pruned.bytes / 2**20:.1f} MiB")

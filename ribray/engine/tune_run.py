@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ribray.errors import RibrayError
 from ribray.plan import Plan
-from ribray.results.layout import SweepLayout
+from ribray.results.layout import SweepLayout, tune_trial_folder
 from ribray.storage import Location
 from ribray.trials.context import SweepContext
 
@@ -53,6 +53,7 @@ def make_tuner(spec, plan: Plan, run: Pass, context: SweepContext, layout: Sweep
     from ray import tune
 
     from ribray.engine.progress import Progress
+    from ribray.engine.prune import CheckpointPruner
     from ribray.engine.searcher import PlanSearcher
     from ribray.plan.estimate import load_throughput, plan_hours
     from ribray.trials import run_trial
@@ -68,7 +69,7 @@ def make_tuner(spec, plan: Plan, run: Pass, context: SweepContext, layout: Sweep
         name=f"run-{time.strftime('%Y%m%d-%H%M%S')}", storage_path=layout.tune.uri,
         failure_config=tune.FailureConfig(max_failures=spec.retries),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-        callbacks=[progress], verbose=0)
+        callbacks=[progress, CheckpointPruner()], verbose=0)
     record_trials(Location(run_config.storage_path).child(run_config.name), plan)
     searcher = PlanSearcher(list(plan.trials), done=run.done, failed=run.failed,
                             hours=plan_hours(plan, load_throughput()))
@@ -102,7 +103,8 @@ def check_still_planned(run_dir: Location, plan: Plan, finished: set[str]) -> No
 def trial_name(tune_trial) -> str:
     """Tune's trial folders are named by the plan's trial id (not by the whole config)."""
     config = tune_trial.config or {}
-    return f"{config.get('kind', 'trial')}-{config.get('trial_id', tune_trial.trial_id)}-{tune_trial.trial_id}"
+    return tune_trial_folder(config.get("kind", "trial"), config.get("trial_id", tune_trial.trial_id),
+                             tune_trial.trial_id)
 
 
 def _default_concurrency(spec) -> int:

@@ -52,6 +52,17 @@ class SweepLayout:
         return f"{self.root.path}/{MLFLOW_ARTIFACTS}" if self.root.is_local else None
 
 
+def tune_trial_folder(kind: str, trial_id: str, tune_id: str) -> str:
+    """The folder name of a Tune trial under tune/run-*/: the plan's kind and trial id first."""
+    return f"{kind}-{trial_id}-{tune_id}"
+
+
+def trial_id_of_folder(name: str) -> str | None:
+    """The plan trial id in a `tune_trial_folder` name."""
+    parts = name.split("-")
+    return parts[1] if len(parts) >= 3 else None
+
+
 def default_tracking_uri(sweep_folder: str) -> str:
     return f"sqlite:///{Path(sweep_folder) / MLFLOW_DB}"
 

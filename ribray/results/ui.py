@@ -1,14 +1,44 @@
-"""`ribray ui`: the MLflow UI on a sweep's tracking store, on 127.0.0.1 by default."""
+"""`ribray ui`: the MLflow UI on a sweep's tracking store, on 127.0.0.1 by default.
+
+The server runs under a small guard process (`python -m ribray.results.ui_guard`) in a process
+group of its own: Ctrl-C or a SIGTERM here stops the group, and if this process is killed
+outright the guard sees its parent gone and stops the server itself. A busy port is an error
+that says so, before anything starts."""
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 from ribray.errors import RibrayError
 from ribray.results.layout import resolve_target
 from ribray.results.tracking import redact
+
+HEALTH_WAIT_S = 120  # MLflow 3 answers its health check after ~14 s
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise RibrayError when (host, port) cannot be listened on (another server has it).
+    SO_REUSEADDR as servers set it: a port left in TIME_WAIT by a stopped server is free."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise RibrayError(f"cannot serve on {host}:{port}: {error.strerror or error} (another `ribray ui` "
+                              "or MLflow server?); pass --port N, or --port 0 for a free one") from None
 
 
 def serve_ui(target: str, host: str, port: int, echo=print) -> None:
@@ -19,7 +49,47 @@ def serve_ui(target: str, host: str, port: int, echo=print) -> None:
         return
     if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///"):]).is_file():
         raise RibrayError(f"no MLflow store at {uri[len('sqlite:///'):]}: has the sweep run?")
-    echo(f"MLflow UI for {uri} at http://{host}:{port} (Ctrl-C to stop)")
-    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
-               "--host", host, "--port", str(port)]
-    subprocess.run(command, check=False)
+    port = port or free_port(host)
+    check_port(host, port)
+    server = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port)]
+    guard = subprocess.Popen([sys.executable, "-m", "ribray.results.ui_guard", str(os.getpid()), "--", *server],
+                             start_new_session=True)
+    stop = _stopper(guard)
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop())
+    try:
+        echo(f"starting the MLflow UI for {uri} ...")
+        if _healthy(host, port, guard):
+            echo(f"MLflow UI at http://{host}:{port} (Ctrl-C to stop)")
+        code = guard.wait()
+    except KeyboardInterrupt:
+        code = 0
+    finally:
+        stop()
+        signal.signal(signal.SIGTERM, previous)
+    if code:
+        raise RibrayError(f"the MLflow UI exited with code {code} (its messages are above)")
+
+
+def _stopper(guard: subprocess.Popen):
+    def stop() -> None:
+        if guard.poll() is None:
+            try:
+                os.killpg(guard.pid, signal.SIGTERM)
+                guard.wait(20)
+            except ProcessLookupError:
+                pass
+            except subprocess.TimeoutExpired:
+                os.killpg(guard.pid, signal.SIGKILL)
+    return stop
+
+
+def _healthy(host: str, port: int, guard: subprocess.Popen) -> bool:
+    deadline = time.monotonic() + HEALTH_WAIT_S
+    while time.monotonic() < deadline and guard.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://{host}:{port}/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.5)
+    return False

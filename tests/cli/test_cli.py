@@ -136,3 +136,31 @@ def test_plan_refuses_what_validate_refuses(tmp_path, fake_data, no_ray):
     spec = tiny_spec(tmp_path, fake_data, interpolations={"wise_ft": {"of": "lp"}})
     result = _run("plan", write_spec(tmp_path / "b.yaml", spec))
     assert result.exit_code == 1 and "interpolations.wise_ft.of: method 'lp' is not in the sweep's methods" in result.output
+
+
+def test_prune_deletes_the_checkpoints_of_finished_trials_only(tmp_path, fake_data, no_ray):
+    from ribray.plan import make_plan
+    from ribray.results import write_shard
+    from ribray.spec import load_spec
+    from ribray.storage import Location
+
+    path = write_spec(tmp_path / "spec.yaml", tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"]))
+    trials = make_plan(load_spec(path)).trials
+    finished, unfinished = trials[1], trials[2]
+    sweep = tmp_path / "runs" / "t"
+    write_shard(Location(str(sweep / "results")), finished.trial_id, [{"trial_id": finished.trial_id}])
+    for trial in (finished, unfinished):
+        checkpoint = sweep / "tune" / "run-1" / f"{trial.kind}-{trial.trial_id}-abc" / "checkpoint_000001"
+        checkpoint.mkdir(parents=True)
+        (checkpoint / "trainer.pt").write_bytes(b"x" * 2**20)
+    (sweep / "scratch").mkdir()
+    (sweep / "scratch" / "copy.parquet").write_bytes(b"y" * 100)
+
+    dry = _run("prune", path, "--dry-run")
+    assert dry.exit_code == 0 and "t: would delete 2 folder(s), 1.0 MiB" in dry.output
+    assert len(list(sweep.glob("tune/run-1/*/checkpoint_*"))) == 2
+    done = _run("prune", sweep)
+    assert done.exit_code == 0 and "t: deleted 2 folder(s), 1.0 MiB" in done.output
+    assert [p.parent.name for p in sweep.glob("tune/run-1/*/checkpoint_*")] == [
+        f"{unfinished.kind}-{unfinished.trial_id}-abc"]  # --resume still needs it
+    assert not (sweep / "scratch").exists() and (sweep / "results" / f"{finished.trial_id}.parquet").exists()

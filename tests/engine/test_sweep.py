@@ -44,6 +44,17 @@ def test_every_trial_writes_one_row_per_eval_set(finished):
     assert {r["method_label"] for r in rows} == {"pretrained", "ft", "lp", "wise_ft(0.5)"}
 
 
+def test_finished_trials_leave_no_resume_checkpoint_behind(finished):
+    spec, _ = finished
+    tune = sweep_dir(spec).child("tune").path
+    from pathlib import Path
+
+    checkpoints = [p for p in Path(tune).glob("run-*/*/checkpoint_*")]
+    assert checkpoints == []  # deleted as each trial finished; its final weights stay
+    weights = list(Path(sweep_dir(spec).child("weights").path).glob("*.safetensors"))
+    assert len(weights) == 4  # ft and lp, on 2 downstream sets
+
+
 def test_mlflow_has_one_parent_and_one_child_per_trial(finished):
     spec, _ = finished
     client = MlflowClient(f"sqlite:///{sweep_dir(spec).path}/mlflow.db")

@@ -1,0 +1,62 @@
+"""What a sweep no longer needs on disk: the resume checkpoints of finished trials (a finished
+fine-tune's final weights are in weights/, which is what interpolations and LP-FT read; its
+last Tune checkpoint, weights and SGD momentum, is about twice that), and the scratch folder."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+
+import pyarrow.fs as pafs
+
+from ribray.results.layout import SCRATCH, SweepLayout, trial_id_of_folder
+from ribray.results.store import done_trial_ids
+from ribray.storage import Location
+
+
+@dataclass
+class Pruned:
+    """What was (or, in a dry run, would be) deleted."""
+
+    folders: list[str] = field(default_factory=list)
+    bytes: int = 0
+
+
+def folder_bytes(fs: pafs.FileSystem, path: str) -> int:
+    infos = fs.get_file_info(pafs.FileSelector(path, recursive=True, allow_not_found=True))
+    return sum(info.size or 0 for info in infos if info.type == pafs.FileType.File)
+
+
+def delete_folder(fs: pafs.FileSystem, path: str, pruned: Pruned, dry_run: bool = False) -> None:
+    if fs.get_file_info(path).type != pafs.FileType.Directory:
+        return
+    pruned.bytes += folder_bytes(fs, path)
+    pruned.folders.append(path)
+    if not dry_run:
+        fs.delete_dir(path)
+
+
+def prune_sweep(layout: SweepLayout, dry_run: bool = False) -> Pruned:
+    """Delete the checkpoints of every trial whose results shard exists, in every Tune run of
+    the sweep, and the scratch folder. Unfinished trials keep theirs (`--resume` needs them)."""
+    done = done_trial_ids(layout.results)
+    tune, pruned = layout.tune, Pruned()
+    for run in _folders(tune.fs, tune.path):
+        for trial in _folders(tune.fs, run):
+            if trial_id_of_folder(posixpath.basename(trial)) in done:
+                for checkpoint in _folders(tune.fs, trial):
+                    if posixpath.basename(checkpoint).startswith("checkpoint_"):
+                        delete_folder(tune.fs, checkpoint, pruned, dry_run)
+    scratch = layout.root.child(SCRATCH)
+    delete_folder(scratch.fs, scratch.path, pruned, dry_run)
+    return pruned
+
+
+def _folders(fs: pafs.FileSystem, path: str) -> list[str]:
+    selector = pafs.FileSelector(path, allow_not_found=True)
+    return sorted(info.path for info in fs.get_file_info(selector) if info.type == pafs.FileType.Directory)
+
+
+def sweep_bytes(root: Location) -> dict[str, int]:
+    """Bytes under each top-level folder of a sweep (results, weights, tune, ...)."""
+    return {posixpath.basename(path): folder_bytes(root.fs, path) for path in _folders(root.fs, root.path)}

@@ -1,0 +1,44 @@
+"""Runs a server command and stops it, with its whole process group, when the process that
+started the guard is gone (`ribray ui` killed outright, even with SIGKILL).
+
+    python -m ribray.results.ui_guard PARENT_PID -- COMMAND ARG...
+
+Started in a process group of its own; exits with the command's exit code."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return os.getppid() == pid
+
+
+def main(argv: list[str]) -> int:
+    parent, command = int(argv[0]), argv[argv.index("--") + 1:]
+    server = subprocess.Popen(command)
+    signal.signal(signal.SIGTERM, lambda *_: _stop_group())
+    while server.poll() is None:
+        if not _alive(parent):
+            _stop_group()
+        time.sleep(0.5)
+    return server.returncode
+
+
+def _stop_group() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.killpg(0, signal.SIGTERM)  # the server, its workers, and this guard
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
