@@ -38,9 +38,9 @@ def _attach_commands() -> None:
     from ribray.cli.mlflow import mlflow, ui
     from ribray.cli.registries import methods, models
     from ribray.cli.report import report
-    from ribray.cli.run import plan, prune, sweep, validate
+    from ribray.cli.run import plan, prune, status, sweep, validate
 
-    for command in (validate, plan, sweep, report, prune, ui, mlflow, data, models, methods):
+    for command in (validate, plan, sweep, status, report, prune, ui, mlflow, data, models, methods):
         main.add_command(command)
 
 

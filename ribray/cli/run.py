@@ -93,3 +93,43 @@ def prune(target: str, dry_run: bool) -> None:
     for folder in pruned.folders:
         click.echo(f"{verb} {folder}")
     click.echo(f"{found.sweep}: {verb} {len(pruned.folders)} folder(s), {pruned.bytes / 2**20:.1f} MiB")
+
+
+@click.command()
+@spec_argument
+@click.option("--all", "show_all", is_flag=True, help="a line for every trial, not only failed and running")
+@click.option("--json", "as_json", is_flag=True, help="every trial's state as JSON")
+def status(spec: str, show_all: bool, as_json: bool) -> None:
+    """Where every trial of SPEC stands: done, running, failed (with its error), waiting, or
+    blocked by a failed dependency; from the results and the state Ray Tune saved."""
+    import dataclasses
+    import json
+
+    from ribray.plan import make_plan
+    from ribray.results.layout import SweepLayout
+    from ribray.results.status import FAILED, RUNNING, sweep_status
+    from ribray.spec import load_spec
+
+    loaded = load_spec(spec)
+    found = sweep_status(SweepLayout.of(loaded), make_plan(loaded))
+    counts = found.counts()
+    if as_json:
+        click.echo(json.dumps({"sweep": loaded.name, "counts": dict(counts), "run": found.run,
+                               "trials": [dataclasses.asdict(t) for t in found.trials]}, indent=2))
+        return
+    order = ("done", "running", "failed", "waiting", "blocked")
+    click.echo(f"{loaded.name}: {len(found.trials)} trials: "
+               + ", ".join(f"{counts[s]} {s}" for s in order if counts[s] or s in ("done", "failed")))
+    kinds = sorted({t.kind for t in found.trials})
+    for kind in kinds:
+        mine = [t for t in found.trials if t.kind == kind]
+        click.echo(f"  {kind}: {sum(t.state == 'done' for t in mine)}/{len(mine)} done")
+    if found.run:
+        click.echo(f"latest Tune run: {found.run} (its saved state; running trials of a killed driver "
+                   "show as running until `--resume`)")
+    for trial in found.trials:
+        if show_all or trial.state in (FAILED, RUNNING):
+            line = f"  {trial.state:<8} {trial.trial_id}  {trial.label}"
+            if trial.state == FAILED:
+                line += f"\n           {trial.error}" + (f"\n           ({trial.error_file})" if trial.error_file else "")
+            click.echo(line)

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import pyarrow.dataset as ds
 import pytest
+from click.testing import CliRunner
 from mlflow.tracking import MlflowClient
 
+from ribray.cli import main
 from ribray.engine import run_sweep
 from ribray.errors import RibrayError
 from ribray.plan import make_plan
 from ribray.results import sweep_dir
 from ribray.spec import parse_spec
 
-from conftest import tiny_spec
+from conftest import tiny_spec, write_spec
 
 
 def _rows(spec):
@@ -121,6 +123,11 @@ def test_resume_refuses_trials_the_spec_dropped_then_retries_the_failed_one(
                                 methods={"ft": {}, "lp": {}}))
     lp = next(t.trial_id for t in make_plan(spec).trials if t.method == "lp")
     assert list(run_sweep(spec).failed) == [lp]
+    path = write_spec(tmp_path / "spec.yaml", spec.model_dump(mode="json"))
+    status = CliRunner().invoke(main, ["status", str(path)])
+    assert status.exit_code == 0 and "t: 3 trials: 2 done, 1 failed" in status.output
+    assert f"failed   {lp}  tiny_vit/lp@imagenet_r#0" in status.output
+    assert "RuntimeError: injected fault at step 0" in status.output and "error.txt" in status.output
 
     ewc_not_lp = parse_spec(tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"], interpolations={},
                                       methods={"ft": {}, "ewc": {}}))

@@ -1,0 +1,106 @@
+"""`ribray status`: where every trial of a sweep stands, from its results shards and the state
+Ray Tune saved of its runs (no Ray needed): done, running, failed (with the error), waiting,
+or blocked by a dependency that failed."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pyarrow.fs as pafs
+
+from ribray.results.layout import SweepLayout
+from ribray.results.store import done_trial_ids
+
+DONE, RUNNING, FAILED, WAITING, BLOCKED = "done", "running", "failed", "waiting", "blocked"
+TUNE_STATES = {"RUNNING": RUNNING, "ERROR": FAILED, "PENDING": WAITING, "PAUSED": WAITING}
+
+
+@dataclass
+class TrialStatus:
+    trial_id: str
+    label: str
+    kind: str
+    state: str
+    error: str = ""  # the error's last line, for failed trials
+    error_file: str = ""
+    failures: int = 0
+
+
+@dataclass
+class SweepStatus:
+    sweep: str
+    trials: list[TrialStatus]
+    run: str | None = None  # the newest Tune run folder
+    notes: list[str] = field(default_factory=list)
+
+    def counts(self) -> Counter:
+        return Counter(t.state for t in self.trials)
+
+
+def sweep_status(layout: SweepLayout, plan) -> SweepStatus:
+    """Every planned trial's state: its shard, else what the newest Tune run that had it says."""
+    done = done_trial_ids(layout.results)
+    seen, run = _tune_states(layout)
+    found = []
+    for trial in plan.trials:
+        state, error, error_file, failures = DONE, "", "", 0
+        if trial.trial_id not in done:
+            state, error, error_file, failures = seen.get(trial.trial_id, (WAITING, "", "", 0))
+        found.append(TrialStatus(trial.trial_id, trial.label, trial.kind, state, error, error_file, failures))
+    failed = {t.trial_id for t in found if t.state == FAILED}
+    by_id = {t.trial_id: t for t in found}
+    for trial in plan.trials:
+        if by_id[trial.trial_id].state == WAITING and _blocked(trial, plan.by_id(), failed):
+            by_id[trial.trial_id].state = BLOCKED
+    return SweepStatus(layout.root.uri.rstrip("/").rsplit("/", 1)[-1], found, run)
+
+
+def _blocked(trial, trials: dict, failed: set[str]) -> bool:
+    return any(d in failed or (d in trials and _blocked(trials[d], trials, failed)) for d in trial.depends_on)
+
+
+def _tune_states(layout: SweepLayout) -> tuple[dict[str, tuple], str | None]:
+    """Plan trial id -> (state, error, error file, failures), from the newest run first."""
+    fs, root = layout.tune.fs, layout.tune.path
+    runs = sorted((i.path for i in fs.get_file_info(pafs.FileSelector(root, allow_not_found=True))
+                   if i.type == pafs.FileType.Directory and posixpath.basename(i.path).startswith("run-")),
+                  reverse=True)
+    seen: dict[str, tuple] = {}
+    for run in runs:
+        for trial, metadata in _experiment_trials(fs, run):
+            trial_id = (trial.get("config") or {}).get("trial_id")
+            if not trial_id or trial_id in seen:
+                continue
+            state = TUNE_STATES.get(trial.get("status"), WAITING)
+            error, error_file = "", ""
+            if state == FAILED:
+                error_file = _error_file(fs, run, trial, metadata)
+                error = _last_line(fs, error_file) if error_file else "(no error file)"
+            seen[trial_id] = (state, error, error_file, int(metadata.get("num_failures") or 0))
+    return seen, runs[0] if runs else None
+
+
+def _experiment_trials(fs: pafs.FileSystem, run: str) -> list[tuple[dict, dict]]:
+    states = sorted(i.path for i in fs.get_file_info(pafs.FileSelector(run, allow_not_found=True))
+                    if posixpath.basename(i.path).startswith("experiment_state") and i.path.endswith(".json"))
+    if not states:
+        return []
+    with fs.open_input_stream(states[-1]) as stream:
+        data = json.loads(stream.read())
+    return [(json.loads(trial), json.loads(metadata)) for trial, metadata in data.get("trial_data", [])]
+
+
+def _error_file(fs: pafs.FileSystem, run: str, trial: dict, metadata: dict) -> str:
+    name = metadata.get("error_filename") or "error.txt"
+    folder = trial.get("relative_logdir") or ""
+    path = posixpath.join(run, folder, name)
+    return path if fs.get_file_info(path).type == pafs.FileType.File else ""
+
+
+def _last_line(fs: pafs.FileSystem, path: str) -> str:
+    with fs.open_input_stream(path) as stream:
+        lines = [line for line in stream.read().decode(errors="replace").splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
