@@ -29,9 +29,49 @@ def report(target: str, out: str | None, output_format: str, allow_mixed: bool) 
         reports, folder, files = run_report(target, out=out, allow_mixed=allow_mixed)
     except RibrayError as error:
         raise click.ClickException(str(error)) from None
+    logged = _log_to_mlflow(target, folder, reports[0])
     if output_format == "json":
-        payload = {"out": str(folder), "html": str(folder / "report.html"),
+        payload = {"out": str(folder), "html": str(folder / "report.html"), "mlflow_run": logged,
                    "files": [str(f) for f in files], "reports": [report_json(r) for r in reports]}
         click.echo(json.dumps(payload, indent=1))
     else:
         click.echo(summary_text(reports, folder))
+        if logged:
+            click.echo(f"and logged to the sweep's MLflow run {logged} (artifacts: report/)")
+
+
+def _log_to_mlflow(target: str, folder, main) -> str | None:
+    """The report as artifacts of the sweep's parent run, where its MLflow store already has
+    one (a report never creates a store); the run id, or None."""
+    from ribray.errors import RibrayError
+    from ribray.results.layout import resolve_target
+    from ribray.results.tracking import log_report
+
+    try:
+        found = resolve_target(target)
+    except RibrayError:
+        return None
+    try:
+        return log_report(found.tracking_uri, found.experiment, found.sweep, folder, _headline(main))
+    except Exception as error:  # noqa: BLE001 - the report is written; MLflow is a view of it
+        from ribray.results.tracking import redact
+
+        click.echo(f"warning: could not log the report to MLflow at {redact(found.tracking_uri)}: "
+                   f"{redact(str(error))}", err=True)
+        return None
+
+
+def _headline(report) -> dict[str, float]:
+    """mRI and absolute robustness per method (and model, when there are several)."""
+    from ribray.models.paper import paper_name
+
+    several = len(report.scope.models) > 1
+    found = {}
+    for (model, method), stat in report.mri.items():
+        where = f" {paper_name(model)}" if several else ""
+        if stat.complete:
+            found[f"mRI {method}{where}"] = stat.mean
+        absolute = report.absolute.get((model, method))
+        if absolute is not None and absolute.complete:
+            found[f"robustness {method}{where}"] = absolute.mean
+    return found

@@ -43,6 +43,7 @@ class DatasetEntry:
 
     name: ClassVar[str]
     title: ClassVar[str] = ""
+    short: ClassVar[str] = ""  # the paper's short name (R, Sketch, IN-1K): MLflow metric names
     folder: ClassVar[str] = ""  # default folder under the data root
     expected_images: ClassVar[int] = 0  # the real set's size, for `ribray data check`
     crop_border: ClassVar[int] = 0  # pixels cut from each side before the transform (ObjectNet: 2)

@@ -9,6 +9,7 @@ from ribray.data.folders import WnidFolders
 class ImageNetA(WnidFolders):
     name = "imagenet_a"
     title = "ImageNet-A"
+    short = "A"
     folder = "imagenet-a"
     expected_images = 7_500
     expected_classes = 200

@@ -26,6 +26,7 @@ SEVERITIES = (1, 2, 3, 4, 5)
 class ImageNetC(WnidFolders):
     name = "imagenet_c"
     title = "ImageNet-C"
+    short = "C"
     folder = "imagenet-c"
     expected_images = 3_750_000
     images_per_class = 50

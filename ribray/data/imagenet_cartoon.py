@@ -8,6 +8,7 @@ from ribray.data.folders import WnidFolders
 class ImageNetCartoon(WnidFolders):
     name = "imagenet_cartoon"
     title = "ImageNet-Cartoon"
+    short = "Cartoon"
     folder = "imagenet-cartoon"
     images_per_class = 50
     expected_images = 50_000

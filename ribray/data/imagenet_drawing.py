@@ -8,6 +8,7 @@ from ribray.data.folders import WnidFolders
 class ImageNetDrawing(WnidFolders):
     name = "imagenet_drawing"
     title = "ImageNet-Drawing"
+    short = "Drawing"
     folder = "imagenet-drawing"
     images_per_class = 50
     expected_images = 50_000

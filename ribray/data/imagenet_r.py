@@ -9,6 +9,7 @@ from ribray.data.folders import WnidFolders
 class ImageNetR(WnidFolders):
     name = "imagenet_r"
     title = "ImageNet-R"
+    short = "R"
     folder = "imagenet-r"
     expected_images = 30_000
     expected_classes = 200

@@ -8,6 +8,7 @@ from ribray.data.folders import WnidFolders
 class ImageNetSketch(WnidFolders):
     name = "imagenet_sketch"
     title = "ImageNet-Sketch"
+    short = "Sketch"
     folder = "imagenet-sketch"
     expected_images = 50_889
     suffix = ".JPEG"

@@ -14,6 +14,7 @@ from ribray.data.folders import WnidFolders, image_files
 class ImageNetV2(WnidFolders):
     name = "imagenet_v2"
     title = "ImageNet-V2 matched-frequency"
+    short = "V2"
     folder = "imagenetv2-matched-frequency-format-val"
     images_per_class = 10
     expected_images = 10_000

@@ -8,6 +8,7 @@ from ribray.data.folders import WnidFolders
 class ImageNetVal(WnidFolders):
     name = "imagenet_val"
     title = "ImageNet-1K val"
+    short = "IN-1K"
     folder = "imagenet/val"
     images_per_class = 50
     expected_images = 50_000

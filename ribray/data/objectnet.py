@@ -33,6 +33,7 @@ class ObjectNet(WnidFolders):
 
     name = "objectnet"
     title = "ObjectNet (113 ImageNet classes)"
+    short = "ObjectNet"
     folder = "objectnet-1.0/images"
     expected_images = 18_574
     expected_classes = 113
@@ -85,6 +86,7 @@ class ObjectNetReference(ObjectNet):
 
     name = "objectnet_reference"
     title = "ObjectNet, reference-code scoring (one ImageNet class per class)"
+    short = "ObjectNet-ref"
 
     def class_indices(self) -> list[tuple[int, ...]]:
         return [(objectnet_classes()[f]["reference"],) for f in self.wnids()]

@@ -10,7 +10,16 @@ from ribray.errors import RibrayError
 from ribray.plan import Plan, make_plan
 from ribray.results.layout import SweepLayout, sweep_dir
 from ribray.results.store import done_trial_ids
-from ribray.results.tracking import TrackingInfo, end_sweep, redact, start_sweep
+from ribray.results.tracking import (
+    TrackingInfo,
+    describe_sweep,
+    end_sweep,
+    redact,
+    spec_text,
+    start_sweep,
+    sweep_params,
+    sweep_tags,
+)
 from ribray.spec.validate import check_spec
 from ribray.storage import Location
 from ribray.trials import faults
@@ -54,7 +63,7 @@ def run_sweep(spec, *, resume: bool = False, address: str | None = None,
         return SweepSummary(len(plan), len(done), len(done))
     if resume:
         check_still_planned(Location(previous), plan, finished)
-    run = _Run(spec, plan, layout, _context(spec, layout), max_concurrent, faults.from_environment())
+    run = _Run(spec, plan, layout, _context(spec, layout, plan), max_concurrent, faults.from_environment())
     start_ray(address)
     if previous is not None and not resume:
         echo(f"note: an earlier run is in {previous}; pass --resume to continue its trials from their checkpoints")
@@ -107,14 +116,14 @@ def _run_new_trials(run: _Run, resumed: Location, resumed_grid: list, echo) -> t
     return run.fit(Pass(done, failed=errored))
 
 
-def _context(spec, layout: SweepLayout) -> SweepContext:
+def _context(spec, layout: SweepLayout, plan: Plan) -> SweepContext:
     layout.root.makedirs()
     tracking_uri = spec.mlflow.tracking_uri or layout.default_tracking_uri
     artifacts = layout.artifact_root if not spec.mlflow.tracking_uri else None
-    tags = {"ribray.spec_hash": spec.spec_hash(), "ribray.storage": layout.root.uri}
     try:
         tracking = start_sweep(tracking_uri, spec.mlflow.experiment or spec.name, spec.name,
-                               artifacts, tags)
+                               artifacts, sweep_tags(spec, layout))
+        describe_sweep(tracking, sweep_params(spec, plan), {"spec.yaml": spec_text(spec)})
     except Exception as error:  # noqa: BLE001 - the sweep runs without MLflow, with a warning
         print(f"warning: MLflow at {redact(tracking_uri)} is unavailable ({redact(str(error))}); "
               "results still go to Parquet; run `ribray mlflow sync` later")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ribray.plan import trial_label
 from ribray.results.store import read_results, shard_name
-from ribray.results.tracking import TrackingInfo, TrialRun, final_metrics, find_trial_run, start_sweep
+from ribray.results.tracking import TrackingInfo, TrialRun, final_metrics, find_trial_run, start_sweep, top1_metric
 from ribray.storage import Location
 
 PARAM_COLUMNS = ("trial_id", "kind", "model", "method", "downstream", "seed", "alpha",
@@ -66,8 +66,9 @@ def _log_trial(info: TrackingInfo, results: Location, trial_id: str, rows: list[
     run.start({c: first[c] for c in PARAM_COLUMNS if first[c] is not None})
     for row in rows:
         if not row["final"] and row.get("top1") is not None:
-            run.log_metrics({f"top1/{row['eval_set']}": row["top1"]}, step=row["epoch"])
+            run.log_metrics({f"curve {top1_metric(row['eval_set'])}": row["top1"]}, step=row["epoch"])
+    last_epoch = max((row["epoch"] or 0 for row in rows if row["final"]), default=0)
     with tempfile.TemporaryDirectory() as folder:
         shard = Path(folder) / shard_name(trial_id)
         shard.write_bytes(results.child(shard_name(trial_id)).read_bytes())
-        run.finish(final_metrics(rows), str(shard))
+        run.finish(final_metrics(rows), str(shard), step=last_epoch)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 log = logging.getLogger("ribray.tracking")
 
 ROLE_TAG, SWEEP_TAG, TRIAL_TAG = "ribray.role", "ribray.sweep", "ribray.trial_id"
+# MLflow 3's UI opens an experiment of this kind on its runs (not on the GenAI overview)
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 
 # MLflow's defaults retry a dead server for minutes per call; a trial should notice in seconds
 # and carry on (the shards are the source of truth). The user's own settings win.
@@ -51,9 +53,11 @@ def start_sweep(tracking_uri: str, experiment: str, sweep: str, artifact_root: s
     client = _client(tracking_uri)
     found = client.get_experiment_by_name(experiment)
     if found is None:
-        experiment_id = client.create_experiment(experiment, artifact_location=artifact_root)
+        experiment_id = client.create_experiment(experiment, artifact_location=artifact_root, tags=EXPERIMENT_KIND)
     else:
         experiment_id = found.experiment_id
+        for key, value in EXPERIMENT_KIND.items():
+            client.set_experiment_tag(experiment_id, key, value)
     runs = client.search_runs([experiment_id], f"tags.`{ROLE_TAG}` = 'sweep' and tags.`{SWEEP_TAG}` = '{sweep}'",
                               max_results=1)
     if runs:
@@ -65,6 +69,90 @@ def start_sweep(tracking_uri: str, experiment: str, sweep: str, artifact_root: s
     for key, value in tags.items():
         client.set_tag(parent, key, value)
     return TrackingInfo(tracking_uri, experiment_id, parent)
+
+
+def describe_sweep(info: TrackingInfo, params: dict[str, object], artifacts: dict[str, str]) -> None:
+    """The sweep's parent run: what it runs (params) and its spec (artifacts: name -> text)."""
+    import tempfile
+    from pathlib import Path
+
+    from mlflow.entities import Param
+
+    client = _client(info.tracking_uri)
+    logged = client.get_run(info.parent_run_id).data.params
+    fresh = [Param(k, str(v)[:6000]) for k, v in sorted(params.items()) if logged.get(k) != str(v)[:6000]]
+    changed = [p.key for p in fresh if p.key in logged]  # MLflow params are immutable: say it as a tag
+    if fresh and not changed:
+        client.log_batch(info.parent_run_id, params=fresh)
+    for key in changed:
+        client.set_tag(info.parent_run_id, f"ribray.now.{key}", str(params[key])[:5000])
+    with tempfile.TemporaryDirectory() as folder:
+        for name, text in artifacts.items():
+            (Path(folder) / name).write_text(text)
+            client.log_artifact(info.parent_run_id, str(Path(folder) / name))
+
+
+def sweep_tags(spec, layout) -> dict[str, str]:
+    """The parent run's tags: what ran it (MLflow's source tags, the git commit) and where."""
+    import ribray
+    from ribray.results.provenance import git_sha
+
+    tags = {"ribray.spec_hash": spec.spec_hash(), "ribray.storage": redact(layout.root.uri),
+            "ribray.version": ribray.__version__, "mlflow.source.name": "ribray sweep",
+            "mlflow.source.type": "LOCAL"}
+    return tags | ({"mlflow.source.git.commit": git_sha()} if git_sha() else {})
+
+
+def sweep_params(spec, plan) -> dict[str, object]:
+    """A few params that say what the sweep runs (the whole spec is the spec.yaml artifact)."""
+    from collections import Counter
+
+    kinds = Counter(t.kind for t in plan.trials)
+    return {"models": ", ".join(m.name for m in spec.models), "methods": ", ".join(spec.methods),
+            "interpolations": ", ".join(spec.interpolations) or "-", "downstream": ", ".join(spec.downstream),
+            "eval_sets": ", ".join(spec.resolved_eval_sets()), "seeds": ", ".join(map(str, spec.seeds)),
+            "trials": len(plan), **{f"trials.{kind}": n for kind, n in sorted(kinds.items())}}
+
+
+def spec_text(spec) -> str:
+    """The resolved spec as YAML, with any user:password@ in its URIs redacted."""
+    import yaml
+
+    dumped = spec.model_dump(mode="json")
+    dumped["storage"] = redact(dumped["storage"])
+    if dumped["mlflow"]["tracking_uri"]:
+        dumped["mlflow"]["tracking_uri"] = redact(dumped["mlflow"]["tracking_uri"])
+    return yaml.safe_dump(dumped, sort_keys=False)
+
+
+def log_report(tracking_uri: str, experiment: str, sweep: str, folder,
+               metrics: dict[str, float] | None = None) -> str | None:
+    """Log a written report folder as `report/` artifacts of the sweep's parent run, and its
+    headline numbers as the run's metrics, if the tracking store and the run exist (a local
+    SQLite store is never created here)."""
+    from pathlib import Path
+
+    if not tracking_uri or (tracking_uri.startswith("sqlite:///")
+                            and not Path(tracking_uri[len("sqlite:///"):]).is_file()):
+        return None
+    client = _client(tracking_uri)
+    found = client.get_experiment_by_name(experiment)
+    runs = [] if found is None else client.search_runs(
+        [found.experiment_id], f"tags.`{ROLE_TAG}` = 'sweep' and tags.`{SWEEP_TAG}` = '{sweep}'", max_results=1)
+    if not runs:
+        return None
+    client.log_artifacts(runs[0].info.run_id, str(folder), artifact_path="report")
+    for key, value in (metrics or {}).items():
+        client.log_metric(runs[0].info.run_id, _metric_key(key), value)
+    return runs[0].info.run_id
+
+
+def experiment_link(tracking_uri: str, experiment: str, base_url: str) -> str:
+    """The experiment's runs page in the MLflow UI, in its model-training view (MLflow 3
+    otherwise opens the GenAI overview)."""
+    found = _client(tracking_uri).get_experiment_by_name(experiment)
+    where = f"#/experiments/{found.experiment_id}/runs" if found is not None else "#/experiments"
+    return f"{base_url.rstrip('/')}/{where}?workflowType=machine_learning"
 
 
 def end_sweep(info: TrackingInfo, status: str, summary: dict[str, float]) -> None:
@@ -88,8 +176,10 @@ class TrialRun:
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         self._guard(self._log_metrics, metrics, step)
 
-    def finish(self, metrics: dict[str, float], artifact: str | None, status: str = "FINISHED") -> None:
-        self._guard(self._finish, metrics, artifact, status)
+    def finish(self, metrics: dict[str, float], artifact: str | None, status: str = "FINISHED",
+               step: int = 0) -> None:
+        """End the run; final metrics at `step`, the last epoch (beside its curve points)."""
+        self._guard(self._finish, metrics, artifact, status, step)
 
     # -- guarded bodies --------------------------------------------------------------
     def _guard(self, action, *args) -> None:
@@ -131,9 +221,9 @@ class TrialRun:
         batch = [Metric(_metric_key(k), float(v), now, step or 0) for k, v in metrics.items()]
         self.client.log_batch(self.run_id, metrics=batch)
 
-    def _finish(self, metrics: dict[str, float], artifact: str | None, status: str) -> None:
+    def _finish(self, metrics: dict[str, float], artifact: str | None, status: str, step: int) -> None:
         if metrics:
-            self._log_metrics(metrics, None)
+            self._log_metrics(metrics, step)
         if artifact:
             self.client.log_artifact(self.run_id, artifact)
         self.client.set_terminated(self.run_id, status=status)
@@ -145,14 +235,26 @@ def find_trial_run(client, experiment_id: str, trial_id: str) -> str | None:
     return runs[0].info.run_id if runs else None
 
 
+def set_name(eval_set: str) -> str:
+    """An eval set's short name (R, Sketch, IN-1K), so MLflow's narrow columns tell them apart."""
+    from ribray.data import DATASETS
+
+    return (DATASETS.get(eval_set).short or eval_set) if eval_set in DATASETS else eval_set
+
+
+def top1_metric(eval_set: str, part: str = "") -> str:
+    """`top1 R`, `top1 C/fog/5`: a final (or, prefixed `curve`, learning-curve) accuracy."""
+    return f"top1 {set_name(eval_set)}" + (f"/{part}" if part else "")
+
+
 def final_metrics(rows: list[dict]) -> dict[str, float]:
-    """A trial's final accuracies as MLflow metrics (`top1/<set>`, and per part), from its
+    """A trial's final accuracies as MLflow metrics (`top1 <set>`, and per part), from its
     result rows; analysis rows (CKA, OTDD) carry `value`, not top1, and give none."""
     metrics = {}
     for row in rows:
         if row["final"] and row.get("top1") is not None:
-            metrics[f"top1/{row['eval_set']}"] = row["top1"]
-            metrics |= {f"top1/{row['eval_set']}/{p['part']}": p["top1"] for p in row.get("parts") or []}
+            metrics[top1_metric(row["eval_set"])] = row["top1"]
+            metrics |= {top1_metric(row["eval_set"], p["part"]): p["top1"] for p in row.get("parts") or []}
     return metrics
 
 

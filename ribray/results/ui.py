@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ribray.errors import RibrayError
 from ribray.results.layout import resolve_target
-from ribray.results.tracking import redact
+from ribray.results.tracking import experiment_link, redact
 
 HEALTH_WAIT_S = 120  # MLflow 3 answers its health check after ~14 s
 
@@ -43,7 +43,8 @@ def check_port(host: str, port: int) -> None:
 
 def serve_ui(target: str, host: str, port: int, echo=print) -> None:
     """Run `mlflow ui` on the sweep's SQLite store (or point at its tracking server)."""
-    uri = resolve_target(target).tracking_uri
+    found = resolve_target(target)
+    uri = found.tracking_uri
     if uri.startswith(("http://", "https://")):
         echo(f"this sweep logs to a tracking server: open {redact(uri)}")
         return
@@ -59,7 +60,8 @@ def serve_ui(target: str, host: str, port: int, echo=print) -> None:
     try:
         echo(f"starting the MLflow UI for {uri} ...")
         if _healthy(host, port, guard):
-            echo(f"MLflow UI at http://{host}:{port} (Ctrl-C to stop)")
+            link = experiment_link(uri, found.experiment, f"http://{host}:{port}")
+            echo(f"MLflow UI at {link} (Ctrl-C to stop)")
         code = guard.wait()
     except KeyboardInterrupt:
         code = 0

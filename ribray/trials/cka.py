@@ -28,7 +28,7 @@ def run(trial: CkaTrial, ctx: TrialContext) -> Outcome:
         for images, *_ in batches:
             cka.update(block_outputs(pretrained, images, layers), block_outputs(finetuned, images, layers))
     values = cka.compute().tolist()
-    ctx.run_log.log_metrics({f"cka/{layer}": value for layer, value in zip(layers, values, strict=True)})
+    ctx.run_log.log_metrics({f"cka {layer}": value for layer, value in zip(layers, values, strict=True)})
     return Outcome(final=[], analysis=[{"eval_set": options.probe_set, "layer": layer, "value": value}
                                        for layer, value in zip(layers, values, strict=True)])
 

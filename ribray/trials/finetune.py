@@ -14,6 +14,7 @@ from ribray.data.loading import train_loader
 from ribray.data.scoring import LabelProjector
 from ribray.methods import get_method
 from ribray.plan import FinetuneTrial
+from ribray.results.tracking import top1_metric
 from ribray.trials import runs
 from ribray.trials.common import Outcome, base_model, seed_everything
 from ribray.trials.context import TrialContext
@@ -95,7 +96,7 @@ def _curve_point(trial: FinetuneTrial, ctx: TrialContext, model, data_config, ou
     results = evaluate([model], list(trial.curves.eval_sets), ctx.sweep, data_config, ctx.device, curve,
                        seed=trial.seed or 0)[0]
     outcome.curve += [(epoch, result) for result in results]
-    ctx.run_log.log_metrics({f"curve/top1/{r.eval_set}": r.top1 for r in results}, step=epoch)
+    ctx.run_log.log_metrics({f"curve {top1_metric(r.eval_set)}": r.top1 for r in results}, step=epoch)
 
 
 def _resume(trainer: Trainer, outcome: Outcome) -> bool:

@@ -40,7 +40,7 @@ def run_trial(config: dict, context: SweepContext, fault: dict[str, str] | None 
     rows = result_rows(trial, ctx, outcome, started, now())
     location = write_shard(context.results, trial.trial_id, rows)
     metrics = final_metrics(rows)
-    ctx.run_log.finish(metrics, _local_copy(location, context))
+    ctx.run_log.finish(metrics, _local_copy(location, context), step=outcome.epochs)
     tune.report({"trial_finished": 1, **metrics})
 
 

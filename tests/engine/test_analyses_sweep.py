@@ -93,7 +93,7 @@ def test_mlflow_sync_finishes_the_runs_of_analysis_trials_too(swept, rows, tmp_p
     assert len(children) == len(trials) and {r.info.status for r in children} == {"FINISHED"}
     by_name = {r.info.run_name: r for r in children}
     assert "tiny_vit/cka(ft)@imagenet_r#0" in by_name and "tiny_vit/otdd" in by_name
-    assert "top1/imagenet_r" in by_name["tiny_vit/ft@imagenet_r#0"].data.metrics
+    assert "top1 R" in by_name["tiny_vit/ft@imagenet_r#0"].data.metrics
     again = sync_results(sweep_dir(spec).child("results"), uri, "synced", spec.name,
                          artifact_root=str(tmp_path / "artifacts"))
     assert (again.created, again.completed, again.unchanged) == (0, 0, len(trials))

@@ -68,8 +68,18 @@ def test_mlflow_has_one_parent_and_one_child_per_trial(finished):
     assert len(children) == len(make_plan(spec))
     assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parents[0].info.run_id}
     ft = next(c for c in children if c.data.params.get("method") == "ft")
-    assert "top1/imagenet_r" in ft.data.metrics and "train_loss" in ft.data.metrics
+    assert "top1 R" in ft.data.metrics and "train_loss" in ft.data.metrics
     assert client.list_artifacts(ft.info.run_id)[0].path.endswith(".parquet")
+    # the UI opens on the runs, metric columns differ in their first characters, final
+    # accuracies sit at the last epoch beside the training curve
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    assert {"top1 IN-1K", "top1 R", "top1 Sketch"} <= set(ft.data.metrics)
+    assert [m.step for m in client.get_metric_history(ft.info.run_id, "top1 R")] == [1]
+    parent = parents[0]
+    assert parent.data.params["models"] == "tiny_vit" and parent.data.params["trials"] == "7"
+    assert parent.data.params["trials.finetune"] == "4" and parent.data.params["methods"] == "ft, lp"
+    assert parent.data.tags["mlflow.source.name"] == "ribray sweep"
+    assert [a.path for a in client.list_artifacts(parent.info.run_id)] == ["spec.yaml"]
 
 
 def test_wise_ft_starts_before_the_last_finetune_finishes(finished):
@@ -149,3 +159,14 @@ def test_vpt_trains_a_resnet_trained_smaller_than_it_is_evaluated(ray_cluster, f
     assert summary.complete, summary
     vpt = [r for r in _rows(spec) if r["method"] == "vpt"]
     assert {r["eval_set"] for r in vpt} == {"imagenet_val", "imagenet_r"} and all(r["n_images"] for r in vpt)
+
+
+def test_the_report_lands_in_the_sweeps_mlflow_run(finished, tmp_path):
+    spec, _ = finished
+    path = write_spec(tmp_path / "spec.yaml", spec.model_dump(mode="json"))
+    result = CliRunner().invoke(main, ["report", str(path)])
+    assert result.exit_code == 0 and "and logged to the sweep's MLflow run" in result.output
+    client = MlflowClient(f"sqlite:///{sweep_dir(spec).path}/mlflow.db")
+    experiment = client.get_experiment_by_name(spec.name)
+    parent = next(r for r in client.search_runs([experiment.experiment_id]) if r.data.tags.get("ribray.role") == "sweep")
+    assert "report/report.html" in [a.path for a in client.list_artifacts(parent.info.run_id, "report")]
