@@ -98,3 +98,17 @@ def test_sweep_in_s3_then_resume_from_s3(s3, fake_data, tmp_path):
     assert rows == [3] * len(planned)
     weights = Location("s3://ribray-test/sweeps/t/weights").list_files(".safetensors")
     assert len(weights) == 4  # ft and lp on two downstream sets
+
+
+def test_results_read_with_pandas_keep_integer_seeds_and_boolean_flags(tmp_path):
+    """Pretrained rows have no seed: pandas must still see integers (not floats with NaN)."""
+    import pandas as pd
+
+    from ribray.results import read_results, write_shard
+
+    write_shard(Location(str(tmp_path)), "pre", [{"trial_id": "pre", "seed": None, "epoch": 0, "final": True}])
+    write_shard(Location(str(tmp_path)), "ft", [{"trial_id": "ft", "seed": 3, "epoch": 10, "final": False}])
+    for frame in (pd.read_parquet(tmp_path), read_results(str(tmp_path)).to_pandas()):
+        frame = frame.sort_values("trial_id")
+        assert str(frame["seed"].dtype) == "Int64" and str(frame["final"].dtype) == "boolean"
+        assert frame["seed"].tolist()[0] == 3 and pd.isna(frame["seed"].tolist()[1])

@@ -49,3 +49,17 @@ SCHEMA = pa.schema([
     ("host", pa.string()),
     ("gpu", pa.string()),
 ])
+
+
+def _with_pandas_dtypes(schema: pa.Schema) -> pa.Schema:
+    """The schema with pandas metadata asking for nullable integer and boolean columns, so that
+    `pandas.read_parquet` keeps `seed` an integer where the pretrained rows have none (not
+    float64 with NaN)."""
+    import pandas as pd
+
+    nullable = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+    empty = schema.empty_table().to_pandas(types_mapper=nullable.get)
+    return schema.with_metadata(pa.Schema.from_pandas(empty, preserve_index=False).metadata)
+
+
+SCHEMA = _with_pandas_dtypes(SCHEMA)

@@ -44,8 +44,8 @@ def read_results(source: str | Path | Location) -> pa.Table:
 
 def _in_schema(table: pa.Table) -> pa.Table:
     """A shard in the current schema: columns that older ribray versions did not write are null."""
-    if table.schema == SCHEMA:
-        return table
+    if table.schema == SCHEMA:  # the same columns (metadata aside): ours, for pandas' dtypes
+        return table.replace_schema_metadata(SCHEMA.metadata)
     columns = [table.column(f.name).cast(f.type) if f.name in table.column_names
                else pa.nulls(table.num_rows, f.type) for f in SCHEMA]
     return pa.Table.from_arrays(columns, schema=SCHEMA)
