@@ -2,4 +2,5 @@
 
 from ribray.cli import main
 
-main()
+if __name__ == "__main__":  # not when a spawned process (report figures) re-imports this module
+    main()

@@ -11,9 +11,10 @@ from ribray.models.paper import paper_name
 from ribray.options import PRETRAINED
 from ribray.plan import CKA, FINETUNE, OTDD
 from ribray.report.build import Report
+from ribray.report.figures import save_figure
 from ribray.report.robustness import Stat
 from ribray.report.sections import Section
-from ribray.report.tables import Grid
+from ribray.report.tables import Grid, slug
 
 
 @dataclass
@@ -43,9 +44,7 @@ class CurvePlot:
             axes.set_ylabel("top-1 (%)")
             axes.legend(fontsize=6)
         figure.suptitle(self.title, fontsize=10)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path)
-        return path
+        return save_figure(figure, path)
 
 
 def curve_sections(report: Report) -> list[Section]:
@@ -55,9 +54,14 @@ def curve_sections(report: Report) -> list[Section]:
         if row["kind"] == FINETUNE and row.get("top1") is not None:
             key = (row["model"], row["method"])
             points[key][row["downstream"]][row["eval_set"]][row["epoch"]].append(row["top1"])
-    plots = [CurvePlot(f"curves/{model}/{method}", f"{paper_name(model)} / {method}: accuracy during fine-tuning",
-                       points[(model, method)]) for model, method in sorted(points)]
+    plots = [CurvePlot(f"curves/{slug(model)}/{slug(method)}", f"{paper_name(model)} / {method}: accuracy during fine-tuning",
+                       _plain(points[(model, method)])) for model, method in sorted(points)]
     return [Section("Learning curves", plots=plots)] if plots else []
+
+
+def _plain(nested):
+    """Nested defaultdicts as plain dicts (a plot travels to a drawing process by pickle)."""
+    return {key: _plain(value) for key, value in nested.items()} if isinstance(nested, dict) else nested
 
 
 def cka_sections(report: Report) -> list[Section]:
@@ -71,7 +75,7 @@ def cka_sections(report: Report) -> list[Section]:
         layers = tuple(sorted({layer for layer, _ in cells}, key=_layer_order))
         sets = tuple(d for d in report.scope.downstream if any(c[1] == d for c in cells)) or \
             tuple(sorted({d for _, d in cells}))
-        grids.append(Grid(stem=f"cka/{model}/{method}", title=f"CKA to the pretrained model: {paper_name(model)} / {method}",
+        grids.append(Grid(stem=f"cka/{slug(model)}/{slug(method)}", title=f"CKA to the pretrained model: {paper_name(model)} / {method}",
                           corner="layer", rows=layers, columns=sets, column_title="fine-tuned on",
                           cells={k: Stat.of(v) for k, v in cells.items()}, unit="linear CKA"))
     return [Section("CKA between pretrained and fine-tuned representations", grids=grids)] if grids else []
@@ -88,7 +92,7 @@ def otdd_sections(report: Report) -> list[Section]:
         sets = tuple(dict.fromkeys(s for pair in pairs for s in pair))
         cells = {(a, b): Stat.of({None: 0.0 if a == b else pairs.get((a, b), pairs.get((b, a), math.nan))})
                  for a in sets for b in sets}
-        grids.append(Grid(stem=f"otdd/{model}", title=f"OTDD between downstream sets ({paper_name(model)} features)",
+        grids.append(Grid(stem=f"otdd/{slug(model)}", title=f"OTDD between downstream sets ({paper_name(model)} features)",
                           corner="set", rows=sets, columns=sets, column_title="set", cells=cells,
                           unit="OTDD"))
     text = [line for model, pairs in sorted(values.items()) for line in _drop_correlation(report, model, pairs)]
@@ -211,9 +215,7 @@ class SizePlot:
             axes.set_ylabel(name)
             axes.legend(fontsize=6, title="dashed: before fine-tuning", title_fontsize=6)
         figure.suptitle(self.title, fontsize=10)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path)
-        return path
+        return save_figure(figure, path)
 
 
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f",

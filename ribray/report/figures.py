@@ -5,11 +5,61 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ribray.report.robustness import MISSING
 from ribray.report.tables import Grid
 
+if TYPE_CHECKING:
+    from ribray.report.sections import Plot
+
 MISSING_COLOUR = "#d9d9d9"
+VECTOR_FORMATS = ("pdf", "svg")  # beside every PNG, for a paper's figures
+# No creation date inside the files: the same results give byte-identical figures.
+_NO_DATE = {"png": {}, "pdf": {"CreationDate": None}, "svg": {"Date": None}}
+
+
+def save_figure(figure, path: Path) -> Path:
+    """Save `figure` as `path` (a .png) and as PDF and SVG beside it; returns the PNG's path."""
+    from matplotlib import rc_context
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, metadata=_NO_DATE["png"])
+    figure.set_layout_engine("none")  # keep the layout just computed: the vector files are the same page
+    with rc_context({"svg.hashsalt": "ribray"}):  # SVG ids from a fixed salt, not random ones
+        for suffix in VECTOR_FORMATS:
+            figure.savefig(path.with_suffix(f".{suffix}"), metadata=_NO_DATE[suffix])
+    return path
+
+
+def figure_files(png: Path) -> list[Path]:
+    """A figure's files as save_figure writes them: the PNG, then its PDF and SVG."""
+    return [png, *(png.with_suffix(f".{suffix}") for suffix in VECTOR_FORMATS)]
+
+
+FIGURES_PER_WORKER = 8  # below this, starting a process costs more than it saves
+
+
+def draw_all(drawings: list[tuple[Grid | Plot, Path]]) -> list[Path]:
+    """Draw each Grid (as a heatmap) or Plot at its PNG path, with its PDF and SVG; returns
+    every file in order. matplotlib's text layout is CPU-bound (a paper-grid report has ~100
+    figures), so many figures are drawn by worker processes, one per CPU."""
+    import os
+
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    workers = min(cpus, len(drawings) // FIGURES_PER_WORKER)
+    if workers < 2:
+        return [file for drawing in drawings for file in _draw(drawing)]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return [file for files in pool.map(_draw, drawings, chunksize=2) for file in files]
+
+
+def _draw(drawing: tuple[Grid | Plot, Path]) -> list[Path]:
+    what, path = drawing
+    return figure_files(heatmap(what, path) if isinstance(what, Grid) else what.draw(path))
 
 
 def heatmap(grid: Grid, path: Path) -> Path:
@@ -38,9 +88,7 @@ def heatmap(grid: Grid, path: Path) -> Path:
         _side_labels(axes, grid)
     unit = grid.unit or ("percentage points" if grid.diverging else "top-1 accuracy (%)")
     figure.colorbar(image, ax=axes, label=unit, shrink=0.9, pad=0.02)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    return path
+    return save_figure(figure, path)
 
 
 def _colours(values, diverging: bool):

@@ -1,4 +1,4 @@
-"""Writing a report folder (CSV, Markdown, PNG per table; report.md, report.json,
+"""Writing a report folder (CSV, Markdown, LaTeX and a heatmap per table; report.md, report.json,
 missing.csv, report.html), its JSON form, and the terminal summary."""
 
 from __future__ import annotations
@@ -10,11 +10,13 @@ import math
 from pathlib import Path
 
 from ribray.report.build import Report
+from ribray.report.figures import draw_all, figure_files
+from ribray.report.formula import RI_LATEX, ri_symbols
 from ribray.report.html import render_html
 from ribray.report.robustness import Stat
 from ribray.report.rows import PRETRAINED
 from ribray.report.sections import Section, report_sections
-from ribray.report.tables import Grid, mri_grid, slug, to_csv, to_markdown
+from ribray.report.tables import Grid, mri_grid, slug, to_csv, to_latex, to_markdown
 
 MISSING_SHOWN = 25  # missing trials listed on the terminal; all of them are in missing.csv
 
@@ -50,7 +52,7 @@ def _write_size_plot(reports: list[Report], folder: Path) -> list[Path]:
                                                     "ood_accuracy", "mri", "imagenet_val"])
         writer.writeheader()
         writer.writerows(plot.rows())
-    return [table, plot.draw(folder / "dataset_size.png")]
+    return [table, *figure_files(plot.draw(folder / "dataset_size.png"))]
 
 
 def _relative(target: Path, start: Path) -> str:
@@ -61,19 +63,17 @@ def _relative(target: Path, start: Path) -> str:
 
 def write_report(report: Report, folder: Path, title: str = "ribray report",
                  links: list[tuple[str, str]] = ()) -> list[Path]:
-    """One report's files in `folder`: every table as CSV (+ .std.csv over several seeds),
-    Markdown and PNG heatmap, plus report.md, report.json, missing.csv and report.html."""
-    from ribray.report.figures import heatmap
-
+    """One report's files in `folder`: every table as CSV (mean and std columns), Markdown,
+    LaTeX (booktabs) and a heatmap (PNG, PDF, SVG), every other figure in the same three
+    formats, plus report.md, report.json, missing.csv and report.html."""
     folder.mkdir(parents=True, exist_ok=True)
     sections = report_sections(report)
     written = []
     for section in sections:
         for grid in section.grids:
             written += _write_grid(grid, folder)
-            written.append(heatmap(grid, folder / f"{grid.stem}.png"))
-        for plot in section.plots:
-            written.append(plot.draw(folder / f"{plot.stem}.png"))
+    written += draw_all([(what, folder / f"{what.stem}.png")
+                         for section in sections for what in [*section.grids, *section.plots]])
     written.append(_write(folder / "report.md", report_markdown(report, sections, title)))
     written.append(_write(folder / "report.json", json.dumps(report_json(report), indent=1) + "\n"))
     written.append(_write(folder / "missing.csv", missing_csv(report)))
@@ -82,11 +82,9 @@ def write_report(report: Report, folder: Path, title: str = "ribray report",
 
 
 def _write_grid(grid: Grid, folder: Path) -> list[Path]:
-    files = [_write(folder / f"{grid.stem}.csv", to_csv(grid)),
-             _write(folder / f"{grid.stem}.md", to_markdown(grid, heading="#"))]
-    if grid.several_seeds():
-        files.append(_write(folder / f"{grid.stem}.std.csv", to_csv(grid, "std")))
-    return files
+    return [_write(folder / f"{grid.stem}.csv", to_csv(grid)),
+            _write(folder / f"{grid.stem}.md", to_markdown(grid, heading="#")),
+            _write(folder / f"{grid.stem}.tex", to_latex(grid))]
 
 
 def _write(path: Path, text: str) -> Path:
@@ -101,6 +99,8 @@ def report_markdown(report: Report, sections: list[Section], title: str) -> str:
     if report.missing:
         parts += [f"**Missing: {len(report.missing)} trial(s)** (see missing.csv)", ""]
     parts += [f"- {note}" for note in report.notes] + ([""] if report.notes else [])
+    parts += ["## Definitions", "", f"$$ {RI_LATEX} $$", "", "where", ""]
+    parts += [f"- `{symbol}`: {meaning}" for symbol, meaning in ri_symbols(report.scope)] + [""]
     for section in sections:
         parts += [f"## {section.title}", "", *section.text, ""]
         parts += [to_markdown(grid) for grid in section.grids]
@@ -173,7 +173,7 @@ def summary_text(reports: list[Report], out: Path | None = None) -> str:
                   f"{len(scope.methods)} method(s), seed(s) "
                   f"{', '.join('-' if s is None else str(s) for s in scope.seeds)}", ""]
         if scope.methods and scope.models:
-            lines += [to_markdown(mri_grid(report), heading="").lstrip()]
+            lines += [to_markdown(mri_grid(report), heading="", math=False).lstrip()]
         if report.missing:
             lines.append(f"Missing: {len(report.missing)} trial(s)")
             lines += [f"  - {m.describe()}" for m in report.missing[:MISSING_SHOWN]]

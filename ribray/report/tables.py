@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from ribray.report.build import Report
+from ribray.report.formula import RI_LATEX, RI_TEXT
 from ribray.report.robustness import MISSING, Stat
 from ribray.report.rows import PRETRAINED
 from ribray.report.scope import IMAGENET_VAL
@@ -33,6 +34,7 @@ class Grid:
     missing_text: dict[tuple[str, str], str] = field(default_factory=dict)  # instead of "—"
     unit: str = ""  # the colour bar's label, when not an accuracy or RI (CKA, OTDD)
     labels: dict[str, str] = field(default_factory=dict)  # how rows/columns are shown (paper names)
+    formula: bool = False  # the caption opens with the RI formula, typeset in each format
 
     def label(self, key: str) -> str:
         """A row's or column's name as tables and figures show it (CSV keeps the key)."""
@@ -59,8 +61,9 @@ class Grid:
 
 
 def slug(name: str) -> str:
-    """A file-name-safe form of a model or method name."""
-    return re.sub(r"[^A-Za-z0-9._=()-]+", "_", name).strip("_") or "_"
+    """A model's or method's name as a file name: letters, digits and . _ = - only, so that
+    shells, LaTeX's \\includegraphics and URLs take it as it is ("wise_ft(0.5)" -> "wise_ft_0.5")."""
+    return re.sub(r"[^A-Za-z0-9._=-]+", "_", name).strip("_") or "_"
 
 
 def model_labels(report: Report) -> dict[str, str]:
@@ -78,18 +81,19 @@ def mri_grid(report: Report) -> Grid:
               for model in scope.models for m in scope.methods if not report.mri[(model, m)].complete}
     return Grid("mri", "mRI: mean robustness improvement (percentage points)", "method",
                 scope.methods, scope.models, cells, "pretrained model", diverging=True,
-                missing_text=counts, labels=model_labels(report),
+                missing_text=counts, labels=model_labels(report), formula=True,
                 caption=ri_caption(scope) + " A missing cell shows how many of its RI_i (one per "
                 "downstream set) are complete.")
 
 
 def ri_caption(scope) -> str:
-    """The definition the numbers follow, with this report's n and sets."""
-    return (f"RI_i = 1/(n-1) sum_(j != i) (A_i^(j) - A_pre^(j)): the mean change of accuracy, against the "
-            f"pretrained model, on the n = {scope.n} ImageNet-RIB sets evaluated ({', '.join(scope.rib_sets)}) "
-            "other than i, the set fine-tuned on (all n when i is not one of them, e.g. ImageNet-1K); "
-            "A_i^(j) is the top-1 accuracy on set j after fine-tuning on i, A_pre^(j) the pretrained "
-            "model's. mRI = the mean of RI_i over the downstream sets i.")
+    """The definition the numbers follow in words, with this report's n and sets (the formula
+    itself comes before it, typeset by each format: `Grid.formula`)."""
+    return (f"RI is the mean change of top-1 accuracy, against the pretrained model, on the n = {scope.n} "
+            f"ImageNet-RIB sets evaluated ({', '.join(scope.rib_sets)}) other than i, the set fine-tuned on "
+            "(all n when i is not one of them, e.g. ImageNet-1K): A_i^(j) is the accuracy on set j after "
+            "fine-tuning on i, A_pre^(j) the pretrained model's. mRI is the mean of RI over the downstream "
+            "sets i.")
 
 
 def absolute_robustness_grid(report: Report) -> Grid:
@@ -133,7 +137,7 @@ def ri_grid(report: Report, model: str) -> Grid:
     return Grid(f"ri/{slug(model)}", f"RI per downstream set: {model_labels(report)[model]}", "method",
                 scope.methods,
                 scope.downstream, cells, "fine-tuned on", diverging=True, side_title="mRI",
-                side={m: report.mri[(model, m)] for m in scope.methods},
+                side={m: report.mri[(model, m)] for m in scope.methods}, formula=True,
                 caption="Columns: the downstream set i fine-tuned on. " + ri_caption(scope))
 
 
@@ -157,34 +161,82 @@ def summary_grids(report: Report) -> list[Grid]:
     return [g for g in found if g is not None]
 
 
-def to_csv(grid: Grid, statistic: str = "mean") -> str:
-    """Numbers at full precision (blank where missing); statistic 'mean' or 'std'."""
+def _row_stats(grid: Grid, row: str) -> list[Stat]:
+    """A row's cells, then its side value when the grid has a side column."""
+    stats = [grid.cell(row, c) for c in grid.columns]
+    return stats + ([grid.side.get(row, MISSING)] if grid.side else [])
+
+
+def to_csv(grid: Grid) -> str:
+    """Numbers at full precision, blank where missing: each column's mean, then its standard
+    deviation over seeds in `<column>_std` (blank for one seed), like mean ± std in the .md."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    side = [grid.side_title] if grid.side else []
-    writer.writerow([grid.corner, *grid.columns, *side])
+    names = [*grid.columns, *([grid.side_title] if grid.side else [])]
+    writer.writerow([grid.corner, *names, *(f"{n}_std" for n in names)])
     for row in grid.rows:
-        values = [getattr(grid.cell(row, c), statistic) for c in grid.columns]
-        if grid.side:
-            values.append(getattr(grid.side.get(row, MISSING), statistic))
+        stats = _row_stats(grid, row)
+        values = [s.mean for s in stats] + [s.std for s in stats]
         writer.writerow([row, *("" if math.isnan(v) else repr(v) for v in values)])
     return buffer.getvalue()
 
 
-def to_markdown(grid: Grid, heading: str = "###") -> str:
-    """A GitHub-flavoured Markdown table: 'mean ± std' over seeds, '—' where missing."""
+def to_markdown(grid: Grid, heading: str = "###", math: bool = True) -> str:
+    """A GitHub-flavoured Markdown table: 'mean ± std' over seeds, '—' where missing; the RI
+    formula as LaTeX math (GitHub renders it), or as plain text (`math=False`, a terminal)."""
     side = [grid.side_title] if grid.side else []
     header = [grid.corner, *map(grid.label, grid.columns), *side]
     lines = [f"{heading} {grid.title}", "", _md_row(header), "|" + "---|" * len(header)]
     for row in grid.rows:
-        values = [grid.shown(row, c) for c in grid.columns]
-        if grid.side:
-            values.append(grid.side.get(row, MISSING).shown())
-        lines.append(_md_row([grid.label(row), *values]))
+        lines.append(_md_row([grid.label(row), *_shown_row(grid, row)]))
+    if grid.formula:
+        lines += ["", f"$${RI_LATEX}$$" if math else RI_TEXT]
     if grid.caption:
         lines += ["", grid.caption]
     return "\n".join(lines) + "\n"
 
 
+def _shown_row(grid: Grid, row: str) -> list[str]:
+    values = [grid.shown(row, c) for c in grid.columns]
+    return values + ([grid.side.get(row, MISSING).shown()] if grid.side else [])
+
+
 def _md_row(cells: list[str]) -> str:
     return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                  "—": "---", "–": "--", "−": "--", "±": r"\ensuremath{\pm}", "…": r"\ldots{}", "≠": r"\ensuremath{\neq}"}
+
+
+def latex_escape(text: str) -> str:
+    """Text as LaTeX typesets it literally (underscores of set names, % of units)."""
+    return "".join(_LATEX_SPECIAL.get(char, char) for char in text)
+
+
+def _latex_value(text: str) -> str:
+    """'1.23 ± 0.04' -> '$1.23 \\pm 0.04$'; a missing cell '—' -> '--'."""
+    if text.startswith("—"):
+        return "--" + latex_escape(text[1:])
+    mean, _, std = text.partition(" ± ")
+    return f"${mean} \\pm {std}$" if std else f"${mean}$"
+
+
+def to_latex(grid: Grid) -> str:
+    """The table for a paper: a booktabs tabular in a table float, mean ± std over seeds,
+    '--' where missing, the caption and a label from the file name (needs \\usepackage{booktabs})."""
+    side = [grid.side_title] if grid.side else []
+    header = [grid.corner, *map(grid.label, grid.columns), *side]
+    align = "l" + "r" * (len(header) - 1)
+    lines = [r"\begin{table}[t]", r"\centering", r"\small", rf"\begin{{tabular}}{{{align}}}", r"\toprule",
+             " & ".join(latex_escape(h) for h in header) + r" \\", r"\midrule"]
+    for row in grid.rows:
+        rule = r" \midrule" if row == PRETRAINED and len(grid.rows) > 1 else ""  # the baseline row apart
+        lines.append(" & ".join([latex_escape(grid.label(row)), *map(_latex_value, _shown_row(grid, row))])
+                     + r" \\" + rule)
+    caption = latex_escape(grid.title) + "." + (f" ${RI_LATEX}$." if grid.formula else "")
+    caption += f" {latex_escape(grid.caption)}" if grid.caption else ""
+    lines += [r"\bottomrule", r"\end{tabular}", rf"\caption[{latex_escape(grid.title)}]{{{caption}}}",
+              rf"\label{{tab:{slug(grid.stem.replace('/', '-'))}}}", r"\end{table}"]
+    return "\n".join(lines) + "\n"

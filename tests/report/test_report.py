@@ -181,6 +181,23 @@ def test_several_seeds_give_mean_and_sample_std(tmp_path):
     assert report.accuracy[(MODEL, "ft", "imagenet_r")]["imagenet_sketch"].shown() == "37.50 ± 1.41"
 
 
+def test_several_seeds_reach_the_csv_markdown_and_latex_tables_as_mean_and_std(tmp_path):
+    from ribray.report.output import write_report
+
+    write_pretrained(tmp_path)
+    write_matrix(tmp_path, "ft", seed=0)
+    second = {d: dict(row) for d, row in FINETUNED.items()}
+    second["imagenet_r"]["imagenet_sketch"] = 38.50  # mRI per seed: 0.10 and 1.30 / 3 (above)
+    write_matrix(tmp_path, "ft", second, seed=1)
+    write_report(report_of(tmp_path), tmp_path / "out")
+    mean, std = (0.10 + 1.30 / 3) / 2, abs(0.10 - 1.30 / 3) / math.sqrt(2)
+    header, row = (tmp_path / "out" / "mri.csv").read_text().splitlines()
+    assert header == f"method,{MODEL},{MODEL}_std" and row.split(",")[0] == "ft"
+    assert [float(v) for v in row.split(",")[1:]] == pytest.approx([mean, std], abs=1e-12)
+    assert f"| ft | {mean:.2f} ± {std:.2f} |" in (tmp_path / "out" / "mri.md").read_text()
+    assert f"ft & ${mean:.2f} \\pm {std:.2f}$ \\\\" in (tmp_path / "out" / "mri.tex").read_text()
+
+
 def test_a_missing_seed_is_not_averaged_over(tmp_path):
     write_pretrained(tmp_path)
     write_matrix(tmp_path, "ft", seed=0)
@@ -311,3 +328,24 @@ def test_otdd_correlates_with_the_imagenet_accuracy_drop_by_hand():
         sum((x - mx) ** 2 for x in xs) ** 0.5 * sum((y - my) ** 2 for y in ys) ** 0.5)
     assert abs(_pearson(xs, ys) - expected) < 1e-12
     assert abs(_pearson(xs, [-y for y in ys]) + expected) < 1e-12
+
+
+def test_figures_drawn_by_worker_processes_are_the_files_drawn_in_process(tmp_path, monkeypatch):
+    import os
+
+    from ribray.report import figures
+    from ribray.report.tables import mri_grid, ri_grid
+
+    write_pretrained(tmp_path)
+    write_matrix(tmp_path, "ft")
+    report = report_of(tmp_path)
+    grids = [mri_grid(report), ri_grid(report, MODEL)]
+    serial = figures.draw_all([(g, tmp_path / "serial" / f"{g.stem}.png") for g in grids])
+    monkeypatch.setattr(figures, "FIGURES_PER_WORKER", 1)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1})  # two CPUs, whatever this machine has
+    parallel = figures.draw_all([(g, tmp_path / "parallel" / f"{g.stem}.png") for g in grids])
+    assert [p.relative_to(tmp_path / "parallel") for p in parallel] == \
+        [p.relative_to(tmp_path / "serial") for p in serial]
+    assert [p.suffix for p in serial] == [".png", ".pdf", ".svg"] * 2
+    for one, other in zip(serial, parallel, strict=True):  # no dates inside: byte for byte
+        assert one.read_bytes() == other.read_bytes(), one.name

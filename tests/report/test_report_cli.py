@@ -40,18 +40,23 @@ def test_report_writes_tables_heatmaps_and_html_and_json_parses(tmp_path):
     assert mri[(MODEL, "ft")]["mean"] == pytest.approx(MRI_BY_HAND, abs=1e-9)
     assert mri[(MODEL, "wise_ft(0.5)")]["mean"] is None and mri[(MODEL, "wise_ft(0.5)")]["complete_cells"] == 2
     assert [m["eval_sets"] for m in main["missing"]] == [["imagenet_sketch"]]
-    for name in ["mri.csv", "mri.md", "mri.png", "imagenet_accuracy.csv", "downstream_accuracy.md",
-                 f"ri/{MODEL}.csv", f"accuracy/{MODEL}/ft.csv", f"accuracy/{MODEL}/ft.md",
-                 f"accuracy/{MODEL}/ft.png", f"accuracy/{MODEL}/wise_ft(0.5).png", "report.html",
-                 "report.md", "report.json", "missing.csv"]:
+    for name in ["mri.csv", "mri.md", "mri.tex", "mri.png", "mri.pdf", "mri.svg", "imagenet_accuracy.csv",
+                 "downstream_accuracy.md", f"ri/{MODEL}.csv", f"ri/{MODEL}.tex", f"accuracy/{MODEL}/ft.csv",
+                 f"accuracy/{MODEL}/ft.md", f"accuracy/{MODEL}/ft.png", f"accuracy/{MODEL}/wise_ft_0.5.png",
+                 f"accuracy/{MODEL}/wise_ft_0.5.pdf", "report.html", "report.md", "report.json", "missing.csv"]:
         assert (out / name).is_file(), name
+    assert [p for p in out.rglob("*") if set("() ") & set(p.name)] == []  # names a shell and LaTeX take
     header, ft_row, wise_row = (out / "mri.csv").read_text().splitlines()
-    assert header == f"method,{MODEL}" and wise_row == "wise_ft(0.5),"  # blank: missing
-    assert float(ft_row.split(",")[1]) == pytest.approx(MRI_BY_HAND, abs=1e-9)
+    assert header == f"method,{MODEL},{MODEL}_std" and wise_row == "wise_ft(0.5),,"  # blank: missing
+    assert float(ft_row.split(",")[1]) == pytest.approx(MRI_BY_HAND, abs=1e-9) and ft_row.endswith(",")
     assert "| wise_ft(0.5) | — (2/3 RI) |" in (out / "mri.md").read_text()
     html = (out / "report.html").read_text()
     assert "Missing: 1 trial(s)" in html and f"accuracy/{MODEL}/ft.png" in html
+    assert "<math display='block'>" in html and "<dt>A<sub>i</sub><sup>(j)</sup></dt>" in html
     assert (out / "mri.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "mri.pdf").read_bytes()[:5] == b"%PDF-" and b"<svg" in (out / "mri.svg").read_bytes()
+    tex = (out / "mri.tex").read_text()
+    assert "\\toprule" in tex and f"ft & ${MRI_BY_HAND:.2f}$ \\\\" in tex and "wise\\_ft(0.5) & -- (2/3 RI)" in tex
 
 
 def test_text_summary_shows_the_mri_table_and_missing_trials(tmp_path):
@@ -107,7 +112,7 @@ def test_tables_show_the_papers_model_names_and_keep_timm_names_in_csv(tmp_path)
     assert _run(tmp_path, "--out", tmp_path / "out").exit_code == 0
     out = tmp_path / "out"
     assert (out / "mri.md").read_text().splitlines()[2] == "| method | IN-1K + AugReg |"
-    assert (out / "mri.csv").read_text().splitlines()[0] == f"method,{MODEL}"
+    assert (out / "mri.csv").read_text().splitlines()[0] == f"method,{MODEL},{MODEL}_std"
     html = (out / "report.html").read_text()
     assert f"<th title='{MODEL}'>IN-1K + AugReg</th>" in html
     assert "RI per downstream set: IN-1K + AugReg" in html
