@@ -84,8 +84,12 @@ def fake(root: str, per_class: int, classes: int, size: int, datasets: str | Non
     from pathlib import Path
 
     from ribray.data import DATASETS, get_dataset
+    from ribray.data.imagenet_c import can_corrupt
 
     names = datasets.split(",") if datasets else _one_per_folder(DATASETS)
+    if not datasets and not can_corrupt():
+        names.remove("imagenet_c")
+        click.echo("imagenet_c skipped: its corruptions need the fakes extra (pip install 'ribray[fakes]')")
     for name in names:
         entry = get_dataset(name)
         per = c_per_class if name == "imagenet_c" else per_class

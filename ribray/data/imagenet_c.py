@@ -77,6 +77,7 @@ class ImageNetC(WnidFolders):
         process), so by default a vectorised stand-in (blur, jitter pixels locally, blur) is
         used; `real_glass_blur=True` uses the package's own.
         """
+        require_imagecorruptions()
         root = prepare_fake_folder(self.name, root)
         rng = np.random.default_rng(seed)
         np.random.seed(seed)  # imagecorruptions draws from numpy's global generator
@@ -120,6 +121,20 @@ class ImageNetC(WnidFolders):
         if result.images != result.expected_images:
             result.problems.append(f"{result.images:,} images in {root}, expected {result.expected_images:,}")
         return result
+
+
+def can_corrupt() -> bool:
+    """The corruptions (and their opencv, numba, scikit-image) are an extra: only fakes need them."""
+    import importlib.util
+
+    return importlib.util.find_spec("imagecorruptions") is not None
+
+
+def require_imagecorruptions() -> None:
+    if not can_corrupt():
+        raise DataError("generated ImageNet-C images are corrupted by the imagecorruptions package, which "
+                        "is not installed: pip install 'ribray[fakes]' (or leave imagenet_c out: "
+                        "ribray data fake ROOT --datasets ...)")
 
 
 def corrupted(base: np.ndarray, corruption: str, severity: int, rng: np.random.Generator,

@@ -66,7 +66,7 @@ def run_sweep(spec, *, resume: bool = False, address: str | None = None,
     run = _Run(spec, plan, layout, _context(spec, layout, plan), max_concurrent, faults.from_environment())
     start_ray(address)
     if previous is not None and not resume:
-        echo(f"note: an earlier run is in {previous}; pass --resume to continue its trials from their checkpoints")
+        _suggest_resume(Location(previous), finished, echo)
     grid, stopped = run.fit(Pass(done, previous if resume else None))
     if resume and not stopped:
         more, stopped = _run_new_trials(run, Location(previous), grid, echo)
@@ -99,6 +99,17 @@ class _Run:
             done = done_trial_ids(self.layout.results)
             unfinished = [t.trial_id for t in self.plan.trials if t.trial_id not in done]
             return [], _driver_failure(self.layout.root, error, (progress and progress.failed_ids) or unfinished)
+
+
+def _suggest_resume(previous: Location, finished: set[str], echo) -> None:
+    """Point at --resume only when the latest run left trials unfinished (after a completed
+    run there is nothing to continue)."""
+    recorded = recorded_trials(previous)
+    if recorded is None:  # a run of ribray 0.1: what it planned is not recorded
+        echo(f"note: an earlier run is in {previous.uri}; pass --resume to continue its trials from their checkpoints")
+    elif unfinished := recorded - finished:
+        echo(f"note: the earlier run {previous.uri} left {len(unfinished)} trial(s) unfinished; pass --resume "
+             "to continue them from their checkpoints (this run starts them afresh)")
 
 
 def _run_new_trials(run: _Run, resumed: Location, resumed_grid: list, echo) -> tuple[list, dict[str, str]]:

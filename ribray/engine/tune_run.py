@@ -37,13 +37,30 @@ def start_ray(address: str | None) -> None:
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     # ...so Tune's result grid finds no result.json per trial; that is expected, not a warning
     logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
+    _quiet_tune()
     if ray.is_initialized():
         return
     if address:
         ray.init(address=address, log_to_driver=True)
     else:
-        # address="local": a new embedded Ray, never some other cluster this machine knows of
-        ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1")
+        # address="local": a new embedded Ray, never some other cluster this machine knows of;
+        # its "Started a local Ray instance" is ribray's business, not the user's
+        ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1",
+                 logging_level=logging.WARNING)
+
+
+def _quiet_tune() -> None:
+    """ribray prints its own progress (engine/progress.py). Tune's new console output prints a
+    banner whatever `verbose` says ("Number of trials 9223372036854775807" for an open-ended
+    searcher, box-drawn even into a pipe) and a "View detailed results" pointer to folders
+    that hold no results; the legacy output at verbose=0 prints nothing."""
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    logging.getLogger("ray.tune.tune").setLevel(logging.WARNING)  # "Wrote the latest version of..."
+    # "Token authentication is enabled for this Ray cluster": Ray's default, which ribray keeps
+    # (the local cluster is token-protected); only the notice on every run goes. A cluster
+    # started with authentication disabled is still warned about (a separate message).
+    logging.getLogger("ray._private.authentication.authentication_token_setup").addFilter(
+        lambda record: "Token authentication is enabled" not in record.getMessage())
 
 
 def make_tuner(spec, plan: Plan, run: Pass, context: SweepContext, layout: SweepLayout,

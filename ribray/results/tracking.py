@@ -30,6 +30,8 @@ def _client(tracking_uri: str):
 
     for key, value in HTTP_DEFAULTS.items():
         os.environ.setdefault(key, value)
+    # "Creating initial MLflow database tables..." when a sweep's SQLite store is first made
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
     return MlflowClient(tracking_uri)
 
 
@@ -259,5 +261,6 @@ def final_metrics(rows: list[dict]) -> dict[str, float]:
 
 
 def _metric_key(name: str) -> str:
-    """MLflow metric names allow letters, digits, _ - . / and spaces."""
-    return re.sub(r"[^A-Za-z0-9_\-./ ]", "_", name)
+    """MLflow metric names allow letters, digits, _ - . / and spaces: "mRI wise_ft(0.5)" is
+    logged as "mRI wise_ft 0.5"."""
+    return re.sub(r"\s+", " ", re.sub(r"[^A-Za-z0-9_\-./ ]", " ", name)).strip()

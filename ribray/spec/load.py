@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ribray.errors import SpecError, did_you_mean
+from ribray.errors import SpecError, UnknownNameError, did_you_mean
 from ribray.registry import Registry
 from ribray.spec.schema import Spec
 
@@ -42,19 +42,25 @@ def parse_spec(raw: dict, base_dir: Path | None = None) -> Spec:
     return _absolute_paths(spec, base_dir or Path.cwd())
 
 
+REGISTRY_PROBLEMS = "ribray_registry"  # a pydantic error type: lines already naming their keys
+
+
 def registry_options(entries: Any, registry: Registry, key: str, what: str) -> dict[str, Any]:
     """Validate `key:` (a mapping of registered name -> options) entry by entry against each
-    entry's own typed `Options` (methods, interpolations)."""
+    entry's own typed `Options` (methods, interpolations). Every unknown name and bad option
+    is reported, together with the rest of the spec's problems (a pydantic error that
+    format_validation_error unpacks line by line)."""
     if entries is None:
         return {}
     if not isinstance(entries, dict):
-        raise SpecError(f"{key}: expected a mapping of {what} name to options, got {type(entries).__name__}")
-    validated = {}
+        report_problems([f"{key}: expected a mapping of {what} name to options, got {type(entries).__name__}"])
+    validated, problems = {}, []
     for name, options in entries.items():
         if name not in registry:
             hint = did_you_mean(str(name), registry.names())
             hint = f"; did you mean {hint!r}?" if hint else ""
-            raise SpecError(f"{key}.{name}: unknown {what}{hint} (run `{registry.list_command}` to list them)")
+            problems.append(f"{key}.{name}: unknown {what}{hint} (run `{registry.list_command}` to list them)")
+            continue
         cls = registry.get(name).Options
         if isinstance(options, cls):
             validated[name] = options
@@ -62,8 +68,31 @@ def registry_options(entries: Any, registry: Registry, key: str, what: str) -> d
         try:
             validated[name] = cls.model_validate(options or {})
         except ValidationError as error:
-            raise SpecError(format_validation_error(error, cls, prefix=(key, name))) from None
+            problems += validation_lines(error, cls, prefix=(key, name))
+    if problems:
+        report_problems(problems)
     return validated
+
+
+def report_problems(problems: list[str]):
+    """Raise, inside a pydantic validator, problems that already name their keys."""
+    from pydantic_core import PydanticCustomError
+
+    raise PydanticCustomError(REGISTRY_PROBLEMS, "{problems}", {"problems": "\n".join(problems)})
+
+
+def dataset_name_problems(key: str, names: list[str]) -> list[str]:
+    """`key.i: unknown dataset ...; did you mean ...?` for each name the registry lacks."""
+    from ribray.data import DATASETS
+
+    problems = []
+    for i, name in enumerate(names):
+        if name not in DATASETS:
+            try:
+                DATASETS.get(name)
+            except UnknownNameError as error:
+                problems.append(f"{key}.{i}: {error}")
+    return problems
 
 
 def _absolute_paths(spec: Spec, base_dir: Path) -> Spec:
@@ -81,12 +110,19 @@ def _absolute_paths(spec: Spec, base_dir: Path) -> Spec:
 
 
 def format_validation_error(error: ValidationError, root: type[BaseModel], prefix: tuple = ()) -> str:
-    """One line per problem: the key's dotted path, what is wrong, and a did-you-mean."""
+    """Every problem on its own line: the key's dotted path, what is wrong, and a did-you-mean."""
+    lines = validation_lines(error, root, prefix)
+    return "invalid spec:\n  " + "\n  ".join(lines) if len(lines) > 1 else "invalid spec: " + lines[0]
+
+
+def validation_lines(error: ValidationError, root: type[BaseModel], prefix: tuple = ()) -> list[str]:
     lines = []
     for item in error.errors():
         loc = prefix + tuple(item["loc"])
         path = ".".join(str(p) for p in loc)
-        if item["type"] == "extra_forbidden":
+        if item["type"] == REGISTRY_PROBLEMS:
+            message = item["ctx"]["problems"]  # already one line per problem, each naming its key
+        elif item["type"] == "extra_forbidden":
             known = _keys_at(root, tuple(item["loc"])[:-1])
             guess = did_you_mean(str(loc[-1]), known)
             message = f"{path}: unknown key"
@@ -96,8 +132,8 @@ def format_validation_error(error: ValidationError, root: type[BaseModel], prefi
             message = f"{path}: {item['msg']}"
             if item["type"] not in ("missing",) and "input" in item and not isinstance(item["input"], dict):
                 message += f" (got {item['input']!r})"
-        lines.append(message)
-    return "invalid spec:\n  " + "\n  ".join(lines) if len(lines) > 1 else "invalid spec: " + lines[0]
+        lines += message.split("\n")
+    return lines
 
 
 def _keys_at(model: type[BaseModel], loc: tuple) -> list[str]:

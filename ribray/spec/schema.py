@@ -80,6 +80,15 @@ class Spec(Strict):
                 raise ValueError("give shots_per_class or fraction, not both")
         return subsets
 
+    @field_validator("downstream", "eval_sets")
+    @classmethod
+    def _known_datasets(cls, names: Any, info) -> Any:
+        from ribray.spec.load import dataset_name_problems, report_problems
+
+        if isinstance(names, list) and (problems := dataset_name_problems(info.field_name, names)):
+            report_problems(problems)
+        return names
+
     @field_validator("methods", mode="before")
     @classmethod
     def _method_options(cls, methods: Any) -> Any:

@@ -30,20 +30,11 @@ def check_spec(spec: Spec, *, data: bool = True, weights: bool = True, storage: 
 
 
 def _dataset_names(spec: Spec) -> list[str]:
-    from ribray.data import DATASETS
+    """Checked when a spec is read, and again here for specs built in code (model_copy)."""
+    from ribray.spec.load import dataset_name_problems
 
-    problems = []
-    named = [("downstream", spec.downstream)]
-    if spec.eval_sets != "default":
-        named.append(("eval_sets", spec.eval_sets))
-    for key, names in named:
-        for i, name in enumerate(names):
-            if name not in DATASETS:
-                try:
-                    DATASETS.get(name)
-                except RibrayError as error:
-                    problems.append(f"{key}.{i}: {error}")
-    return problems
+    problems = dataset_name_problems("downstream", spec.downstream)
+    return problems + (dataset_name_problems("eval_sets", spec.eval_sets) if spec.eval_sets != "default" else [])
 
 
 def _interpolations(spec: Spec) -> list[str]:

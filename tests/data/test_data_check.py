@@ -199,3 +199,17 @@ def test_fake_writes_every_layout_by_default(tmp_path):
 def test_fake_with_an_unknown_name_fails_with_a_suggestion(tmp_path):
     result = run("fake", tmp_path, "--datasets", "imagenet_skech")
     assert result.exit_code != 0 and "did you mean 'imagenet_sketch'" in str(result.exception)
+
+
+def test_imagenet_c_fakes_without_the_fakes_extra_say_what_to_install(tmp_path, monkeypatch):
+    import importlib.util
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "imagecorruptions" else found(name, *args))
+    result = run("fake", tmp_path, "--datasets", "imagenet_c", "--classes", "1", "--c-per-class", "1")
+    assert result.exit_code != 0 and "pip install 'ribray[fakes]'" in str(result.exception)
+    assert not (tmp_path / "imagenet-c").exists()  # refused before writing anything
+    every = run("fake", tmp_path, "--classes", "1", "--per-class", "1", "--size", "32")
+    assert every.exit_code == 0 and "imagenet_c skipped" in every.output and "pip install 'ribray[fakes]'" in every.output
+    assert (tmp_path / "imagenet-r").is_dir() and not (tmp_path / "imagenet-c").exists()

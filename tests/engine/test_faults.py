@@ -69,6 +69,13 @@ def test_killed_driver_then_resume_completes(fake_data, tmp_path):
     assert 2 <= len(done_before) < 7
     resumed = Driver(["sweep", str(path), "--resume"], tmp_path / "driver2.log")
     assert resumed.wait(400) == 0, (tmp_path / "driver2.log").read_text()[-3000:]
+    for log in ("driver1.log", "driver2.log"):  # a pipe gets ribray's lines, not Ray's and MLflow's
+        text = (tmp_path / log).read_text()
+        assert "[ribray " in text
+        for noise in ("Number of trials", "9223372036854775807", "╭", "View detailed results",
+                      "Token authentication is enabled", "Creating initial MLflow database tables",
+                      "Started a local Ray instance", "Wrote the latest version"):
+            assert noise not in text, (log, noise)
     assert_exactly_once(load_spec(path), results)
     kept = {f.name: f.stat().st_mtime for f in shard_files(results) if f.name in done_before}
     assert kept == done_before, "finished trials must not run again"

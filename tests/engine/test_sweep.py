@@ -3,6 +3,9 @@ re-runs and spec extensions."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pyarrow.dataset as ds
 import pytest
 from click.testing import CliRunner
@@ -14,6 +17,7 @@ from ribray.errors import RibrayError
 from ribray.plan import make_plan
 from ribray.results import sweep_dir
 from ribray.spec import parse_spec
+from ribray.storage import Location
 
 from conftest import tiny_spec, write_spec
 
@@ -99,12 +103,13 @@ def test_rerun_is_a_noop(finished, capsys):
     assert {r["trial_id"]: r["finished_at"] for r in _rows(spec)} == before
 
 
-def test_extending_the_spec_runs_only_new_trials(finished):
+def test_extending_the_spec_runs_only_new_trials(finished, capsys):
     spec, _ = finished
     before = {r["trial_id"]: r["finished_at"] for r in _rows(spec)}
     extended = spec.model_copy(update={"seeds": [0, 1]})
     summary = run_sweep(extended, max_concurrent=2)
     assert summary.complete and summary.already_done == len(before) and summary.done == 13
+    assert "--resume" not in capsys.readouterr().out  # the earlier run finished: nothing to resume
     after = _rows(extended)
     assert {r["trial_id"]: r["finished_at"] for r in after if r["trial_id"] in before} == before
     assert len(after) == 13 * 3
@@ -170,3 +175,25 @@ def test_the_report_lands_in_the_sweeps_mlflow_run(finished, tmp_path):
     experiment = client.get_experiment_by_name(spec.name)
     parent = next(r for r in client.search_runs([experiment.experiment_id]) if r.data.tags.get("ribray.role") == "sweep")
     assert "report/report.html" in [a.path for a in client.list_artifacts(parent.info.run_id, "report")]
+    report = json.loads((Path(sweep_dir(spec).path) / "report" / "report.json").read_text())
+    mri = {r["method"]: r["mean"] for r in report["mri"]}
+    assert parent.data.metrics["mRI wise_ft 0.5"] == pytest.approx(mri["wise_ft(0.5)"])  # the table's value
+    assert parent.data.metrics["mRI ft"] == pytest.approx(mri["ft"])
+
+
+def test_resume_is_suggested_only_for_a_run_that_left_trials_unfinished(tmp_path):
+    from ribray.engine.sweep import _suggest_resume
+    from ribray.engine.tune_run import RUN_TRIALS_FILE
+
+    run_dir = Location(str(tmp_path / "run-1"))
+    said = []
+    _suggest_resume(run_dir, set(), said.append)  # no record: a ribray 0.1 run, may be unfinished
+    assert said == [f"note: an earlier run is in {run_dir.uri}; pass --resume to continue its trials "
+                    "from their checkpoints"]
+    run_dir.child(RUN_TRIALS_FILE).write_bytes(b'["a", "b", "c"]')
+    said.clear()
+    _suggest_resume(run_dir, {"a", "b", "c", "d"}, said.append)
+    assert said == []
+    _suggest_resume(run_dir, {"a"}, said.append)
+    assert said == [f"note: the earlier run {run_dir.uri} left 2 trial(s) unfinished; pass --resume to "
+                    "continue them from their checkpoints (this run starts them afresh)"]

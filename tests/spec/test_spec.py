@@ -30,6 +30,23 @@ def test_unknown_method_gets_did_you_mean():
         parse_spec(BASE | {"methods": {"fft": {}}})
 
 
+def test_every_problem_of_a_spec_is_reported_at_once():
+    with pytest.raises(SpecError) as caught:
+        parse_spec(BASE | {"downstream": ["imagenet_r", "imagenet_skech"], "eval_sets": ["objectnett"],
+                           "methods": {"fx": {}, "ewc": {"bogus": 3}, "lp": {}},
+                           "interpolations": {"wiseft": {"of": "ft"}}, "train": {"epochs": 0}})
+    assert str(caught.value).splitlines() == [
+        "invalid spec:",
+        "  downstream.1: unknown dataset 'imagenet_skech'; did you mean 'imagenet_sketch'? "
+        "(run `ribray data list` to list them)",
+        "  eval_sets.0: unknown dataset 'objectnett'; did you mean 'objectnet'? (run `ribray data list` to list them)",
+        "  methods.fx: unknown method (run `ribray methods` to list them)",
+        "  methods.ewc.bogus: unknown key (valid keys here: train, weight)",
+        "  interpolations.wiseft: unknown interpolation; did you mean 'wise_ft'? (run `ribray methods` to list them)",
+        "  train.epochs: Input should be greater than or equal to 1 (got 0)",
+    ]
+
+
 def test_wrong_types_and_ranges_name_the_key():
     with pytest.raises(SpecError, match=r"train\.lr: Input should be greater than 0"):
         parse_spec(BASE | {"train": {"lr": -1}})
