@@ -34,6 +34,11 @@ class UnknownNameError(RibrayError, KeyError):
         return self.args[0]
 
 
+class PermanentError(RibrayError):
+    """A trial failure that a retry would repeat exactly (a checkpoint that cannot be loaded, a
+    loss that is not finite): the trial fails at once, without spending its retries."""
+
+
 class DataError(RibrayError):
     """A dataset folder is missing, incomplete or unreadable."""
 

@@ -18,7 +18,8 @@ PRETRAINED = "pretrained"
 class Strict(BaseModel):
     """Base for every spec block: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # .inf / .nan are YAML floats: a learning rate of .inf trains a model into NaN
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 Precision = Literal["auto", "bf16", "fp16", "fp32"]

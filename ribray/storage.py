@@ -35,8 +35,33 @@ class Location:
     def path(self) -> str:
         return _filesystem(self.uri)[1]
 
+    def _split(self) -> tuple[str, str]:
+        """(the URI up to its path, '?options' or ''): s3://b/p?endpoint_override=host:9000&scheme=http
+        keeps its options apart from the path (pyarrow reads them; paths grow before them)."""
+        base, mark, options = self.uri.partition("?")
+        return base.rstrip("/"), mark + options
+
     def child(self, *parts: str) -> Location:
-        return Location(posixpath.join(self.uri.rstrip("/"), *parts))
+        base, options = self._split()
+        return Location(posixpath.join(base, *parts) + options)
+
+    @property
+    def name(self) -> str:
+        """The last part of the path (a file's or folder's name)."""
+        return posixpath.basename(self._split()[0])
+
+    @property
+    def parent(self) -> Location:
+        base, options = self._split()
+        return Location(posixpath.dirname(base) + options)
+
+    def for_ray(self) -> tuple[str, pafs.FileSystem | None]:
+        """(storage_path, storage_filesystem) for Ray Tune: the URI itself, or, when it carries
+        options (?endpoint_override=...), which Ray would not keep apart, the path and the
+        filesystem made from them."""
+        if self.is_local:
+            return self.path, None
+        return (self.path, self.fs) if self._split()[1] else (self.uri, None)
 
     def exists(self) -> bool:
         return self.fs.get_file_info(self.path).type != pafs.FileType.NotFound

@@ -54,7 +54,7 @@ def _log_to_mlflow(target: str, folder, main) -> str | None:
     try:
         return log_report(found.tracking_uri, found.experiment, found.sweep, folder, _headline(main))
     except Exception as error:  # noqa: BLE001 - the report is written; MLflow is a view of it
-        from ribray.results.tracking import redact
+        from ribray.secrets import redact
 
         click.echo(f"warning: could not log the report to MLflow at {redact(found.tracking_uri)}: "
                    f"{redact(str(error))}", err=True)

@@ -8,18 +8,19 @@ from dataclasses import dataclass, field
 from ribray.engine.tune_run import Pass, check_still_planned, latest_experiment, make_tuner, recorded_trials, start_ray
 from ribray.errors import RibrayError
 from ribray.plan import Plan, make_plan
+from ribray.results.checks import verified_done
 from ribray.results.layout import SweepLayout, sweep_dir
 from ribray.results.store import done_trial_ids
 from ribray.results.tracking import (
     TrackingInfo,
     describe_sweep,
     end_sweep,
-    redact,
     spec_text,
     start_sweep,
     sweep_params,
     sweep_tags,
 )
+from ribray.secrets import redact
 from ribray.spec.validate import check_spec
 from ribray.storage import Location
 from ribray.trials import faults
@@ -45,13 +46,16 @@ class SweepSummary:
 
 
 def run_sweep(spec, *, resume: bool = False, address: str | None = None,
-              max_concurrent: int | None = None, echo=print) -> SweepSummary:
+              max_concurrent: int | None = None, rerun_changed_data: bool = False, echo=print) -> SweepSummary:
     """Run every planned trial not yet done; return how the sweep ended."""
     started = time.monotonic()
     check_spec(spec)
     plan = make_plan(spec)
     layout = SweepLayout.of(spec)
-    finished = done_trial_ids(layout.results)
+    finished = verified_done(layout.results, echo)
+    fingerprints = _fingerprints(spec, plan, echo)
+    rerun = _changed_data(plan, layout, fingerprints, finished, rerun_changed_data, echo)
+    finished -= rerun
     done = finished & set(plan.by_id())
     previous = latest_experiment(layout)
     if resume and previous is None:
@@ -63,10 +67,13 @@ def run_sweep(spec, *, resume: bool = False, address: str | None = None,
         return SweepSummary(len(plan), len(done), len(done))
     if resume:
         check_still_planned(Location(previous), plan, finished)
-    run = _Run(spec, plan, layout, _context(spec, layout, plan), max_concurrent, faults.from_environment())
+    for name in layout.failed.list_files(".txt"):  # failed for good in an earlier run: try again now
+        layout.failed.child(name).delete()
+    run = _Run(spec, plan, layout, _context(spec, layout, plan, fingerprints), max_concurrent,
+               faults.from_environment())
     start_ray(address)
     if previous is not None and not resume:
-        _suggest_resume(Location(previous), finished, echo)
+        _suggest_resume(Location(previous), finished | rerun, echo)
     grid, stopped = run.fit(Pass(done, previous if resume else None))
     if resume and not stopped:
         more, stopped = _run_new_trials(run, Location(previous), grid, echo)
@@ -127,7 +134,43 @@ def _run_new_trials(run: _Run, resumed: Location, resumed_grid: list, echo) -> t
     return run.fit(Pass(done, failed=errored))
 
 
-def _context(spec, layout: SweepLayout, plan: Plan) -> SweepContext:
+def _fingerprints(spec, plan: Plan, echo) -> dict[str, str]:
+    """Every dataset the plan reads, fingerprinted (its listing) before any trial runs."""
+    from ribray.data.check import dataset_folder
+    from ribray.data.fingerprint import fingerprints
+
+    names = sorted({t.downstream for t in plan.trials if t.downstream} | set(spec.resolved_eval_sets()))
+    echo(f"data: listing {len(names)} dataset folder(s) to fingerprint them")
+    return fingerprints({n: dataset_folder(spec.data.root, n, dict(spec.data.folders)) for n in names})
+
+
+def _changed_data(plan: Plan, layout: SweepLayout, fingerprints: dict[str, str], finished: set[str],
+                  rerun: bool, echo) -> set[str]:
+    """Finished trials computed on other data than the spec's data now: refused, or (rerun)
+    their shards and fine-tuned weights set aside so that they run again."""
+    from ribray.results.checks import data_changes, set_aside
+
+    changed = data_changes(layout.results, fingerprints, finished & set(plan.by_id()))
+    if not changed:
+        return set()
+    shown = "\n  ".join(f"{plan.by_id()[t].label} [{t}]: {why}" for t, why in list(changed.items())[:10])
+    more = f"\n  ... and {len(changed) - 10} more" if len(changed) > 10 else ""
+    if not rerun:
+        raise RibrayError(f"{len(changed)} finished trial(s) were computed on other data than the spec's "
+                          f"data now:\n  {shown}{more}\nTheir results are not reused as if they were this "
+                          "data's: pass --rerun-changed-data to run them again (their shards and weights are "
+                          "moved to .set-aside/ folders, not deleted), or point data.root back at the old data")
+    for trial_id in changed:
+        set_aside(layout.results.child(f"{trial_id}.parquet"))
+        key = getattr(plan.by_id()[trial_id], "weights_key", None)
+        weights = layout.weights.child(f"{key}.safetensors") if key else None
+        if weights is not None and weights.exists():
+            set_aside(weights)
+    echo(f"{len(changed)} trial(s) computed on other data run again (old results in .set-aside/):\n  {shown}{more}")
+    return set(changed)
+
+
+def _context(spec, layout: SweepLayout, plan: Plan, fingerprints: dict[str, str] | None = None) -> SweepContext:
     layout.root.makedirs()
     tracking_uri = spec.mlflow.tracking_uri or layout.default_tracking_uri
     artifacts = layout.artifact_root if not spec.mlflow.tracking_uri else None
@@ -141,7 +184,8 @@ def _context(spec, layout: SweepLayout, plan: Plan) -> SweepContext:
         tracking = None
     return SweepContext(sweep=spec.name, spec_hash=spec.spec_hash(), sweep_dir=layout.root.uri,
                         data_root=spec.data.root, data_folders=dict(spec.data.folders),
-                        eval=spec.eval, tracking=tracking, scratch=layout.scratch)
+                        eval=spec.eval, tracking=tracking, scratch=layout.scratch,
+                        data_fingerprints=fingerprints or {})
 
 
 def _summarize(plan: Plan, already: set[str], layout: SweepLayout, grid, seconds: float) -> SweepSummary:
@@ -150,9 +194,20 @@ def _summarize(plan: Plan, already: set[str], layout: SweepLayout, grid, seconds
     for result in grid:
         trial_id = (result.config or {}).get("trial_id")
         if result.error is not None and trial_id and trial_id not in done:
-            failed[trial_id] = f"{type(result.error).__name__}: {str(result.error).strip().splitlines()[-1][:300]}"
+            failed[trial_id] = trial_error_text(result.error)
     not_run = [t.trial_id for t in plan.trials if t.trial_id not in done and t.trial_id not in failed]
     return SweepSummary(len(plan), len(already), len(done), failed, not_run, seconds)
+
+
+def trial_error_text(error: BaseException, limit: int = 1000) -> str:
+    """A failed trial's error as the summary shows it: the trial's own exception (Ray wraps it
+    in a RayTaskError whose text is a traceback) with its whole message, file names included."""
+    cause = getattr(error, "cause", None) or error
+    text = str(cause).strip()
+    if cause is error and "Traceback" in text:
+        text = text.splitlines()[-1]
+    text = " ".join(text.split())
+    return f"{type(cause).__name__}: {text[:limit] + ('...' if len(text) > limit else '')}"
 
 
 def _driver_failure(root: Location, error: Exception, trial_ids: list[str]) -> dict[str, str]:

@@ -79,15 +79,19 @@ def make_tuner(spec, plan: Plan, run: Pass, context: SweepContext, layout: Sweep
     trainable = tune.with_resources(tune.with_parameters(run_trial, **parameters),
                                     {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu})
     if run.previous is not None:
-        return tune.Tuner.restore(run.previous, trainable, resume_unfinished=True, resume_errored=True), None
+        path, filesystem = Location(run.previous).for_ray()
+        return tune.Tuner.restore(path, trainable, resume_unfinished=True, resume_errored=True,
+                                  storage_filesystem=filesystem), None
     progress = Progress(total=len(plan), already_done=len(run.done), planned=sorted(plan.by_id()),
                         results=layout.results.uri)
+    storage_path, storage_filesystem = layout.tune.for_ray()
     run_config = tune.RunConfig(
-        name=f"run-{time.strftime('%Y%m%d-%H%M%S')}", storage_path=layout.tune.uri,
+        name=f"run-{time.strftime('%Y%m%d-%H%M%S')}", storage_path=storage_path,
+        storage_filesystem=storage_filesystem,
         failure_config=tune.FailureConfig(max_failures=spec.retries),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
         callbacks=[progress, CheckpointPruner()], verbose=0)
-    record_trials(Location(run_config.storage_path).child(run_config.name), plan)
+    record_trials(layout.tune.child(run_config.name), plan)
     searcher = PlanSearcher(list(plan.trials), done=run.done, failed=run.failed,
                             hours=plan_hours(plan, load_throughput()))
     concurrency = max_concurrent or _default_concurrency(spec)
@@ -150,7 +154,8 @@ def latest_experiment(layout: SweepLayout) -> str | None:
         infos = tune_dir.fs.get_file_info(pafs.FileSelector(tune_dir.path, allow_not_found=True))
         names = sorted(Path(i.path).name for i in infos if Path(i.path).name.startswith("run-"))
     for name in reversed(names):
-        path = tune_dir.child(name).uri
-        if tune.Tuner.can_restore(path):
-            return path
+        run_dir = tune_dir.child(name)
+        path, filesystem = run_dir.for_ray()
+        if tune.Tuner.can_restore(path, storage_filesystem=filesystem):
+            return run_dir.uri
     return None

@@ -6,7 +6,7 @@ import os
 import pickle
 from typing import TYPE_CHECKING
 
-from ribray.errors import RibrayError
+from ribray.errors import PermanentError
 
 if TYPE_CHECKING:
     import torch
@@ -18,12 +18,12 @@ WRAPPER_KEYS = ("state_dict", "model")
 
 
 def check_checkpoint_file(path: str) -> None:
-    """Raise RibrayError unless `path` is a readable local file."""
+    """Raise unless `path` is a readable local file."""
     if "://" in path:
-        raise RibrayError(f"checkpoint {path}: must be a local file (copy it to each machine, "
+        raise PermanentError(f"checkpoint {path}: must be a local file (copy it to each machine, "
                           "or to a shared file system)")
     if not os.path.isfile(path):
-        raise RibrayError(f"checkpoint file not found: {path}")
+        raise PermanentError(f"checkpoint file not found: {path}")
 
 
 def read_state_dict(path: str) -> dict[str, torch.Tensor]:
@@ -34,17 +34,22 @@ def read_state_dict(path: str) -> dict[str, torch.Tensor]:
     if path.endswith(".safetensors"):
         from safetensors.torch import load_file
 
-        return load_file(path)
+        try:
+            return load_file(path)
+        except Exception as error:  # noqa: BLE001 - safetensors' own error types: not a safetensors file
+            raise PermanentError(f"checkpoint {path} cannot be read as safetensors: "
+                                 f"{str(error).splitlines()[0] if str(error) else type(error).__name__}") from None
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as error:  # code in the pickle, truncated, other formats
-        raise RibrayError(f"checkpoint {path} cannot be read as safetensors or a torch state dict "
-                          f"(weights_only): {error}") from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as error:  # code in the pickle, truncated, other formats
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise PermanentError(f"checkpoint {path} cannot be read as safetensors or a torch state dict "
+                             f"(weights_only: no code in it is run): {first}") from None
     for key in WRAPPER_KEYS:
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
     if not isinstance(state, dict) or not all(hasattr(v, "shape") for v in state.values()):
-        raise RibrayError(f"checkpoint {path} is not a state dict (a mapping of names to tensors)")
+        raise PermanentError(f"checkpoint {path} is not a state dict (a mapping of names to tensors)")
     return _strip_prefix(state, "module.")  # saved from a DistributedDataParallel wrapper
 
 
@@ -55,7 +60,7 @@ def load_checkpoint(module: nn.Module, path: str, model_name: str = "") -> None:
     state = read_state_dict(path)
     problem = state_mismatch(module.state_dict(), state)
     if problem:
-        raise RibrayError(f"checkpoint {path} is not a state dict of model "
+        raise PermanentError(f"checkpoint {path} is not a state dict of model "
                           f"{model_name or type(module).__name__}: {problem}")
     module.load_state_dict(state)
 

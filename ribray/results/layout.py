@@ -11,6 +11,7 @@ from ribray.errors import RibrayError
 from ribray.storage import Location
 
 RESULTS, WEIGHTS, TUNE, REPORT, SCRATCH = "results", "weights", "tune", "report", "scratch"
+FAILED = "failed"
 MLFLOW_DB, MLFLOW_ARTIFACTS = "mlflow.db", "mlartifacts"
 
 
@@ -36,6 +37,12 @@ class SweepLayout:
     @property
     def tune(self) -> Location:
         return self.root.child(TUNE)
+
+    @property
+    def failed(self) -> Location:
+        """failed/<trial_id>.txt: the error of a trial that failed for good (PermanentError) in
+        the current run, so that Tune's retries of it stop at once; cleared when a sweep starts."""
+        return self.root.child(FAILED)
 
     @property
     def scratch(self) -> str:
@@ -91,13 +98,13 @@ def resolve_target(target: str) -> SweepTarget:
     of a local sweep folder)."""
     if "://" not in target and Path(target).is_file():
         return _from_spec(target)
-    location = Location(target.rstrip("/") if "://" in target else str(Path(target).resolve()))
+    location = Location(target if "://" in target else str(Path(target).resolve()))
     if location.is_local and not Path(location.path).is_dir():
         what = "is neither a spec file nor a folder" if Path(location.path).exists() else "not found"
         raise RibrayError(f"results folder {what}: {target}")
     is_sweep = not location.list_files(".parquet") and location.child(RESULTS).exists()
     root, results = (location, location.child(RESULTS)) if is_sweep else (_parent(location), location)
-    name = root.uri.rstrip("/").rsplit("/", 1)[-1]
+    name = root.name
     uri = default_tracking_uri(root.path) if root.is_local else ""
     return SweepTarget(name, SweepLayout(root), results, uri, name)
 
@@ -112,4 +119,4 @@ def _from_spec(path: str) -> SweepTarget:
 
 
 def _parent(location: Location) -> Location:
-    return Location(location.uri.rstrip("/").rsplit("/", 1)[0])
+    return location.parent

@@ -55,7 +55,7 @@ def sweep_status(layout: SweepLayout, plan) -> SweepStatus:
     for trial in plan.trials:
         if by_id[trial.trial_id].state == WAITING and _blocked(trial, plan.by_id(), failed):
             by_id[trial.trial_id].state = BLOCKED
-    return SweepStatus(layout.root.uri.rstrip("/").rsplit("/", 1)[-1], found, run)
+    return SweepStatus(layout.root.name, found, run)
 
 
 def _blocked(trial, trials: dict, failed: set[str]) -> bool:

@@ -11,6 +11,8 @@ import logging
 import re
 from dataclasses import dataclass
 
+from ribray.secrets import redact
+
 log = logging.getLogger("ribray.tracking")
 
 ROLE_TAG, SWEEP_TAG, TRIAL_TAG = "ribray.role", "ribray.sweep", "ribray.trial_id"
@@ -30,6 +32,8 @@ def _client(tracking_uri: str):
 
     for key, value in HTTP_DEFAULTS.items():
         os.environ.setdefault(key, value)
+    # "🏃 View run ... at: <tracking URI>/#/..." on stdout after every run, driver and trials
+    os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
     # "Creating initial MLflow database tables..." when a sweep's SQLite store is first made
     logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
     return MlflowClient(tracking_uri)
@@ -44,9 +48,6 @@ class TrackingInfo:
     parent_run_id: str
 
 
-def redact(uri: str) -> str:
-    """The URI without a user:password@ part, for messages and logs."""
-    return re.sub(r"//[^/@]+@", "//***@", uri)
 
 
 def start_sweep(tracking_uri: str, experiment: str, sweep: str, artifact_root: str | None,

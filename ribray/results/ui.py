@@ -18,7 +18,8 @@ from pathlib import Path
 
 from ribray.errors import RibrayError
 from ribray.results.layout import resolve_target
-from ribray.results.tracking import experiment_link, redact
+from ribray.results.tracking import experiment_link
+from ribray.secrets import redact
 
 HEALTH_WAIT_S = 120  # MLflow 3 answers its health check after ~14 s
 

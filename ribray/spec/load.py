@@ -3,6 +3,7 @@ names the key's path (with a did-you-mean), local paths made absolute against th
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from pathlib import Path
@@ -13,7 +14,11 @@ from pydantic import BaseModel, ValidationError
 
 from ribray.errors import SpecError, UnknownNameError, did_you_mean
 from ribray.registry import Registry
+from ribray.secrets import has_credentials, move_tracking_credentials, redact
 from ribray.spec.schema import Spec
+
+MAX_SPEC_BYTES = 1 << 20  # a spec is a few KB: sweeps/full.yaml, the paper's whole grid, is 1.6 KB
+MAX_SPEC_VALUES = 100_000  # values after anchors (&a) and aliases (*a) are expanded
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -21,16 +26,70 @@ def load_spec(path: str | Path) -> Spec:
     path = Path(path)
     if not path.is_file():
         raise SpecError(f"spec file not found: {path}")
+    size = path.stat().st_size
+    if size > MAX_SPEC_BYTES:
+        raise SpecError(f"{path}: {size / 2**20:.1f} MiB is not a spec (the limit is {MAX_SPEC_BYTES // 2**20} MiB; "
+                        "sweeps/full.yaml, the paper's whole grid, takes 1.6 KB)")
     try:
-        raw = yaml.safe_load(path.read_text())
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SpecError(f"{path}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
+                        f"{error.start}); save the spec as UTF-8") from None
+    return parse_spec(read_yaml(text, str(path)), base_dir=path.resolve().parent)
+
+
+def read_yaml(text: str, name: str) -> dict:
+    """YAML's safe subset, refusing what would silently change the spec: a key given twice
+    (the last one would win), and anchors/aliases that expand past MAX_SPEC_VALUES values."""
+    try:
+        node = yaml.compose(text, Loader=_SpecLoader)
+        expanded = _expanded_size(node, {})
+        if expanded > MAX_SPEC_VALUES:
+            raise SpecError(f"its anchors and aliases expand to {expanded:,} values (the limit is "
+                            f"{MAX_SPEC_VALUES:,}); write the lists out")
+        raw = _SpecLoader(text).get_single_data() if node is not None else None
+    except SpecError as error:
+        raise SpecError(f"{name}: {error}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
-        raise SpecError(f"{path}: YAML syntax error{where}: {problem}") from None
+        raise SpecError(f"{name}: YAML syntax error{where}: {problem}") from None
     if not isinstance(raw, dict):
-        raise SpecError(f"{path}: expected a mapping of keys (name, data, models, ...) at the top level")
-    return parse_spec(raw, base_dir=path.resolve().parent)
+        raise SpecError(f"{name}: expected a mapping of keys (name, data, models, ...) at the top level")
+    return raw
+
+
+class _SpecLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses duplicate keys in a mapping."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise SpecError(f"the key {key!r} is given twice (lines {seen[key] + 1} and "
+                                f"{key_node.start_mark.line + 1}); YAML would keep only the last")
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_size(node, sizes: dict[int, int]) -> int:
+    """How many values `node` holds once every alias is expanded (shared nodes counted once
+    per use, computed once: a billion-laughs document is measured in microseconds)."""
+    if node is None:
+        return 0
+    if id(node) in sizes:
+        return sizes[id(node)]
+    sizes[id(node)] = 1  # a recursive alias counts as one while it is being measured
+    if isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(child, sizes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, sizes) + _expanded_size(v, sizes) for k, v in node.value)
+    else:
+        size = 1
+    sizes[id(node)] = size
+    return size
 
 
 def parse_spec(raw: dict, base_dir: Path | None = None) -> Spec:
@@ -39,6 +98,9 @@ def parse_spec(raw: dict, base_dir: Path | None = None) -> Spec:
         spec = Spec.model_validate(raw)
     except ValidationError as error:
         raise SpecError(format_validation_error(error, Spec)) from None
+    if spec.mlflow.tracking_uri and has_credentials(spec.mlflow.tracking_uri):
+        clean = move_tracking_credentials(spec.mlflow.tracking_uri)
+        spec = spec.model_copy(update={"mlflow": spec.mlflow.model_copy(update={"tracking_uri": clean})})
     return _absolute_paths(spec, base_dir or Path.cwd())
 
 
@@ -81,17 +143,21 @@ def report_problems(problems: list[str]):
     raise PydanticCustomError(REGISTRY_PROBLEMS, "{problems}", {"problems": "\n".join(problems)})
 
 
-def dataset_name_problems(key: str, names: list[str]) -> list[str]:
-    """`key.i: unknown dataset ...; did you mean ...?` for each name the registry lacks."""
+def dataset_name_problems(key: str, names: list[str], by_name: bool = False) -> list[str]:
+    """`key.i: unknown dataset ...; did you mean ...?` (`key.name` for a mapping's keys) for
+    each name the registry lacks, and `key.i: imagenet_r is listed twice` for repeats."""
     from ribray.data import DATASETS
 
     problems = []
     for i, name in enumerate(names):
+        where = f"{key}.{name if by_name else i}"
         if name not in DATASETS:
             try:
                 DATASETS.get(name)
             except UnknownNameError as error:
-                problems.append(f"{key}.{i}: {error}")
+                problems.append(f"{where}: {error}")
+        elif name in names[:i]:
+            problems.append(f"{where}: {name} is listed twice (its rows would count twice)")
     return problems
 
 
@@ -129,11 +195,23 @@ def validation_lines(error: ValidationError, root: type[BaseModel], prefix: tupl
             message += f"; did you mean {'.'.join(str(p) for p in loc[:-1] + (guess,))!r}?" if guess else ""
             message += f" (valid keys here: {', '.join(sorted(known))})" if known else ""
         else:
-            message = f"{path}: {item['msg']}"
-            if item["type"] not in ("missing",) and "input" in item and not isinstance(item["input"], dict):
-                message += f" (got {item['input']!r})"
+            message = f"{path}: {item['msg'].removeprefix('Value error, ')}"
+            if item["type"] not in ("missing", "value_error") and "input" in item \
+                    and not isinstance(item["input"], dict):
+                message += f" (got {redact(repr(item['input']))})"
+            if isinstance(item.get("input"), str) and _YAML11_EXPONENT.match(item["input"]):
+                message += (f"; YAML reads {item['input']} as text (its floats need a dot: "
+                            f"{_with_dot(item['input'])}); for an integer write the digits out")
         lines += message.split("\n")
     return lines
+
+
+_YAML11_EXPONENT = re.compile(r"^[-+]?[0-9]+[eE][-+]?[0-9]+$")  # 1e9, 5e-4: strings to YAML 1.1
+
+
+def _with_dot(text: str) -> str:
+    mantissa, _, exponent = text.lower().partition("e")
+    return f"{mantissa}.0e{exponent}"
 
 
 def _keys_at(model: type[BaseModel], loc: tuple) -> list[str]:

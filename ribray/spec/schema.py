@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, StrictInt, field_validator
 
 from ribray.options import AnalysesOptions, CurvesOptions, EvalOptions, Strict, TrainOptions, TrainSubset
 
@@ -18,9 +18,28 @@ class ModelSpec(Strict):
     pretrained: bool = Field(True, description="load pretrained weights (false: random init)")
     checkpoint: str | None = Field(None, description="local weights file to load instead of the hub's")
 
+    @field_validator("checkpoint")
+    @classmethod
+    def _checkpoint_without_credentials(cls, checkpoint: str | None) -> str | None:
+        return no_credentials(checkpoint)
+
+
+def no_credentials(uri: Any) -> Any:
+    """Storage and data URIs travel into trial configs, tags and logs: no secrets in them."""
+    from ribray.secrets import has_credentials, redact
+
+    if isinstance(uri, str) and has_credentials(uri):
+        raise ValueError(f"{redact(uri)} holds credentials (user:password@ or a secret option); they would "
+                         "be copied into trial configs and logs. Give them to the storage client by its "
+                         "environment instead (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, "
+                         "GOOGLE_APPLICATION_CREDENTIALS) or an instance role")
+    return uri
+
 
 class MlflowSpec(Strict):
-    tracking_uri: str | None = Field(None, description="null: a SQLite store beside the results")
+    tracking_uri: str | None = Field(
+        None, description="null: a SQLite store beside the results; http://user:password@host moves the "
+                          "credentials to MLFLOW_TRACKING_USERNAME / _PASSWORD")
     experiment: str | None = Field(None, description="null: the sweep's name")
 
 
@@ -28,6 +47,22 @@ class DataSpec(Strict):
     root: str = Field(description="folder holding one sub-folder per dataset")
     folders: dict[str, str] = Field(
         default_factory=dict, description="per-dataset folder, when not the default under root")
+
+    @field_validator("root")
+    @classmethod
+    def _root_without_credentials(cls, root: str) -> str:
+        return no_credentials(root)
+
+    @field_validator("folders")
+    @classmethod
+    def _known_folders(cls, folders: dict[str, str]) -> dict[str, str]:
+        from ribray.spec.load import dataset_name_problems, report_problems
+
+        for folder in folders.values():
+            no_credentials(folder)
+        if problems := dataset_name_problems("data.folders", list(folders), by_name=True):
+            report_problems(problems)
+        return folders
 
 
 class ResourcesSpec(Strict):
@@ -49,7 +84,7 @@ class Spec(Strict):
     interpolations: dict[str, Any] = Field(default_factory=dict)  # name -> its typed options
     train: TrainOptions = TrainOptions()
     eval: EvalOptions = EvalOptions()
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    seeds: list[StrictInt] = Field(default_factory=lambda: [0], min_length=1)  # `true` is not seed 1
     resources: ResourcesSpec = ResourcesSpec()
     retries: int = Field(3, ge=0, description="times a failed trial is retried from its checkpoint")
     curves: CurvesOptions | None = Field(None, description="evaluate after every epoch (learning curves)")
@@ -79,6 +114,27 @@ class Spec(Strict):
             if subset.shots_per_class is not None and subset.fraction is not None:
                 raise ValueError("give shots_per_class or fraction, not both")
         return subsets
+
+    @field_validator("storage")
+    @classmethod
+    def _storage_without_credentials(cls, storage: str) -> str:
+        return no_credentials(storage)
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
+        repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+        if repeated:
+            raise ValueError(f"seed {repeated[0]} is listed twice (its trials would count twice)")
+        return seeds
+
+    @field_validator("eval_sets")
+    @classmethod
+    def _some_eval_sets(cls, eval_sets: Any) -> Any:
+        if eval_sets == []:
+            raise ValueError("an empty list evaluates nothing (every trial would store 0 rows); leave "
+                             "eval_sets out for ImageNet-1K val + every downstream set")
+        return eval_sets
 
     @field_validator("downstream", "eval_sets")
     @classmethod

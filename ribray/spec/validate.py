@@ -92,8 +92,12 @@ def _method_model_pairs(spec: Spec) -> list[str]:
     problems = []
     needed = set(spec.methods) | {METHODS.get(m).starts_from for m in spec.methods} - {None}
     for i, model in enumerate(spec.models):
-        loaded = build_model(model.name, pretrained=False)
         where = f"models.{i} ({model.name})"
+        try:  # a checkpoint is read (never run: weights_only) and matched to the model, as in trials
+            loaded = build_model(model.name, pretrained=False, checkpoint=model.checkpoint)
+        except RibrayError as error:
+            problems.append(f"{where}: {error}")
+            continue
         forwarded: set = set()  # `prepare` implementations run once: most methods share the base one
         for name in sorted(needed):
             method = METHODS.get(name)(spec.method_options(name))

@@ -72,5 +72,7 @@ def result_rows(trial: Trial, ctx: TrialContext, outcome: Outcome,
     points = [(outcome.epochs, r, True) for r in outcome.final]
     points += [(epoch, r, False) for epoch, r in outcome.curve]
     base["method_label"] = method_label(trial.method, base["alpha"])
+    base["train_fingerprint"] = ctx.sweep.fingerprint(trial.downstream)
     rows = [base | r.row() | {"epoch": epoch, "final": final} for epoch, r, final in points]
-    return rows + [base | row | {"epoch": 0, "final": True} for row in outcome.analysis]
+    rows += [base | row | {"epoch": 0, "final": True} for row in outcome.analysis]
+    return [row | {"data_fingerprint": ctx.sweep.fingerprint(row.get("eval_set"))} for row in rows]

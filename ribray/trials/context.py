@@ -24,6 +24,12 @@ class SweepContext:
     eval: EvalOptions = EvalOptions()
     tracking: TrackingInfo | None = None
     scratch: str = ""  # a local folder for temporary files (artifacts before upload)
+    data_fingerprints: dict[str, str] = field(default_factory=dict)  # dataset -> data.fingerprint()
+
+    def fingerprint(self, dataset: str | None) -> str | None:
+        """The dataset's fingerprint as the driver took it (None: not taken, e.g. a run
+        restored from ribray 0.1, whose pickled context has none)."""
+        return getattr(self, "data_fingerprints", {}).get(dataset) if dataset else None
 
     @property
     def layout(self) -> SweepLayout:

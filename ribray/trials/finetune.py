@@ -38,11 +38,12 @@ def run(trial: FinetuneTrial, ctx: TrialContext) -> Outcome:
     method.select_trainable(model)
     method.setup(model)
     outcome = Outcome(final=[], epochs=trial.train.epochs)
-    if has_weights(weights, trial.weights_key):  # trained before, for other eval sets
+    trained_on = ctx.sweep.fingerprint(trial.downstream)
+    if has_weights(weights, trial.weights_key, trained_on):  # trained before, for other eval sets
         model = method.load_export(model, load_weights(weights, trial.weights_key))
     else:
         _train(trial, ctx, model, method, loaded.data_config, outcome)
-        save_weights(weights, trial.weights_key, method.export(model))
+        save_weights(weights, trial.weights_key, method.export(model), trained_on)
     outcome.final = evaluate([model], list(trial.eval_sets), ctx.sweep, loaded.data_config, ctx.device,
                              trial.evaluation)[0]
     return outcome

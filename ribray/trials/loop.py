@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ribray.errors import PermanentError
 from ribray.methods.base import Method, Step
 from ribray.options import TrainOptions
 
@@ -116,6 +117,9 @@ class Trainer:
             images += x.shape[0]
         self.epoch += 1
         mean = (loss_sum / max(1, images)).item()
+        if not math.isfinite(mean):  # a diverged model would be evaluated at chance and stored
+            raise PermanentError(f"the training loss is {mean} in epoch {self.epoch}: the model diverged; "
+                                 "lower train.lr (or the method's lr) and run again")
         return EpochEnd(self.epoch, mean, images, time.perf_counter() - start)
 
     def _logits(self, images: torch.Tensor) -> torch.Tensor:

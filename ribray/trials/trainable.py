@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ray import tune
 
+from ribray.errors import PermanentError
 from ribray.plan import Trial
 from ribray.results.store import shard_name, write_shard
 from ribray.results.tracking import TrialRun, final_metrics
@@ -29,11 +30,18 @@ def run_trial(config: dict, context: SweepContext, fault: dict[str, str] | None 
     if context.results.child(shard_name(trial.trial_id)).exists():
         tune.report({"trial_finished": 1, "skipped": 1})  # finished before an interruption: never twice
         return
+    failed_for_good = context.layout.failed.child(f"{trial.trial_id}.txt")
+    if failed_for_good.exists():  # Tune retries every error; this one would only repeat
+        raise PermanentError(failed_for_good.read_bytes().decode())
     ctx = TrialContext(context, TrialRun(context.tracking, trial.trial_id, trial.label), fault)
     ctx.run_log.start(_params(trial))
     started = now()
     try:
         outcome = RUNNERS.get(trial.kind)(trial, ctx)
+    except PermanentError as error:
+        failed_for_good.write_bytes(str(error).encode())
+        ctx.run_log.finish({}, None, status="FAILED")
+        raise
     except BaseException:
         ctx.run_log.finish({}, None, status="FAILED")  # a retry sets it RUNNING again
         raise

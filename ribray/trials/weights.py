@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import torch
 from safetensors.torch import load as load_bytes
 from safetensors.torch import save as save_bytes
@@ -14,12 +16,25 @@ def weights_location(weights_dir: Location, key: str) -> Location:
     return weights_dir.child(f"{key}.safetensors")
 
 
-def save_weights(weights_dir: Location, key: str, state: dict[str, torch.Tensor]) -> Location:
-    """Store a state dict atomically as safetensors (written once a fine-tune is done)."""
+TRAIN_FINGERPRINT = "ribray.train_fingerprint"  # safetensors metadata: the data it was trained on
+
+
+def save_weights(weights_dir: Location, key: str, state: dict[str, torch.Tensor],
+                 train_fingerprint: str | None = None) -> Location:
+    """Store a state dict atomically as safetensors (written once a fine-tune is done), with
+    the fingerprint of the data it was fine-tuned on."""
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
     target = weights_location(weights_dir, key)
-    target.write_bytes(save_bytes(tensors))
+    metadata = {TRAIN_FINGERPRINT: train_fingerprint} if train_fingerprint else None
+    target.write_bytes(save_bytes(tensors, metadata=metadata))
     return target
+
+
+def weights_metadata(location: Location) -> dict[str, str]:
+    """The safetensors header's metadata, read without the tensors (8 bytes + the header)."""
+    with location.fs.open_input_file(location.path) as handle:
+        size = int.from_bytes(handle.read(8), "little")
+        return json.loads(handle.read(size)).get("__metadata__") or {}
 
 
 def load_weights(weights_dir: Location, key: str) -> dict[str, torch.Tensor]:
@@ -29,5 +44,11 @@ def load_weights(weights_dir: Location, key: str) -> dict[str, torch.Tensor]:
     return load_bytes(location.read_bytes())
 
 
-def has_weights(weights_dir: Location, key: str) -> bool:
-    return weights_location(weights_dir, key).exists()
+def has_weights(weights_dir: Location, key: str, train_fingerprint: str | None = None) -> bool:
+    """Are there weights for `key`, trained on the data of `train_fingerprint` (when known on
+    both sides: weights of older ribray versions record none)?"""
+    location = weights_location(weights_dir, key)
+    if not location.exists():
+        return False
+    recorded = weights_metadata(location).get(TRAIN_FINGERPRINT) if train_fingerprint else None
+    return recorded is None or recorded == train_fingerprint

@@ -197,3 +197,34 @@ def test_resume_is_suggested_only_for_a_run_that_left_trials_unfinished(tmp_path
     _suggest_resume(run_dir, {"a"}, said.append)
     assert said == [f"note: the earlier run {run_dir.uri} left 2 trial(s) unfinished; pass --resume to "
                     "continue them from their checkpoints (this run starts them afresh)"]
+
+
+def test_results_of_other_data_are_refused_then_rerun_on_request(ray_cluster, fake_data, tmp_path):
+    from conftest import FAKE_SETS
+
+    from ribray.data import get_dataset
+
+    spec = parse_spec(tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"], interpolations={}))
+    assert run_sweep(spec).complete
+    before = {r["trial_id"]: r["finished_at"] for r in _rows(spec)}
+    assert all(r["data_fingerprint"] and ":" in r["data_fingerprint"] for r in _rows(spec))
+
+    other = tmp_path / "other-copy"  # the same layout and file names, other images (re-generated)
+    for name in FAKE_SETS:
+        entry = get_dataset(name)
+        entry.write_fake(entry.path(other), per_class=6, classes=4, seed=2)
+    moved = spec.model_copy(update={"data": spec.data.model_copy(update={"root": str(other)})})
+    with pytest.raises(RibrayError) as refused:
+        run_sweep(moved)
+    assert "2 finished trial(s) were computed on other data than the spec's data now" in str(refused.value)
+    assert "tiny_vit/ft@imagenet_r#0" in str(refused.value) and "--rerun-changed-data" in str(refused.value)
+    assert {r["trial_id"]: r["finished_at"] for r in _rows(spec)} == before  # nothing ran, nothing moved
+
+    summary = run_sweep(moved, rerun_changed_data=True)
+    assert summary.complete and summary.done == 2 and summary.already_done == 0
+    rerun = {r["trial_id"]: r["finished_at"] for r in _rows(spec)}
+    assert rerun.keys() == before.keys() and all(rerun[t] > before[t] for t in before)
+    aside = Path(sweep_dir(spec).path) / "results" / ".set-aside"
+    assert sorted(p.stem for p in aside.glob("*.parquet")) == sorted(before)  # kept, not deleted
+    assert len(list((Path(sweep_dir(spec).path) / "weights" / ".set-aside").glob("*.safetensors"))) == 1
+    assert run_sweep(moved).already_done == 2  # the new results are this data's
