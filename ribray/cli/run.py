@@ -77,7 +77,7 @@ def sweep(spec: str, resume: bool, address: str | None, max_concurrent: int | No
     summary = run_sweep(load_spec(spec), resume=resume, address=address, max_concurrent=max_concurrent,
                         rerun_changed_data=rerun_changed_data, echo=click.echo)
     print_summary(summary, spec)
-    sys.exit(0 if summary.complete else 1)
+    sys.exit(0 if summary.complete else 1 if summary.failed else 130)  # 130: interrupted (Ctrl-C)
 
 
 @click.command()

@@ -15,6 +15,8 @@ DATASETS: Registry[DatasetEntry] = Registry("dataset", list_command="ribray data
 RIB_SETS = ("imagenet_v2", "imagenet_a", "imagenet_r", "imagenet_sketch", "objectnet",
             "imagenet_cartoon", "imagenet_drawing", "imagenet_c")
 IMAGENET_VAL = "imagenet_val"
+# What the paper's sweeps (sweeps/*.yaml) read: `ribray data check ROOT` fails without any of them
+PAPER_SETS = (IMAGENET_VAL, "imagenet_train", *RIB_SETS)
 
 
 def register(cls: type[DatasetEntry]) -> type[DatasetEntry]:
@@ -35,4 +37,4 @@ for _module in pkgutil.iter_modules(__path__):
     if not _module.name.startswith("_") and _module.name not in TORCH_MODULES:
         importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["DATASETS", "IMAGENET_VAL", "RIB_SETS", "CheckResult", "DatasetEntry", "Sample", "get_dataset", "register"]
+__all__ = ["DATASETS", "IMAGENET_VAL", "PAPER_SETS", "RIB_SETS", "CheckResult", "DatasetEntry", "Sample", "get_dataset", "register"]

@@ -52,6 +52,9 @@ class Progress(Callback):
 
     def on_trial_error(self, iteration, trials, trial, **info):
         self._finish(trial)
+        if self._has_shard(trial):  # finished before an interruption; Tune, restoring it, finds
+            self._print(f"finished {_label(trial)} (before the interruption)")  # its checkpoint gone
+            return
         self.failed += 1
         self.failed_ids.append((trial.config or {}).get("trial_id", trial.trial_id))
         self._print(f"FAILED   {_label(trial)} (after retries; see the summary)")
@@ -63,6 +66,16 @@ class Progress(Callback):
         start = self.running.pop(trial.trial_id, None)
         if start is not None:
             self.durations.append(time.monotonic() - start)
+
+    def _has_shard(self, trial) -> bool:
+        results = getattr(self, "results", None)
+        trial_id = (trial.config or {}).get("trial_id")
+        if results is None or trial_id is None:
+            return False
+        from ribray.results.store import shard_name
+        from ribray.storage import Location
+
+        return Location(results).child(shard_name(trial_id)).exists()
 
     def _print(self, event: str) -> None:
         waiting = self.total - self.done - self.failed - len(self.running)

@@ -5,7 +5,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from ribray.engine.tune_run import Pass, check_still_planned, latest_experiment, make_tuner, recorded_trials, start_ray
+from ribray.engine.lock import sweep_lock
+from ribray.engine.tune_run import (
+    Pass,
+    check_resources_fit,
+    check_still_planned,
+    latest_experiment,
+    make_tuner,
+    recorded_trials,
+    start_ray,
+)
 from ribray.errors import RibrayError
 from ribray.plan import Plan, make_plan
 from ribray.results.checks import verified_done
@@ -52,6 +61,12 @@ def run_sweep(spec, *, resume: bool = False, address: str | None = None,
     check_spec(spec)
     plan = make_plan(spec)
     layout = SweepLayout.of(spec)
+    with sweep_lock(layout.root):
+        return _run(spec, plan, layout, started, resume, address, max_concurrent, rerun_changed_data, echo)
+
+
+def _run(spec, plan: Plan, layout: SweepLayout, started: float, resume: bool, address: str | None,
+         max_concurrent: int | None, rerun_changed_data: bool, echo) -> SweepSummary:
     finished = verified_done(layout.results, echo)
     fingerprints = _fingerprints(spec, plan, echo)
     rerun = _changed_data(plan, layout, fingerprints, finished, rerun_changed_data, echo)
@@ -69,9 +84,10 @@ def run_sweep(spec, *, resume: bool = False, address: str | None = None,
         check_still_planned(Location(previous), plan, finished)
     for name in layout.failed.list_files(".txt"):  # failed for good in an earlier run: try again now
         layout.failed.child(name).delete()
+    start_ray(address)
+    check_resources_fit(spec.resources, embedded=address is None, echo=echo)  # before anything is written
     run = _Run(spec, plan, layout, _context(spec, layout, plan, fingerprints), max_concurrent,
                faults.from_environment())
-    start_ray(address)
     if previous is not None and not resume:
         _suggest_resume(Location(previous), finished | rerun, echo)
     grid, stopped = run.fit(Pass(done, previous if resume else None))

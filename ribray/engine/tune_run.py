@@ -3,6 +3,7 @@ remaining trials or the restored Tuner of an interrupted run, and the runs on di
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -38,15 +39,88 @@ def start_ray(address: str | None) -> None:
     # ...so Tune's result grid finds no result.json per trial; that is expected, not a warning
     logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     _quiet_tune()
+    _keep_credentials_out_of_runtime_envs()
     if ray.is_initialized():
         return
     if address:
         ray.init(address=address, log_to_driver=True)
     else:
+        stop_orphaned_ray_processes()
         # address="local": a new embedded Ray, never some other cluster this machine knows of;
         # its "Started a local Ray instance" is ribray's business, not the user's
         ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1",
                  logging_level=logging.WARNING)
+
+
+def stop_orphaned_ray_processes(echo=print) -> int:
+    """Ray's agents and workers ("ray::DashboardAgent", "ray::IDLE", ...) are children of a
+    raylet; a driver killed with SIGKILL takes its raylet down but leaves them running (one
+    listening on a port). Stop this user's such processes whose raylet is gone. Raylets and
+    GCS servers are never touched (`ray start` runs them without a parent on purpose)."""
+    import psutil
+
+    me, stopped = os.getuid(), []
+    for process in psutil.process_iter(["name", "uids", "ppid", "status"]):
+        try:
+            if not (process.info["name"] or "").startswith("ray::") or process.info["uids"].real != me \
+                    or process.info["status"] == psutil.STATUS_ZOMBIE:
+                continue
+            if _has_live_raylet_parent(process.info["ppid"]):
+                continue
+            process.terminate()
+            stopped.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    _, alive = psutil.wait_procs(stopped, timeout=5)
+    for process in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    if stopped:
+        echo(f"stopped {len(stopped)} Ray process(es) left running by a killed sweep")
+    return len(stopped)
+
+
+def _has_live_raylet_parent(ppid: int) -> bool:
+    import psutil
+
+    try:
+        parent = psutil.Process(ppid)
+        return ppid > 1 and parent.name() == "raylet" and parent.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:  # the raylet has just gone
+        return False
+
+
+def check_resources_fit(resources, embedded: bool, echo=print) -> None:
+    """Each trial must fit on one node. The embedded Ray never grows: a request no node meets
+    would wait forever, so it is an error, with the numbers. A cluster may add nodes (its
+    autoscaler), so there it is a warning."""
+    import ray
+
+    need = {name: amount for name, amount in (("GPU", resources.gpu), ("CPU", resources.cpu)) if amount}
+    nodes = [node.get("Resources", {}) for node in ray.nodes() if node.get("Alive")]
+    if any(all(node.get(name, 0) >= amount for name, amount in need.items()) for node in nodes):
+        return
+    asked = ", ".join(f"{amount:g} {name}" for name, amount in need.items())
+    largest = max(nodes, key=lambda n: (n.get("GPU", 0), n.get("CPU", 0)), default={})
+    has = f"{largest.get('GPU', 0):g} GPU, {largest.get('CPU', 0):g} CPU"
+    if embedded:
+        raise RibrayError(f"each trial asks for {asked} (resources: in the spec), but this machine's Ray has "
+                          f"{has}; lower resources.gpu / resources.cpu (gpu: 0 trains on the CPU), or run on "
+                          "a cluster with --address")
+    echo(f"warning: each trial asks for {asked}, but no node of the cluster has that much now (the largest: "
+         f"{has}); trials wait until the autoscaler adds such a node (`ray status` shows the request)")
+
+
+def _keep_credentials_out_of_runtime_envs() -> None:
+    """Ray Tune copies the driver's AWS_* credentials into every trial's runtime environment,
+    which Ray's runtime-env agent then writes, in plain text, to its log. ribray's trials take
+    cloud credentials from their own environment instead: the embedded Ray's workers inherit
+    the driver's, and a cluster's nodes have their own (instance roles, or their environment)."""
+    from ray.tune.execution import class_cache
+
+    propagated = getattr(class_cache, "ENV_VARS_TO_PROPAGATE", None)
+    if propagated is not None:
+        class_cache.ENV_VARS_TO_PROPAGATE = {name for name in propagated if not name.startswith("AWS_")}
 
 
 def _quiet_tune() -> None:

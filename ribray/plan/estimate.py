@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from ribray.errors import RibrayError
 from ribray.plan.make import Plan
 from ribray.plan.trial import Trial
 
@@ -35,11 +36,20 @@ class Throughput:
 
 def load_throughput(path: str | Path | None = None) -> Throughput:
     """The packaged table, or a file written by the benchmark."""
-    text = Path(path).read_text() if path else \
-        resources.files("ribray").joinpath("throughput.json").read_text()
-    raw = json.loads(text)
-    return Throughput(raw.get("device", "unknown"), raw["default"], raw.get("models", {}),
-                      raw.get("measured", ""), raw.get("commit", ""))
+    try:
+        text = Path(path).read_text() if path else \
+            resources.files("ribray").joinpath("throughput.json").read_text()
+        raw = json.loads(text)
+        throughput = Throughput(raw.get("device", "unknown"), raw["default"], raw.get("models", {}),
+                                raw.get("measured", ""), raw.get("commit", ""))
+        for phase in ("train", "eval"):
+            if not isinstance(throughput.default.get(phase), (int, float)) or throughput.default[phase] <= 0:
+                raise ValueError(f'"default" needs a positive "{phase}" rate (images/s)')
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
+        what = f"{type(error).__name__}: {error}" if not isinstance(error, KeyError) else f"no key {error}"
+        raise RibrayError(f"throughput file {path}: {what} (write it with `python -m benchmarks.run`; "
+                          'it holds {"device", "default": {"train", "eval"}, "models"})') from None
+    return throughput
 
 
 @dataclass

@@ -38,6 +38,13 @@ def read_results(source: str | Path | Location) -> pa.Table:
     names = location.list_files(".parquet")
     if not names:
         raise RibrayError(f"no results in {location.uri} (no .parquet shards)")
+    from ribray.results.checks import shard_problem
+
+    for name in names:
+        problem = shard_problem(location.child(name))
+        if problem:
+            raise RibrayError(f"{location.child(name).uri}: {problem}; a results folder holds only ribray's "
+                              "shards (move this file out of it)")
     tables = [pq.read_table(location.child(n).path, filesystem=location.fs) for n in names]
     return pa.concat_tables([_in_schema(t) for t in tables])
 

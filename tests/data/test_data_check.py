@@ -117,16 +117,33 @@ def test_missing_root_says_so(tmp_path):
     assert f"data root {tmp_path / 'nowhere'} does not exist" in result.output
 
 
-def test_unnamed_missing_sets_are_not_failures(root):
+def test_every_set_is_listed_and_a_missing_paper_set_fails(root):
     result = run("check", root)
-    assert result.exit_code == 0, result.output
-    assert "imagenet_sketch" not in result.output  # not there, not asked for
+    assert result.exit_code == 1, result.output
+    listed = {line.split()[0]: line.split()[1] for line in result.output.splitlines() if line and line[0] != " "
+              and line.split()[0] in DATASETS}
+    assert set(listed) == set(DATASETS.names())  # missing ones too, never hidden
+    assert listed["imagenet_val"] == "ok" and listed["imagenet_sketch"] == "missing"
+    assert ("unusable: imagenet_a, imagenet_c, imagenet_cartoon, imagenet_drawing, imagenet_sketch, "
+            "imagenet_train (the paper's sweeps read them)") in result.output
+
+
+def test_paper_sets_are_what_the_shipped_sweeps_read():
+    from ribray.data import PAPER_SETS
+    from ribray.spec import load_spec
+
+    read = set()
+    for path in (Path(__file__).parents[2] / "sweeps").glob("*.yaml"):
+        spec = load_spec(path)
+        read |= set(spec.downstream) | set(spec.resolved_eval_sets())
+    assert read == set(PAPER_SETS)
 
 
 def test_unnamed_broken_set_fails(root):
     (root / "imagenet-r" / "n99999999").mkdir()
     result = run("check", root)
-    assert result.exit_code == 1 and "unusable: imagenet_r" in result.output
+    assert result.exit_code == 1 and "imagenet_drawing, imagenet_r, imagenet_sketch" in result.output
+    assert "imagenet_r           PROBLEM" in result.output
 
 
 def test_check_with_a_spec_uses_its_sets_and_folders(root, tmp_path):
@@ -194,6 +211,7 @@ def test_fake_writes_every_layout_by_default(tmp_path):
     assert result.exit_code == 0, result.output
     check = run("check", tmp_path, "--datasets", ",".join(DATASETS.names()))
     assert check.exit_code == 0, check.output
+    assert run("check", tmp_path).exit_code == 0  # every set the paper's sweeps read is there
 
 
 def test_fake_with_an_unknown_name_fails_with_a_suggestion(tmp_path):

@@ -100,7 +100,7 @@ def test_ctrl_c_stops_a_resumed_sweep_before_the_trials_the_spec_gained(fake_dat
     resumed = Driver(["sweep", str(path), "--resume"], tmp_path / "driver2.log", env=stuck_in_ft("fired2"))
     wait_for(lambda: (tmp_path / "fired2").exists(), 120, "the resumed ft to start")
     resumed.interrupt()
-    assert resumed.wait(120) == 1
+    assert resumed.wait(120) == 130  # interrupted: as shells expect after Ctrl-C
     log = (tmp_path / "driver2.log").read_text()
     assert "interrupted" in log and "the spec gained" not in log, log[-3000:]
     lp = next(t.trial_id for t in make_plan(load_spec(path)).trials if t.method == "lp")
@@ -192,3 +192,35 @@ def test_storage_that_is_not_a_folder_is_refused_before_any_trial(fake_data, tmp
 
     with pytest.raises(SpecError, match="is not writable"):
         run_sweep(spec)
+
+
+def test_ray_processes_left_by_a_killed_driver_are_stopped_by_the_next_start(tmp_path):
+    import psutil
+
+    from ribray.engine.tune_run import stop_orphaned_ray_processes
+
+    script = tmp_path / "driver.py"
+    script.write_text("import time\nfrom ribray.engine.tune_run import start_ray\nstart_ray(None)\n"
+                      "print('up', flush=True)\ntime.sleep(600)\n")
+    driver = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert driver.stdout.readline().strip() == "up"
+    started = psutil.Process(driver.pid).children(recursive=True)
+    agents = [p for p in started if p.name().startswith("ray::")]
+    daemons = [p for p in started if p.name() in ("raylet", "gcs_server")]
+    assert agents and daemons, "the embedded Ray starts a raylet, a GCS and agents"
+    driver.kill()  # SIGKILL the driver alone, as an OOM killer would
+    driver.wait()
+    wait_for(lambda: not any(_running(p) for p in daemons), 60, "the killed driver's raylet and GCS to go")
+    left = [p for p in agents if _running(p)]
+    assert stop_orphaned_ray_processes(echo=lambda _: None) >= len(left)
+    wait_for(lambda: not [p for p in agents if _running(p)], 15, "the stopped processes to exit")
+    assert stop_orphaned_ray_processes(echo=lambda _: None) == 0
+
+
+def _running(process) -> bool:
+    import psutil
+
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

@@ -200,9 +200,9 @@ def test_resume_is_suggested_only_for_a_run_that_left_trials_unfinished(tmp_path
 
 
 def test_results_of_other_data_are_refused_then_rerun_on_request(ray_cluster, fake_data, tmp_path):
-    from conftest import FAKE_SETS
-
     from ribray.data import get_dataset
+
+    from conftest import FAKE_SETS
 
     spec = parse_spec(tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"], interpolations={}))
     assert run_sweep(spec).complete
