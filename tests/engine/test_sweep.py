@@ -228,3 +228,22 @@ def test_results_of_other_data_are_refused_then_rerun_on_request(ray_cluster, fa
     assert sorted(p.stem for p in aside.glob("*.parquet")) == sorted(before)  # kept, not deleted
     assert len(list((Path(sweep_dir(spec).path) / "weights" / ".set-aside").glob("*.safetensors"))) == 1
     assert run_sweep(moved).already_done == 2  # the new results are this data's
+
+
+def test_a_second_sweep_of_the_same_folder_is_refused_and_a_dead_ones_lock_taken_over(finished):
+    import json
+    import os
+    import socket
+
+    from ribray.engine.lock import LOCK_FILE, sweep_lock
+
+    spec, _ = finished
+    root = sweep_dir(spec)
+    with sweep_lock(root):  # a sweep of this folder is running (this process)
+        with pytest.raises(RibrayError, match=rf"another sweep of this folder is running: .*{LOCK_FILE} is held "
+                                              rf"by pid {os.getpid()} on {socket.gethostname()}"):
+            run_sweep(spec)
+    assert not root.child(LOCK_FILE).exists()  # released at the end
+    dead = {"host": socket.gethostname(), "pid": 2**22 + 7, "started": "yesterday", "token": "x"}
+    root.child(LOCK_FILE).write_bytes(json.dumps(dead).encode())  # left by a killed sweep
+    assert run_sweep(spec).complete and not root.child(LOCK_FILE).exists()
