@@ -43,10 +43,12 @@ def test_no_planted_secret_reaches_output_logs_mlflow_results_or_report(fake_dat
                "HF_TOKEN": OTHER_SECRET, "RAY_TMPDIR": str(ray_tmp)}
         sweep = Driver(["sweep", str(path)], tmp_path / "sweep.log", env=env)
         assert sweep.wait(300) == 0, (tmp_path / "sweep.log").read_text()[-3000:]
-        for command in (["report", str(path)], ["validate", str(path)], ["plan", str(path)],
-                        ["status", str(path)], ["mlflow", "sync", str(path)]):
-            driver = Driver(command, tmp_path / f"{command[0]}.log", env=env)
-            assert driver.wait(300) == 0, (tmp_path / f"{command[0]}.log").read_text()[-3000:]
+        commands = (["report", str(path)], ["validate", str(path)], ["plan", str(path)], ["status", str(path)],
+                    ["mlflow", "sync", str(path)], ["mlflow", "sync", str(path), "--tracking-uri", tracking])
+        for number, command in enumerate(commands):
+            log = tmp_path / f"{number}-{command[0]}.log"
+            driver = Driver(command, log, env=env)
+            assert driver.wait(300) == 0, log.read_text()[-3000:]
         assert "tiny_vit/ft@imagenet_r#0" in (tmp_path / "sweep.log").read_text()
         assert (tmp_path / "runs" / "t" / "report" / "report.html").is_file()
     finally:

@@ -19,11 +19,12 @@ class RibrayGroup(click.Group):
 
     def invoke(self, ctx):
         from ribray.errors import RibrayError
+        from ribray.secrets import redact
 
         try:
             return super().invoke(ctx)
         except RibrayError as error:
-            click.secho(f"error: {error}", fg="red", err=True)
+            click.secho(f"error: {redact(str(error))}", fg="red", err=True)
             sys.exit(1)
         except KeyboardInterrupt:  # Ctrl-C before or after a sweep's own handling of it
             click.secho("interrupted", fg="yellow", err=True)

@@ -30,9 +30,10 @@ def mlflow_sync(target: str, tracking_uri: str | None) -> None:
     """Back-fill MLflow runs from the Parquet results of TARGET (a spec or a sweep folder)."""
     from ribray.results.layout import resolve_target
     from ribray.results.sync import sync_results
+    from ribray.secrets import move_tracking_credentials
 
     found = resolve_target(target)
-    report = sync_results(found.results, tracking_uri or found.tracking_uri, found.experiment, found.sweep,
+    report = sync_results(found.results, move_tracking_credentials(tracking_uri) or found.tracking_uri, found.experiment, found.sweep,
                           artifact_root=found.layout.artifact_root)
     click.echo(f"MLflow sync: {report.created} runs created, {report.completed} completed, "
                f"{report.unchanged} already complete")

@@ -246,4 +246,4 @@ def _close_tracking(tracking: TrackingInfo | None, summary: SweepSummary) -> Non
         end_sweep(tracking, status, {"trials_done": summary.done, "trials_failed": len(summary.failed),
                                      "trials_planned": summary.planned})
     except Exception as error:  # noqa: BLE001
-        print(f"warning: could not close the MLflow sweep run: {error}")
+        print(f"warning: could not close the MLflow sweep run: {redact(str(error))}")
