@@ -85,8 +85,8 @@ def sweep(spec: str, resume: bool, address: str | None, max_concurrent: int | No
 @click.option("--dry-run", is_flag=True, help="list what would be deleted, delete nothing")
 def prune(target: str, dry_run: bool) -> None:
     """Delete what TARGET's sweep (a spec or a sweep folder) no longer needs: the resume
-    checkpoints of its finished trials and its scratch folder. Results, final weights and
-    the checkpoints of unfinished trials stay."""
+    checkpoints of its finished trials (their folders stay, with a note) and its scratch
+    folder. Results, final weights and the checkpoints of unfinished trials stay."""
     from ribray.results.layout import resolve_target
     from ribray.results.prune import prune_sweep
 
@@ -94,8 +94,8 @@ def prune(target: str, dry_run: bool) -> None:
     pruned = prune_sweep(found.layout, dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
     for folder in pruned.folders:
-        click.echo(f"{verb} {folder}")
-    click.echo(f"{found.sweep}: {verb} {len(pruned.folders)} folder(s), {pruned.bytes / 2**20:.1f} MiB")
+        click.echo(f"{verb} the files in {folder}")
+    click.echo(f"{found.sweep}: {verb} {pruned.bytes / 2**20:.1f} MiB in {len(pruned.folders)} folder(s)")
 
 
 @click.command()

@@ -7,18 +7,21 @@ import logging
 
 from ray.tune import Callback
 
+from ribray.results.prune import Pruned, empty_checkpoint
+
 log = logging.getLogger("ribray.engine")
 
 
 class CheckpointPruner(Callback):
-    """After each trial completes (its shard written, `trial_finished` reported), delete its
-    last Tune checkpoint: about twice its weights, kept for nothing otherwise."""
+    """After each trial completes (its shard written, `trial_finished` reported), empty its
+    last Tune checkpoint: about twice its weights, kept for nothing otherwise. The folder
+    stays, with a note (`ribray.results.prune`): a resumed run may still restore from it."""
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         checkpoint = trial.checkpoint
         if checkpoint is None:
             return
         try:
-            checkpoint.filesystem.delete_dir(checkpoint.path)
-        except (OSError, FileNotFoundError) as error:  # already gone, or storage trouble: not fatal
+            empty_checkpoint(checkpoint.filesystem, checkpoint.path, Pruned())
+        except OSError as error:  # storage trouble: not fatal, `ribray prune` can do it later
             log.warning("could not delete the checkpoint of finished trial %s: %s", trial, error)

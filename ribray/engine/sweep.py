@@ -136,17 +136,27 @@ def _suggest_resume(previous: Location, finished: set[str], echo) -> None:
 
 
 def _run_new_trials(run: _Run, resumed: Location, resumed_grid: list, echo) -> tuple[list, dict[str, str]]:
-    """After a resumed run has finished its own trials (not after a Ctrl-C): the trials the
-    spec gained since that run was started, if any."""
-    from ribray.engine.searcher import PlanSearcher
+    """After a resumed run has ended on its own (not after a Ctrl-C): the trials it could not
+    run, in a fresh Tune run. Those are the trials the spec gained since it was started, and
+    trials that waited on one of its trials that failed and, retried now, finished (its
+    searcher had given them up, and a restored Tune run asks its searcher for nothing more)."""
+    from ribray.engine.searcher import METRIC, PlanSearcher
 
+    if not all(r.error is not None or (r.metrics or {}).get(METRIC) for r in resumed_grid):
+        return [], {}  # a trial neither finished nor failed: the resumed run was stopped midway
     done = done_trial_ids(run.layout.results) & set(run.plan.by_id())
     errored = {(r.config or {}).get("trial_id") for r in resumed_grid if r.error is not None} - done
     runnable = PlanSearcher(list(run.plan.trials), done=done, failed=errored).runnable()
-    recorded = recorded_trials(resumed)
-    if not runnable or recorded is None or recorded & set(runnable):
-        return [], {}  # nothing new, or the resumed run was interrupted before its own end
-    echo(f"the resumed run is finished; running the {len(runnable)} trial(s) the spec gained since it started")
+    if not runnable:
+        return [], {}
+    recorded = recorded_trials(resumed) or set()
+    gained, waited = set(runnable) - recorded, set(runnable) & recorded
+    what = []
+    if gained:
+        what.append(f"the {len(gained)} trial(s) the spec gained since it started")
+    if waited:
+        what.append(f"{len(waited)} trial(s) that waited on trials it retried")
+    echo(f"the resumed run is finished; running {' and '.join(what)}")
     return run.fit(Pass(done, failed=errored))
 
 

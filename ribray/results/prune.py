@@ -1,6 +1,11 @@
 """What a sweep no longer needs on disk: the resume checkpoints of finished trials (a finished
 fine-tune's final weights are in weights/, which is what interpolations and LP-FT read; its
-last Tune checkpoint, weights and SGD momentum, is about twice that), and the scratch folder."""
+last Tune checkpoint, weights and SGD momentum, is about twice that), and the scratch folder.
+
+A finished trial's checkpoint folder is emptied, not removed: when a driver is killed after a
+trial finished but before Tune saved that, `--resume` restores the trial from the folder
+Tune's state names, and Tune refuses a folder that is gone. Restored, the trial finds its
+shard and reports itself finished."""
 
 from __future__ import annotations
 
@@ -22,6 +27,11 @@ class Pruned:
     bytes: int = 0
 
 
+FINISHED_NOTE = "ribray-finished.txt"
+_NOTE_TEXT = (b"This trial finished (its results shard, and a fine-tune's final weights, are written): "
+              b"ribray deleted its resume checkpoint. The folder stays for Tune's saved state.\n")
+
+
 def folder_bytes(fs: pafs.FileSystem, path: str) -> int:
     infos = fs.get_file_info(pafs.FileSelector(path, recursive=True, allow_not_found=True))
     return sum(info.size or 0 for info in infos if info.type == pafs.FileType.File)
@@ -36,9 +46,25 @@ def delete_folder(fs: pafs.FileSystem, path: str, pruned: Pruned, dry_run: bool 
         fs.delete_dir(path)
 
 
+def empty_checkpoint(fs: pafs.FileSystem, path: str, pruned: Pruned, dry_run: bool = False) -> None:
+    """Delete a finished trial's checkpoint files, leaving the folder with a note in it (see
+    the module's docstring); a folder already emptied is left as it is."""
+    infos = fs.get_file_info(pafs.FileSelector(path, recursive=True, allow_not_found=True))
+    files = [info for info in infos if info.type == pafs.FileType.File and posixpath.basename(info.path) != FINISHED_NOTE]
+    if not files:
+        return
+    pruned.bytes += sum(info.size or 0 for info in files)
+    pruned.folders.append(path)
+    if not dry_run:
+        fs.delete_dir_contents(path)
+        with fs.open_output_stream(posixpath.join(path, FINISHED_NOTE)) as note:
+            note.write(_NOTE_TEXT)
+
+
 def prune_sweep(layout: SweepLayout, dry_run: bool = False) -> Pruned:
-    """Delete the checkpoints of every trial whose results shard exists, in every Tune run of
-    the sweep, and the scratch folder. Unfinished trials keep theirs (`--resume` needs them)."""
+    """Empty the checkpoints of every trial whose results shard exists, in every Tune run of
+    the sweep, and delete the scratch folder. Unfinished trials keep theirs (`--resume`
+    needs them)."""
     done = done_trial_ids(layout.results)
     tune, pruned = layout.tune, Pruned()
     for run in _folders(tune.fs, tune.path):
@@ -46,7 +72,7 @@ def prune_sweep(layout: SweepLayout, dry_run: bool = False) -> Pruned:
             if trial_id_of_folder(posixpath.basename(trial)) in done:
                 for checkpoint in _folders(tune.fs, trial):
                     if posixpath.basename(checkpoint).startswith("checkpoint_"):
-                        delete_folder(tune.fs, checkpoint, pruned, dry_run)
+                        empty_checkpoint(tune.fs, checkpoint, pruned, dry_run)
     scratch = layout.root.child(SCRATCH)
     delete_folder(scratch.fs, scratch.path, pruned, dry_run)
     return pruned

@@ -157,10 +157,14 @@ def test_prune_deletes_the_checkpoints_of_finished_trials_only(tmp_path, fake_da
     (sweep / "scratch" / "copy.parquet").write_bytes(b"y" * 100)
 
     dry = _run("prune", path, "--dry-run")
-    assert dry.exit_code == 0 and "t: would delete 2 folder(s), 1.0 MiB" in dry.output
-    assert len(list(sweep.glob("tune/run-1/*/checkpoint_*"))) == 2
+    assert dry.exit_code == 0 and "t: would delete 1.0 MiB in 2 folder(s)" in dry.output
+    assert len(list(sweep.glob("tune/run-1/*/checkpoint_*/trainer.pt"))) == 2
     done = _run("prune", sweep)
-    assert done.exit_code == 0 and "t: deleted 2 folder(s), 1.0 MiB" in done.output
-    assert [p.parent.name for p in sweep.glob("tune/run-1/*/checkpoint_*")] == [
+    assert done.exit_code == 0 and "t: deleted 1.0 MiB in 2 folder(s)" in done.output
+    assert [p.parent.parent.name for p in sweep.glob("tune/run-1/*/checkpoint_*/trainer.pt")] == [
         f"{unfinished.kind}-{unfinished.trial_id}-abc"]  # --resume still needs it
+    emptied = sweep / "tune" / "run-1" / f"{finished.kind}-{finished.trial_id}-abc" / "checkpoint_000001"
+    assert [p.name for p in emptied.iterdir()] == ["ribray-finished.txt"]  # Tune's state may name it
     assert not (sweep / "scratch").exists() and (sweep / "results" / f"{finished.trial_id}.parquet").exists()
+    again = _run("prune", sweep)
+    assert again.exit_code == 0 and "t: deleted 0.0 MiB in 0 folder(s)" in again.output

@@ -52,11 +52,10 @@ def test_every_trial_writes_one_row_per_eval_set(finished):
 
 def test_finished_trials_leave_no_resume_checkpoint_behind(finished):
     spec, _ = finished
-    tune = sweep_dir(spec).child("tune").path
-    from pathlib import Path
-
-    checkpoints = [p for p in Path(tune).glob("run-*/*/checkpoint_*")]
-    assert checkpoints == []  # deleted as each trial finished; its final weights stay
+    tune = Path(sweep_dir(spec).child("tune").path)
+    checkpoints = list(tune.glob("run-*/*/checkpoint_*"))
+    assert len(checkpoints) == 4  # ft and lp on 2 sets; their files deleted as each trial finished
+    assert {p.name for c in checkpoints for p in c.iterdir()} == {"ribray-finished.txt"}
     weights = list(Path(sweep_dir(spec).child("weights").path).glob("*.safetensors"))
     assert len(weights) == 4  # ft and lp, on 2 downstream sets
 
@@ -153,6 +152,43 @@ def test_resume_refuses_trials_the_spec_dropped_then_retries_the_failed_one(
     assert resumed.complete and resumed.already_done == 2
     assert sorted(r["trial_id"] for r in _rows(spec) if r["eval_set"] == "imagenet_val") == \
         sorted(t.trial_id for t in make_plan(spec).trials)
+
+
+def _as_if_killed_before_tune_saved(run: Path, trial_id: str) -> None:
+    """Tune's saved state says the trial is still running, as when the driver is killed after
+    the trial finished but before Tune's next save of its state."""
+    for path in run.glob("experiment_state-*.json"):
+        state = json.loads(path.read_text())
+        for entry in state["trial_data"]:
+            trial = json.loads(entry[0])
+            if trial["relative_logdir"].startswith(f"finetune-{trial_id}-"):
+                entry[0] = json.dumps({**trial, "status": "RUNNING"})
+        path.write_text(json.dumps(state))
+
+
+def test_resume_restores_a_trial_that_finished_after_tunes_last_save(ray_cluster, fake_data, tmp_path, monkeypatch,
+                                                                     capsys):
+    """--resume restores such a trial from its emptied checkpoint folder: it finds its shard,
+    reports itself finished without training again, and the soup that needs it runs."""
+    marker = tmp_path / "fired"
+    monkeypatch.setenv("RIBRAY_INJECT_FAULT", f"raise:method=lp:epoch=0:step=0:marker={marker}")
+    spec = parse_spec(tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"], methods={"ft": {}, "lp": {}},
+                                interpolations={"soup": {"ingredients": ["pretrained", "ft", "lp"]}}))
+    ft = next(t.trial_id for t in make_plan(spec).trials if t.method == "ft")
+    first = run_sweep(spec)
+    assert len(first.failed) == 1 and len(first.not_run) == 1  # lp failed; the soup waits for it
+    run = next(Path(sweep_dir(spec).path, "tune").glob("run-*"))
+    assert [p.name for p in run.glob(f"finetune-{ft}-*/checkpoint_*/*")] == ["ribray-finished.txt"]
+    _as_if_killed_before_tune_saved(run, ft)
+    shard = Path(sweep_dir(spec).path, "results", f"{ft}.parquet")
+    written = shard.stat().st_mtime_ns
+
+    resumed = run_sweep(spec, resume=True)
+    assert resumed.complete and not resumed.failed and not resumed.not_run, resumed
+    assert "running 1 trial(s) that waited on trials it retried" in capsys.readouterr().out
+    assert shard.stat().st_mtime_ns == written  # ft did not run twice
+    assert list(run.glob(f"finetune-{ft}-*/error.txt")) == []  # Tune restored it without an error
+    assert {r["method_label"] for r in _rows(spec)} == {"pretrained", "ft", "lp", "soup"}
 
 
 def test_vpt_trains_a_resnet_trained_smaller_than_it_is_evaluated(ray_cluster, fake_data, tmp_path):
