@@ -7,6 +7,7 @@ import contextlib
 import datetime
 import json
 import os
+import posixpath
 import subprocess
 import sys
 from pathlib import Path
@@ -153,6 +154,10 @@ def test_sweep_in_object_store_then_resume_from_it(store, fake_data, tmp_path, r
     assert rows == [3] * len(planned)
     weights = storage.child("t", "weights").list_files(".safetensors")
     assert len(weights) == 4  # ft and lp on two downstream sets
+    tune = storage.child("t", "tune")
+    left = tune.fs.get_file_info(pafs.FileSelector(tune.path, recursive=True))
+    in_checkpoints = {posixpath.basename(i.path) for i in left if i.type == pafs.FileType.File and "/checkpoint_" in i.path}
+    assert in_checkpoints == {"ribray-finished.txt"}  # emptied as the trials finished; the folders stay
 
 
 def test_results_read_with_pandas_keep_integer_seeds_and_boolean_flags(tmp_path):
