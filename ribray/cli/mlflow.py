@@ -33,7 +33,8 @@ def mlflow_sync(target: str, tracking_uri: str | None) -> None:
     from ribray.secrets import move_tracking_credentials
 
     found = resolve_target(target)
-    report = sync_results(found.results, move_tracking_credentials(tracking_uri) or found.tracking_uri, found.experiment, found.sweep,
+    tracking_uri = move_tracking_credentials(tracking_uri) or found.tracking_uri  # no password in any output
+    report = sync_results(found.results, tracking_uri, found.experiment, found.sweep,
                           artifact_root=found.layout.artifact_root)
     click.echo(f"MLflow sync: {report.created} runs created, {report.completed} completed, "
                f"{report.unchanged} already complete")
