@@ -7,7 +7,7 @@ import logging
 
 from ray.tune import Callback
 
-from ribray.results.prune import Pruned, empty_checkpoint
+from ribray.results.prune import Pruned, empty_checkpoint, files_in
 
 log = logging.getLogger("ribray.engine")
 
@@ -22,6 +22,7 @@ class CheckpointPruner(Callback):
         if checkpoint is None:
             return
         try:
-            empty_checkpoint(checkpoint.filesystem, checkpoint.path, Pruned())
-        except OSError as error:  # storage trouble: not fatal, `ribray prune` can do it later
+            fs = checkpoint.filesystem
+            empty_checkpoint(fs, checkpoint.path, files_in(fs, checkpoint.path), Pruned())
+        except OSError as error:  # storage trouble: not fatal, the sweep's end tries again
             log.warning("could not delete the checkpoint of finished trial %s: %s", trial, error)

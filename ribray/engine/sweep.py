@@ -97,6 +97,7 @@ def _run(spec, plan: Plan, layout: SweepLayout, started: float, resume: bool, ad
     summary = _summarize(plan, done, layout, grid, time.monotonic() - started)
     summary.failed |= stopped
     summary.not_run = [t for t in summary.not_run if t not in summary.failed]
+    _prune_checkpoints(layout, echo)
     _close_tracking(run.context.tracking, summary)
     return summary
 
@@ -246,6 +247,18 @@ def _driver_failure(root: Location, error: Exception, trial_ids: list[str]) -> d
         if free < 16 * 2**20:
             cause = f"storage {root.path} is full ({free / 2**20:.1f} MiB free): No space left on device ({cause})"
     return {trial_id: f"Ray Tune stopped: {cause}" for trial_id in trial_ids}
+
+
+def _prune_checkpoints(layout: SweepLayout, echo) -> None:
+    """Trials empty their checkpoints as they finish; a driver killed in between leaves some
+    behind (its next run restores those trials, or finds them done): clean those up too."""
+    from ribray.results.prune import prune_checkpoints
+
+    try:
+        prune_checkpoints(layout)
+    except OSError as error:  # storage trouble: the results stand; `ribray prune` can do it later
+        echo(f"warning: could not delete finished trials' checkpoints under {layout.tune.uri} "
+             f"({redact(str(error))}); `ribray prune` does it later")
 
 
 def _close_tracking(tracking: TrackingInfo | None, summary: SweepSummary) -> None:

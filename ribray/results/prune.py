@@ -32,9 +32,14 @@ _NOTE_TEXT = (b"This trial finished (its results shard, and a fine-tune's final 
               b"ribray deleted its resume checkpoint. The folder stays for Tune's saved state.\n")
 
 
-def folder_bytes(fs: pafs.FileSystem, path: str) -> int:
+def files_in(fs: pafs.FileSystem, path: str) -> list[pafs.FileInfo]:
+    """Every file under `path`, at any depth (one listing; none if `path` does not exist)."""
     infos = fs.get_file_info(pafs.FileSelector(path, recursive=True, allow_not_found=True))
-    return sum(info.size or 0 for info in infos if info.type == pafs.FileType.File)
+    return [info for info in infos if info.type == pafs.FileType.File]
+
+
+def folder_bytes(fs: pafs.FileSystem, path: str) -> int:
+    return sum(info.size or 0 for info in files_in(fs, path))
 
 
 def delete_folder(fs: pafs.FileSystem, path: str, pruned: Pruned, dry_run: bool = False) -> None:
@@ -46,11 +51,11 @@ def delete_folder(fs: pafs.FileSystem, path: str, pruned: Pruned, dry_run: bool 
         fs.delete_dir(path)
 
 
-def empty_checkpoint(fs: pafs.FileSystem, path: str, pruned: Pruned, dry_run: bool = False) -> None:
-    """Delete a finished trial's checkpoint files, leaving the folder with a note in it (see
-    the module's docstring); a folder already emptied is left as it is."""
-    infos = fs.get_file_info(pafs.FileSelector(path, recursive=True, allow_not_found=True))
-    files = [info for info in infos if info.type == pafs.FileType.File and posixpath.basename(info.path) != FINISHED_NOTE]
+def empty_checkpoint(fs: pafs.FileSystem, path: str, files: list[pafs.FileInfo], pruned: Pruned,
+                     dry_run: bool = False) -> None:
+    """Delete a finished trial's checkpoint `files` (those in folder `path`, the note aside),
+    leaving the folder with a note in it (see the module's docstring)."""
+    files = [info for info in files if posixpath.basename(info.path) != FINISHED_NOTE]
     if not files:
         return
     pruned.bytes += sum(info.size or 0 for info in files)
@@ -61,18 +66,25 @@ def empty_checkpoint(fs: pafs.FileSystem, path: str, pruned: Pruned, dry_run: bo
             note.write(_NOTE_TEXT)
 
 
-def prune_sweep(layout: SweepLayout, dry_run: bool = False) -> Pruned:
+def prune_checkpoints(layout: SweepLayout, dry_run: bool = False) -> Pruned:
     """Empty the checkpoints of every trial whose results shard exists, in every Tune run of
-    the sweep, and delete the scratch folder. Unfinished trials keep theirs (`--resume`
-    needs them)."""
-    done = done_trial_ids(layout.results)
-    tune, pruned = layout.tune, Pruned()
-    for run in _folders(tune.fs, tune.path):
-        for trial in _folders(tune.fs, run):
-            if trial_id_of_folder(posixpath.basename(trial)) in done:
-                for checkpoint in _folders(tune.fs, trial):
-                    if posixpath.basename(checkpoint).startswith("checkpoint_"):
-                        empty_checkpoint(tune.fs, checkpoint, pruned, dry_run)
+    the sweep (one listing of tune/). Unfinished trials keep theirs (`--resume` needs them).
+    A sweep does this as it ends, for checkpoints its trials' own clean-up missed (a driver
+    killed between a trial's end and that clean-up)."""
+    done, tune, pruned = done_trial_ids(layout.results), layout.tune, Pruned()
+    folders: dict[str, list[pafs.FileInfo]] = {}
+    for info in files_in(tune.fs, tune.path):
+        parts = info.path[len(tune.path.rstrip("/")) + 1:].split("/")  # run-*/<trial folder>/checkpoint_*/...
+        if len(parts) >= 4 and parts[2].startswith("checkpoint_") and trial_id_of_folder(parts[1]) in done:
+            folders.setdefault("/".join([tune.path.rstrip("/"), *parts[:3]]), []).append(info)
+    for path, files in sorted(folders.items()):
+        empty_checkpoint(tune.fs, path, files, pruned, dry_run)
+    return pruned
+
+
+def prune_sweep(layout: SweepLayout, dry_run: bool = False) -> Pruned:
+    """The checkpoints of finished trials (`prune_checkpoints`) and the scratch folder."""
+    pruned = prune_checkpoints(layout, dry_run)
     scratch = layout.root.child(SCRATCH)
     delete_folder(scratch.fs, scratch.path, pruned, dry_run)
     return pruned

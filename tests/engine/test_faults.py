@@ -79,6 +79,8 @@ def test_killed_driver_then_resume_completes(fake_data, tmp_path):
     assert_exactly_once(load_spec(path), results)
     kept = {f.name: f.stat().st_mtime for f in shard_files(results) if f.name in done_before}
     assert kept == done_before, "finished trials must not run again"
+    left = {p.name for p in (tmp_path / "runs" / "t" / "tune").glob("run-*/*/checkpoint_*/*")}
+    assert left == {"ribray-finished.txt"}, "every trial finished: no resume checkpoint is left"
 
 
 def test_ctrl_c_stops_a_resumed_sweep_before_the_trials_the_spec_gained(fake_data, tmp_path):

@@ -180,6 +180,9 @@ def test_resume_restores_a_trial_that_finished_after_tunes_last_save(ray_cluster
     run = next(Path(sweep_dir(spec).path, "tune").glob("run-*"))
     assert [p.name for p in run.glob(f"finetune-{ft}-*/checkpoint_*/*")] == ["ribray-finished.txt"]
     _as_if_killed_before_tune_saved(run, ft)
+    missed = next(run.glob(f"finetune-{ft}-*")) / "checkpoint_000009"  # one its clean-up never reached
+    missed.mkdir()
+    (missed / "trainer.pt").write_bytes(b"x" * 1000)
     shard = Path(sweep_dir(spec).path, "results", f"{ft}.parquet")
     written = shard.stat().st_mtime_ns
 
@@ -188,6 +191,7 @@ def test_resume_restores_a_trial_that_finished_after_tunes_last_save(ray_cluster
     assert "running 1 trial(s) that waited on trials it retried" in capsys.readouterr().out
     assert shard.stat().st_mtime_ns == written  # ft did not run twice
     assert list(run.glob(f"finetune-{ft}-*/error.txt")) == []  # Tune restored it without an error
+    assert [p.name for p in missed.iterdir()] == ["ribray-finished.txt"]  # emptied as the sweep ended
     assert {r["method_label"] for r in _rows(spec)} == {"pretrained", "ft", "lp", "soup"}
 
 
