@@ -256,7 +256,7 @@ def _prune_checkpoints(layout: SweepLayout, echo) -> None:
 
     try:
         prune_checkpoints(layout)
-    except OSError as error:  # storage trouble: the results stand; `ribray prune` can do it later
+    except (OSError, RibrayError) as error:  # storage trouble: the results stand; `ribray prune` later
         echo(f"warning: could not delete finished trials' checkpoints under {layout.tune.uri} "
              f"({redact(str(error))}); `ribray prune` does it later")
 
