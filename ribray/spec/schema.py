@@ -4,11 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictInt, field_validator
+from pydantic import AfterValidator, Field, StrictInt, field_validator
 
 from ribray.options import AnalysesOptions, CurvesOptions, EvalOptions, Strict, TrainOptions, TrainSubset
+
+
+def no_credentials(uri: str) -> str:
+    """Storage and data URIs travel into trial configs, tags and logs: no secrets in them."""
+    from ribray.secrets import has_credentials, redact
+
+    if has_credentials(uri):
+        raise ValueError(f"{redact(uri)} holds credentials (user:password@ or a secret option); they would "
+                         "be copied into trial configs and logs. Give them to the storage client by its "
+                         "environment instead (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, "
+                         "GOOGLE_APPLICATION_CREDENTIALS) or an instance role")
+    return uri
+
+
+# A local path or an object-store URI (storage, data, a checkpoint): refused with credentials in it
+PathOrUri = Annotated[str, AfterValidator(no_credentials)]
 
 
 class ModelSpec(Strict):
@@ -16,24 +32,7 @@ class ModelSpec(Strict):
 
     name: str
     pretrained: bool = Field(True, description="load pretrained weights (false: random init)")
-    checkpoint: str | None = Field(None, description="local weights file to load instead of the hub's")
-
-    @field_validator("checkpoint")
-    @classmethod
-    def _checkpoint_without_credentials(cls, checkpoint: str | None) -> str | None:
-        return no_credentials(checkpoint)
-
-
-def no_credentials(uri: Any) -> Any:
-    """Storage and data URIs travel into trial configs, tags and logs: no secrets in them."""
-    from ribray.secrets import has_credentials, redact
-
-    if isinstance(uri, str) and has_credentials(uri):
-        raise ValueError(f"{redact(uri)} holds credentials (user:password@ or a secret option); they would "
-                         "be copied into trial configs and logs. Give them to the storage client by its "
-                         "environment instead (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, "
-                         "GOOGLE_APPLICATION_CREDENTIALS) or an instance role")
-    return uri
+    checkpoint: PathOrUri | None = Field(None, description="local weights file to load instead of the hub's")
 
 
 class MlflowSpec(Strict):
@@ -44,22 +43,15 @@ class MlflowSpec(Strict):
 
 
 class DataSpec(Strict):
-    root: str = Field(description="folder holding one sub-folder per dataset")
-    folders: dict[str, str] = Field(
+    root: PathOrUri = Field(description="folder holding one sub-folder per dataset")
+    folders: dict[str, PathOrUri] = Field(
         default_factory=dict, description="per-dataset folder, when not the default under root")
-
-    @field_validator("root")
-    @classmethod
-    def _root_without_credentials(cls, root: str) -> str:
-        return no_credentials(root)
 
     @field_validator("folders")
     @classmethod
     def _known_folders(cls, folders: dict[str, str]) -> dict[str, str]:
         from ribray.spec.load import dataset_name_problems, report_problems
 
-        for folder in folders.values():
-            no_credentials(folder)
         if problems := dataset_name_problems("data.folders", list(folders), by_name=True):
             report_problems(problems)
         return folders
@@ -74,7 +66,7 @@ class Spec(Strict):
     """A whole sweep. Relative local paths are resolved against the spec file's folder."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    storage: str = "./runs"
+    storage: PathOrUri = "./runs"
     mlflow: MlflowSpec = MlflowSpec()
     data: DataSpec
     models: list[ModelSpec] = Field(min_length=1)
@@ -114,11 +106,6 @@ class Spec(Strict):
             if subset.shots_per_class is not None and subset.fraction is not None:
                 raise ValueError("give shots_per_class or fraction, not both")
         return subsets
-
-    @field_validator("storage")
-    @classmethod
-    def _storage_without_credentials(cls, storage: str) -> str:
-        return no_credentials(storage)
 
     @field_validator("seeds")
     @classmethod
