@@ -41,13 +41,14 @@ def load_spec(path: str | Path) -> Spec:
 def read_yaml(text: str, name: str) -> dict:
     """YAML's safe subset, refusing what would silently change the spec: a key given twice
     (the last one would win), and anchors/aliases that expand past MAX_SPEC_VALUES values."""
+    loader = _SpecLoader(text)
     try:
-        node = yaml.compose(text, Loader=_SpecLoader)
+        node = loader.get_single_node()  # parsed once: measured, then built
         expanded = _expanded_size(node, {})
         if expanded > MAX_SPEC_VALUES:
             raise SpecError(f"its anchors and aliases expand to {expanded:,} values (the limit is "
                             f"{MAX_SPEC_VALUES:,}); write the lists out")
-        raw = _SpecLoader(text).get_single_data() if node is not None else None
+        raw = loader.construct_document(node) if node is not None else None
     except SpecError as error:
         raise SpecError(f"{name}: {error}") from None
     except yaml.YAMLError as error:
@@ -55,6 +56,8 @@ def read_yaml(text: str, name: str) -> dict:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
         raise SpecError(f"{name}: YAML syntax error{where}: {problem}") from None
+    finally:
+        loader.dispose()
     if not isinstance(raw, dict):
         raise SpecError(f"{name}: expected a mapping of keys (name, data, models, ...) at the top level")
     return raw
