@@ -49,3 +49,10 @@ def did_you_mean(name: str, known: Iterable[str]) -> str | None:
     lowered = {k.lower(): k for k in known}
     matches = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[matches[0]] if matches else None
+
+
+def first_line(error: BaseException) -> str:
+    """An error's message cut to its first line (a traceback's or a library's long text), or
+    its type's name when the message is empty."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -6,7 +6,7 @@ import os
 import pickle
 from typing import TYPE_CHECKING
 
-from ribray.errors import PermanentError
+from ribray.errors import PermanentError, first_line
 
 if TYPE_CHECKING:
     import torch
@@ -37,14 +37,12 @@ def read_state_dict(path: str) -> dict[str, torch.Tensor]:
         try:
             return load_file(path)
         except Exception as error:  # noqa: BLE001 - safetensors' own error types: not a safetensors file
-            raise PermanentError(f"checkpoint {path} cannot be read as safetensors: "
-                                 f"{str(error).splitlines()[0] if str(error) else type(error).__name__}") from None
+            raise PermanentError(f"checkpoint {path} cannot be read as safetensors: {first_line(error)}") from None
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as error:  # code in the pickle, truncated, other formats
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise PermanentError(f"checkpoint {path} cannot be read as safetensors or a torch state dict "
-                             f"(weights_only: no code in it is run): {first}") from None
+                             f"(weights_only: no code in it is run): {first_line(error)}") from None
     for key in WRAPPER_KEYS:
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]

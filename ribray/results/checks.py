@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pyarrow.parquet as pq
 
+from ribray.errors import first_line
 from ribray.storage import Location
 
 # Columns every ribray version has written: a Parquet file without them is not a shard
@@ -19,7 +20,7 @@ def shard_problem(location: Location) -> str | None:
         with location.fs.open_input_file(location.path) as handle:
             metadata = pq.ParquetFile(handle).metadata
     except Exception as error:  # noqa: BLE001 - pyarrow's errors for truncated or foreign files vary
-        return f"not a complete Parquet file ({str(error).splitlines()[0] if str(error) else type(error).__name__})"
+        return f"not a complete Parquet file ({first_line(error)})"
     names = set(metadata.schema.names)
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:

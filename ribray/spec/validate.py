@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ribray.errors import RibrayError, SpecError
+from ribray.errors import RibrayError, SpecError, first_line
 from ribray.spec.schema import Spec
 
 
@@ -135,7 +135,7 @@ def _forward_prepared(method, loaded) -> None:
             prepared(torch.zeros(1, *size))
     except (RuntimeError, ValueError) as error:
         raise RibrayError(f"the prepared model fails on its {size[1]}x{size[2]} evaluation input: "
-                          f"{str(error).splitlines()[0]}") from None
+                          f"{first_line(error)}") from None
 
 
 def _storage(spec: Spec) -> list[str]:
