@@ -48,6 +48,9 @@ class TrackingInfo:
     parent_run_id: str
 
 
+def _sweep_run(sweep: str) -> str:
+    """MLflow's filter for a sweep's parent run."""
+    return f"tags.`{ROLE_TAG}` = 'sweep' and tags.`{SWEEP_TAG}` = '{sweep}'"
 
 
 def start_sweep(tracking_uri: str, experiment: str, sweep: str, artifact_root: str | None,
@@ -61,8 +64,7 @@ def start_sweep(tracking_uri: str, experiment: str, sweep: str, artifact_root: s
         experiment_id = found.experiment_id
         for key, value in EXPERIMENT_KIND.items():
             client.set_experiment_tag(experiment_id, key, value)
-    runs = client.search_runs([experiment_id], f"tags.`{ROLE_TAG}` = 'sweep' and tags.`{SWEEP_TAG}` = '{sweep}'",
-                              max_results=1)
+    runs = client.search_runs([experiment_id], _sweep_run(sweep), max_results=1)
     if runs:
         parent = runs[0].info.run_id
         client.update_run(parent, status="RUNNING")
@@ -103,7 +105,8 @@ def sweep_tags(spec, layout) -> dict[str, str]:
     tags = {"ribray.spec_hash": spec.spec_hash(), "ribray.storage": redact(layout.root.uri),
             "ribray.version": ribray.__version__, "mlflow.source.name": "ribray sweep",
             "mlflow.source.type": "LOCAL"}
-    return tags | ({"mlflow.source.git.commit": git_sha()} if git_sha() else {})
+    commit = git_sha()
+    return tags | ({"mlflow.source.git.commit": commit} if commit else {})
 
 
 def sweep_params(spec, plan) -> dict[str, object]:
@@ -140,8 +143,7 @@ def log_report(tracking_uri: str, experiment: str, sweep: str, folder,
         return None
     client = _client(tracking_uri)
     found = client.get_experiment_by_name(experiment)
-    runs = [] if found is None else client.search_runs(
-        [found.experiment_id], f"tags.`{ROLE_TAG}` = 'sweep' and tags.`{SWEEP_TAG}` = '{sweep}'", max_results=1)
+    runs = [] if found is None else client.search_runs([found.experiment_id], _sweep_run(sweep), max_results=1)
     if not runs:
         return None
     client.log_artifacts(runs[0].info.run_id, str(folder), artifact_path="report")
