@@ -10,13 +10,12 @@ GiB = 2**30
 
 
 def plan_json(spec, plan, throughput_file: str | None = None, done: set[str] = frozenset()) -> str:
-    from ribray.plan.estimate import breakdown, load_throughput, plan_hours
+    from ribray.plan.estimate import breakdown, load_throughput
 
     throughput = load_throughput(throughput_file)
-    hours = plan_hours(plan, throughput)
-    trials = [t.to_config() | {"label": t.label, "gpu_hours": round(hours[t.trial_id], 4),
-                               "done": t.trial_id in done} for t in plan.trials]
     cost = breakdown(plan, throughput)
+    trials = [t.to_config() | {"label": t.label, "gpu_hours": round(cost.by_trial[t.trial_id], 4),
+                               "done": t.trial_id in done} for t in plan.trials]
     return json.dumps({"sweep": spec.name, "spec_hash": plan.spec_hash, "trials": trials,
                        "gpu_hours": round(cost.total, 3), "gpu_hours_by_kind": _rounded(cost.by_kind),
                        "gpu_hours_by_downstream": _rounded(cost.by_downstream),
@@ -32,12 +31,13 @@ def plan_table(spec, plan, throughput_file: str | None = None, done: set[str] = 
                model_bytes: dict[str, float | None] | None = None, summary_only: bool = False) -> str:
     """One line per trial (columns as wide as their longest value), then the summary."""
     from ribray.plan import method_label
-    from ribray.plan.estimate import load_throughput, plan_hours
+    from ribray.plan.estimate import breakdown, load_throughput
 
     throughput = load_throughput(throughput_file)
+    cost = breakdown(plan, throughput)
     lines = []
     if not summary_only:
-        hours = plan_hours(plan, throughput)
+        hours = cost.by_trial
         rows = [["id", "kind", "model", "method", "downstream", "seed", "done", "gpu-h", "after"]]
         rows += [[t.trial_id, t.kind, t.model.name, method_label(t.method, t.row_fields()["alpha"]),
                   t.downstream or "-", "" if t.seed is None else str(t.seed),
@@ -51,18 +51,17 @@ def plan_table(spec, plan, throughput_file: str | None = None, done: set[str] = 
             if n == 0:
                 lines.append("-" * len(lines[0]))
         lines.append("")
-    return "\n".join(lines + plan_summary(spec, plan, throughput, done, model_bytes or {}))
+    return "\n".join(lines + plan_summary(spec, plan, throughput, cost, done, model_bytes or {}))
 
 
-def plan_summary(spec, plan, throughput, done: set[str], model_bytes: dict[str, float | None]) -> list[str]:
-    from ribray.plan.estimate import breakdown, storage
+def plan_summary(spec, plan, throughput, cost, done: set[str], model_bytes: dict[str, float | None]) -> list[str]:
+    from ribray.plan.estimate import storage
 
     kinds = {k: sum(1 for t in plan.trials if t.kind == k) for k in dict.fromkeys(t.kind for t in plan.trials)}
     finished = len(done & set(plan.by_id()))
     lines = [f"{len(plan)} trials ({', '.join(f'{n} {k}' for k, n in kinds.items())}); {finished} done, "
              f"{len(plan) - finished} to run"]
     if spec.resources.gpu:
-        cost = breakdown(plan, throughput)
         lines.append(f"estimated {cost.total:.1f} GPU-hours at full dataset sizes, {spec.resources.gpu:g} GPU per "
                      f"trial, at the rates of {throughput.source()} (ribray plan --throughput FILE: your own)")
         lines.append("  by kind:       " + _listed(cost.by_kind))

@@ -87,28 +87,31 @@ def plan_hours(plan: Plan, throughput: Throughput) -> dict[str, float]:
 
 @dataclass
 class Breakdown:
-    """A plan's GPU-hours in total and by trial kind, by downstream set (training and
+    """A plan's GPU-hours in total, by trial, by trial kind, by downstream set (training and
     evaluation of the trials fine-tuned on it) and by eval set (evaluation only)."""
 
     total: float
+    by_trial: dict[str, float]
     by_kind: dict[str, float]
     by_downstream: dict[str, float]
     by_eval_set: dict[str, float]
 
 
 def breakdown(plan: Plan, throughput: Throughput) -> Breakdown:
+    by_trial: dict[str, float] = {}
     by_kind: dict[str, float] = defaultdict(float)
     by_downstream: dict[str, float] = defaultdict(float)
     by_eval_set: dict[str, float] = defaultdict(float)
     for trial in plan.trials:
         cost = trial_cost(trial, throughput)
+        by_trial[trial.trial_id] = cost.total
         by_kind[trial.kind] += cost.total
         if trial.downstream:
             by_downstream[trial.downstream] += cost.total
         for name, hours in cost.eval.items():
             by_eval_set[name] += hours
     ordered = lambda found: dict(sorted(found.items(), key=lambda item: -item[1]))  # noqa: E731
-    return Breakdown(sum(by_kind.values()), ordered(by_kind), ordered(by_downstream), ordered(by_eval_set))
+    return Breakdown(sum(by_trial.values()), by_trial, ordered(by_kind), ordered(by_downstream), ordered(by_eval_set))
 
 
 @dataclass(frozen=True)
@@ -120,9 +123,6 @@ class Storage:
     weights: float
     finetunes: int
     checkpoint_per_running: float
-
-    def peak(self, running: int) -> float:
-        return self.weights + running * self.checkpoint_per_running
 
 
 def storage(plan: Plan, model_bytes: dict[str, float]) -> Storage:
