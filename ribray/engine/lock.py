@@ -73,12 +73,8 @@ def _holder(lock: Location) -> dict | None:
 
 def _alive(holder: dict) -> bool:
     """Is the holder running? Known only for a process of this machine; others count as alive."""
+    import psutil
+
     if holder.get("host") != socket.gethostname() or not isinstance(holder.get("pid"), int):
         return True
-    try:
-        os.kill(holder["pid"], 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
+    return psutil.pid_exists(holder["pid"])

@@ -15,13 +15,10 @@ import time
 
 
 def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return os.getppid() == pid
+    """The parent still runs (and is still ours: a reused pid is not)."""
+    import psutil
+
+    return psutil.pid_exists(pid) and os.getppid() == pid
 
 
 def main(argv: list[str]) -> int:
