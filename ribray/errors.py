@@ -7,7 +7,15 @@ from collections.abc import Iterable
 
 
 class RibrayError(Exception):
-    """An error whose message is meant for the user, printed without a traceback."""
+    """An error whose message is meant for the user, printed without a traceback.
+
+    Every ribray error (and a plugin's subclass) survives `copy.copy` and pickling with its
+    message and attributes, whatever its `__init__` takes: Ray copies and pickles a trial's
+    exception on its way to the driver, and an error that cannot be rebuilt arrives as a
+    TypeError about `__init__`'s arguments instead of the real cause."""
+
+    def __reduce__(self):
+        return _rebuild, (type(self), self.args, self.__dict__.copy())
 
 
 class SpecError(RibrayError):
@@ -41,6 +49,14 @@ class PermanentError(RibrayError):
 
 class DataError(RibrayError):
     """A dataset folder is missing, incomplete or unreadable."""
+
+
+def _rebuild(cls: type[RibrayError], args: tuple, state: dict) -> RibrayError:
+    """An error of `cls` with these args and attributes, without calling its `__init__`."""
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str | None:

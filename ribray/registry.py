@@ -1,15 +1,44 @@
-"""A strict name -> object registry: duplicates are errors, unknown names get a did-you-mean."""
+"""A strict name -> object registry: duplicates are errors, unknown names get a did-you-mean,
+and every entry knows where it came from (ribray itself, or the plugin that registered it)."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import Generic, TypeVar
 
-from ribray.errors import UnknownNameError
+from ribray.errors import RibrayError, UnknownNameError
 
 T = TypeVar("T")
+
+BUILTIN = "ribray"  # the origin of the entries that ship with ribray
+_loading: ContextVar[str] = ContextVar("ribray_registry_origin", default=BUILTIN)
+_REGISTRIES: list[Registry] = []
+
+
+@contextlib.contextmanager
+def registering_as(origin: str) -> Iterator[None]:
+    """Entries registered inside the block come from `origin` (a plugin's source, as the plugin
+    loader names it)."""
+    token = _loading.set(origin)
+    try:
+        yield
+    finally:
+        _loading.reset(token)
+
+
+def forget(origin: str) -> list[str]:
+    """Remove every entry `origin` registered, from every registry (a plugin unloaded, or
+    reloaded with other code); returns 'kind name' of each."""
+    removed = []
+    for registry in _REGISTRIES:
+        for name in [n for n, o in registry._origins.items() if o == origin]:
+            del registry._entries[name], registry._origins[name]
+            removed.append(f"{registry.kind} {name}")
+    return removed
 
 
 class Registry(Generic[T]):
@@ -19,14 +48,20 @@ class Registry(Generic[T]):
         self.kind = kind
         self.list_command = list_command
         self._entries: dict[str, T] = {}
+        self._origins: dict[str, str] = {}
+        _REGISTRIES.append(self)
 
     def register(self, name: str) -> Callable[[T], T]:
         """Decorator: register the decorated object under `name`."""
 
         def add(obj: T) -> T:
+            origin = _loading.get()
             if name in self._entries:
-                raise ValueError(f"{self.kind} {name!r} is registered twice")
+                first = self._origins[name]
+                raise RibrayError(f"{self.kind} {name!r} is registered twice: by {first} and by {origin}"
+                                  + ("" if first != BUILTIN else "; a plugin's entries need names of their own"))
             self._entries[name] = obj
+            self._origins[name] = origin
             return obj
 
         return add
@@ -45,6 +80,11 @@ class Registry(Generic[T]):
             hint = f"run `{self.list_command}` to list them" if self.list_command else ""
             raise UnknownNameError(self.kind, name, self._entries, hint=hint)
         return self._entries[name]
+
+    def origin(self, name: str) -> str:
+        """Where the entry came from: 'ribray', or the plugin that registered it."""
+        self.get(name)
+        return self._origins[name]
 
     def names(self) -> list[str]:
         return sorted(self._entries)

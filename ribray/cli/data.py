@@ -9,6 +9,8 @@ import sys
 
 import click
 
+from ribray.cli.registries import plugin_option, with_plugins
+
 
 @click.group()
 def data() -> None:
@@ -16,14 +18,23 @@ def data() -> None:
 
 
 @data.command("list")
-def list_datasets() -> None:
-    """Every dataset ribray knows: classes, expected images, scoring, default folder."""
+@click.option("--spec", "spec_path", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="also the datasets the spec declares (datasets:) and its plugins register")
+@plugin_option
+def list_datasets(spec_path: str | None, plugins: tuple[str, ...]) -> None:
+    """Every dataset ribray knows: classes, expected images, scoring, default folder, whether RI
+    averages over it, and where the entry comes from."""
     from ribray.data import DATASETS
 
-    click.echo(f"{'name':<20} {'classes':>7} {'images':>10}  {'folder under the data root':<40} scoring")
+    origins = with_plugins(plugins) if not spec_path else _spec_origins(spec_path)
+    click.echo(f"{'name':<20} {'classes':>7} {'images':>10}  {'folder under the data root':<32} {'RI':<3} "
+               f"{'source':<24} scoring")
     for name, entry in DATASETS.items():
-        click.echo(f"{name:<20} {entry.num_classes:>7} {entry.expected_images:>10,}  "
-                   f"{entry.folder:<40} {entry.scoring()}")
+        origin = DATASETS.origin(name)
+        images = f"{entry.expected_images:,}" if entry.expected_images else "?"
+        click.echo(f"{name:<20} {entry.num_classes:>7} {images:>10}  "
+                   f"{entry.folder:<32} {'yes' if entry.rib else '':<3} {origins.get(origin, origin):<24} "
+                   f"{entry.scoring()}")
 
 
 @data.command()
@@ -60,6 +71,15 @@ def check(root: str | None, datasets: str | None, spec_path: str | None, verify_
         why = "" if names else " (the paper's sweeps read them)"
         click.echo(f"unusable: {', '.join(unusable)}{why}")
     sys.exit(1 if unusable else 0)
+
+
+def _spec_origins(spec_path: str) -> dict[str, str]:
+    """Load the spec (its plugins and declared datasets become this process's): origin -> shown."""
+    from ribray.spec import load_spec
+
+    spec = load_spec(spec_path)
+    return {"ribray": "ribray"} | {p.source: f"plugin {p.source}" for p in spec._plugins} | \
+        {f"datasets.{name}": f"spec datasets.{name}" for name in spec.datasets}
 
 
 def _from_spec(spec_path: str, root: str | None) -> tuple[str, list[str], dict[str, str]]:

@@ -67,15 +67,18 @@ def _done_trials(spec) -> set[str]:
               help="at most this many trials at once (default: as many as the cluster fits)")
 @click.option("--rerun-changed-data", is_flag=True,
               help="run again the finished trials whose data changed since (their old results are set aside)")
+@click.option("--rerun-changed-plugins", is_flag=True,
+              help="run again the finished trials whose plugins' code changed since (old results set aside)")
 def sweep(spec: str, resume: bool, address: str | None, max_concurrent: int | None,
-          rerun_changed_data: bool) -> None:
+          rerun_changed_data: bool, rerun_changed_plugins: bool) -> None:
     """Run every trial of SPEC that is not done yet."""
     from ribray.cli.views import print_summary
     from ribray.engine import run_sweep
     from ribray.spec import load_spec
 
     summary = run_sweep(load_spec(spec), resume=resume, address=address, max_concurrent=max_concurrent,
-                        rerun_changed_data=rerun_changed_data, echo=click.echo)
+                        rerun_changed_data=rerun_changed_data, rerun_changed_plugins=rerun_changed_plugins,
+                        echo=click.echo)
     print_summary(summary, spec)
     sys.exit(0 if summary.complete else 1 if summary.failed else 130)  # 130: interrupted (Ctrl-C)
 

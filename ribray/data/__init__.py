@@ -29,6 +29,13 @@ def get_dataset(name: str) -> DatasetEntry:
     return DATASETS.get(name)
 
 
+def rib_sets() -> tuple[str, ...]:
+    """Every registered set RI averages over (`rib`): the paper's eight in its order, then any a
+    plugin or the spec's `datasets:` adds, by name."""
+    extra = sorted(name for name, entry in DATASETS.items() if entry.rib and name not in RIB_SETS)
+    return (*(name for name in RIB_SETS if name in DATASETS and DATASETS.get(name).rib), *extra)
+
+
 # Library modules that import torch: imported where they are used, so that listing and
 # checking datasets (`ribray data list`, `ribray validate`) stays fast. Every other module
 # here is imported, so adding a dataset is adding a file.
@@ -37,4 +44,5 @@ for _module in pkgutil.iter_modules(__path__):
     if not _module.name.startswith("_") and _module.name not in TORCH_MODULES:
         importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["DATASETS", "IMAGENET_VAL", "PAPER_SETS", "RIB_SETS", "CheckResult", "DatasetEntry", "Sample", "get_dataset", "register"]
+__all__ = ["DATASETS", "IMAGENET_VAL", "PAPER_SETS", "RIB_SETS", "CheckResult", "DatasetEntry", "Sample", "get_dataset",
+           "register", "rib_sets"]

@@ -49,6 +49,7 @@ class DatasetEntry:
     crop_border: ClassVar[int] = 0  # pixels cut from each side before the transform (ObjectNet: 2)
     source: ClassVar[str] = ""  # where the real data comes from and how to lay it out
     images_per_class: ClassVar[int | None] = None  # when the real set is balanced (val: 50)
+    rib: ClassVar[bool] = False  # one of the out-of-distribution sets RI averages over
 
     def class_indices(self) -> list[tuple[int, ...]]:
         """For each of this set's classes, the ImageNet-1K class indices it corresponds to."""

@@ -8,6 +8,7 @@ from ribray.data.folders import WnidFolders
 @register
 class ImageNetA(WnidFolders):
     name = "imagenet_a"
+    rib = True
     title = "ImageNet-A"
     short = "A"
     folder = "imagenet-a"

@@ -25,6 +25,7 @@ SEVERITIES = (1, 2, 3, 4, 5)
 @register
 class ImageNetC(WnidFolders):
     name = "imagenet_c"
+    rib = True
     title = "ImageNet-C"
     short = "C"
     folder = "imagenet-c"

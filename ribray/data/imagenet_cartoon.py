@@ -7,6 +7,7 @@ from ribray.data.folders import WnidFolders
 @register
 class ImageNetCartoon(WnidFolders):
     name = "imagenet_cartoon"
+    rib = True
     title = "ImageNet-Cartoon"
     short = "Cartoon"
     folder = "imagenet-cartoon"

@@ -7,6 +7,7 @@ from ribray.data.folders import WnidFolders
 @register
 class ImageNetDrawing(WnidFolders):
     name = "imagenet_drawing"
+    rib = True
     title = "ImageNet-Drawing"
     short = "Drawing"
     folder = "imagenet-drawing"

@@ -8,6 +8,7 @@ from ribray.data.folders import WnidFolders
 @register
 class ImageNetR(WnidFolders):
     name = "imagenet_r"
+    rib = True
     title = "ImageNet-R"
     short = "R"
     folder = "imagenet-r"

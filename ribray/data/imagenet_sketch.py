@@ -7,6 +7,7 @@ from ribray.data.folders import WnidFolders
 @register
 class ImageNetSketch(WnidFolders):
     name = "imagenet_sketch"
+    rib = True
     title = "ImageNet-Sketch"
     short = "Sketch"
     folder = "imagenet-sketch"

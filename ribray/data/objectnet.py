@@ -32,6 +32,7 @@ class ObjectNet(WnidFolders):
     expected on disk and ignored."""
 
     name = "objectnet"
+    rib = True
     title = "ObjectNet (113 ImageNet classes)"
     short = "ObjectNet"
     folder = "objectnet-1.0/images"
@@ -85,6 +86,7 @@ class ObjectNetReference(ObjectNet):
     this set's; `objectnet` is the correct 113-way max scoring. Same folder and images."""
 
     name = "objectnet_reference"
+    rib = False  # the same images as objectnet, scored another way: not a ninth RIB set
     title = "ObjectNet, reference-code scoring (one ImageNet class per class)"
     short = "ObjectNet-ref"
 

@@ -54,22 +54,33 @@ class SweepSummary:
         return self.done == self.planned
 
 
+@dataclass(frozen=True)
+class Reruns:
+    """Which finished trials whose inputs changed a sweep runs again (else it refuses them)."""
+
+    data: bool = False  # computed on other data (--rerun-changed-data)
+    plugins: bool = False  # computed with other plugin code (--rerun-changed-plugins)
+
+
 def run_sweep(spec, *, resume: bool = False, address: str | None = None,
-              max_concurrent: int | None = None, rerun_changed_data: bool = False, echo=print) -> SweepSummary:
+              max_concurrent: int | None = None, rerun_changed_data: bool = False,
+              rerun_changed_plugins: bool = False, echo=print) -> SweepSummary:
     """Run every planned trial not yet done; return how the sweep ended."""
     started = time.monotonic()
+    spec.activate()
     check_spec(spec)
     plan = make_plan(spec)
     layout = SweepLayout.of(spec)
     with sweep_lock(layout.root):
-        return _run(spec, plan, layout, started, resume, address, max_concurrent, rerun_changed_data, echo)
+        return _run(spec, plan, layout, started, resume, address, max_concurrent,
+                    Reruns(rerun_changed_data, rerun_changed_plugins), echo)
 
 
 def _run(spec, plan: Plan, layout: SweepLayout, started: float, resume: bool, address: str | None,
-         max_concurrent: int | None, rerun_changed_data: bool, echo) -> SweepSummary:
+         max_concurrent: int | None, reruns: Reruns, echo) -> SweepSummary:
     finished = verified_done(layout.results, echo)
     fingerprints = _fingerprints(spec, plan, echo)
-    rerun = _changed_data(plan, layout, fingerprints, finished, rerun_changed_data, echo)
+    rerun = _changed_inputs(plan, layout, fingerprints, finished, reruns, echo)
     finished -= rerun
     done = finished & set(plan.by_id())
     previous = latest_experiment(layout)
@@ -166,35 +177,49 @@ def _fingerprints(spec, plan: Plan, echo) -> dict[str, str]:
     from ribray.data.check import dataset_folder
     from ribray.data.fingerprint import fingerprints
 
-    names = sorted({t.downstream for t in plan.trials if t.downstream} | set(spec.resolved_eval_sets()))
+    names = sorted(spec.datasets_read())
     echo(f"data: listing {len(names)} dataset folder(s) to fingerprint them")
     return fingerprints({n: dataset_folder(spec.data.root, n, dict(spec.data.folders)) for n in names})
 
 
-def _changed_data(plan: Plan, layout: SweepLayout, fingerprints: dict[str, str], finished: set[str],
-                  rerun: bool, echo) -> set[str]:
-    """Finished trials computed on other data than the spec's data now: refused, or (rerun)
-    their shards and fine-tuned weights set aside so that they run again."""
-    from ribray.results.checks import data_changes, set_aside
+# what changed, the flag that reruns such trials, and the other way out
+CHANGED = {"data": ("were computed on other data than the spec's data now", "--rerun-changed-data",
+                    "or point data.root back at the old data"),
+           "plugins": ("were computed with other plugin code than the spec's plugins now (or declared datasets "
+                       "declared otherwise)", "--rerun-changed-plugins", "or restore the plugin's code")}
 
-    changed = data_changes(layout.results, fingerprints, finished & set(plan.by_id()))
-    if not changed:
-        return set()
-    shown = "\n  ".join(f"{plan.by_id()[t].label} [{t}]: {why}" for t, why in list(changed.items())[:10])
-    more = f"\n  ... and {len(changed) - 10} more" if len(changed) > 10 else ""
-    if not rerun:
-        raise RibrayError(f"{len(changed)} finished trial(s) were computed on other data than the spec's "
-                          f"data now:\n  {shown}{more}\nTheir results are not reused as if they were this "
-                          "data's: pass --rerun-changed-data to run them again (their shards and weights are "
-                          "moved to .set-aside/ folders, not deleted), or point data.root back at the old data")
-    for trial_id in changed:
-        set_aside(layout.results.child(f"{trial_id}.parquet"))
-        key = getattr(plan.by_id()[trial_id], "weights_key", None)
-        weights = layout.weights.child(f"{key}.safetensors") if key else None
-        if weights is not None and weights.exists():
-            set_aside(weights)
-    echo(f"{len(changed)} trial(s) computed on other data run again (old results in .set-aside/):\n  {shown}{more}")
-    return set(changed)
+
+def _changed_inputs(plan: Plan, layout: SweepLayout, fingerprints: dict[str, str], finished: set[str],
+                    reruns: Reruns, echo) -> set[str]:
+    """Finished trials computed on other data, or with other plugin code, than the spec's now:
+    refused, or (reruns) their shards and fine-tuned weights set aside so that they run again."""
+    from ribray.plugins import identities
+    from ribray.results.checks import identity_changes, set_aside
+
+    by_id = plan.by_id()
+    data, code = identity_changes(layout.results, fingerprints, identities(), finished & set(by_id))
+    rerun: set[str] = set()
+    for what, changed, allowed in (("data", data, reruns.data), ("plugins", code, reruns.plugins)):
+        changed = {t: why for t, why in changed.items() if t not in rerun}
+        if not changed:
+            continue
+        summary, flag, other_way = CHANGED[what]
+        shown = "\n  ".join(f"{by_id[t].label} [{t}]: {why}" for t, why in list(changed.items())[:10])
+        more = f"\n  ... and {len(changed) - 10} more" if len(changed) > 10 else ""
+        if not allowed:
+            raise RibrayError(f"{len(changed)} finished trial(s) {summary}:\n  {shown}{more}\nTheir results are not "
+                              f"reused as if they were this {'data' if what == 'data' else 'code'}'s: pass {flag} to "
+                              "run them again (their shards and weights are moved to .set-aside/ folders, not "
+                              f"deleted), {other_way}")
+        for trial_id in changed:
+            set_aside(layout.results.child(f"{trial_id}.parquet"))
+            key = getattr(by_id[trial_id], "weights_key", None)
+            weights = layout.weights.child(f"{key}.safetensors") if key else None
+            if weights is not None and weights.exists():
+                set_aside(weights)
+        echo(f"{len(changed)} trial(s) run again ({flag}: their old results are in .set-aside/):\n  {shown}{more}")
+        rerun |= set(changed)
+    return rerun
 
 
 def _context(spec, layout: SweepLayout, plan: Plan, fingerprints: dict[str, str] | None = None) -> SweepContext:
@@ -212,7 +237,8 @@ def _context(spec, layout: SweepLayout, plan: Plan, fingerprints: dict[str, str]
     return SweepContext(sweep=spec.name, spec_hash=spec.spec_hash(), sweep_dir=layout.root.uri,
                         data_root=spec.data.root, data_folders=dict(spec.data.folders),
                         eval=spec.eval, tracking=tracking, scratch=layout.scratch,
-                        data_fingerprints=fingerprints or {})
+                        data_fingerprints=fingerprints or {}, plugins=spec._plugins,
+                        declared={f"datasets.{name}": d for name, d in spec.datasets.items()})
 
 
 def _summarize(plan: Plan, already: set[str], layout: SweepLayout, grid, seconds: float) -> SweepSummary:

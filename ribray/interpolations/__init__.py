@@ -3,7 +3,14 @@ soup), registered with @register("name"); the spec names them under `interpolati
 
 from __future__ import annotations
 
-from ribray.interpolations.base import Interpolation, InterpolationOptions, State, Variant
+from ribray.interpolations.base import (
+    HeldOut,
+    Interpolation,
+    InterpolationInputs,
+    InterpolationOptions,
+    State,
+    Variant,
+)
 from ribray.registry import Registry, import_submodules
 
 INTERPOLATIONS: Registry[type[Interpolation]] = Registry("interpolation", list_command="ribray methods")
@@ -20,5 +27,5 @@ def get_interpolation(name: str) -> type[Interpolation]:
 
 import_submodules(__name__)
 
-__all__ = ["INTERPOLATIONS", "Interpolation", "InterpolationOptions", "State", "Variant",
-           "get_interpolation", "register"]
+__all__ = ["INTERPOLATIONS", "HeldOut", "Interpolation", "InterpolationInputs", "InterpolationOptions", "State",
+           "Variant", "get_interpolation", "register"]

@@ -22,6 +22,7 @@ class SoupOptions(InterpolationOptions):
 class UniformSoup(Interpolation):
     summary = "uniform average of the ingredients' weights"
     Options = SoupOptions
+    planned_options = ("ingredients",)
 
     def variants(self) -> list[Variant]:
         return [Variant(tuple(self.options.ingredients))]

@@ -31,6 +31,8 @@ class WiseFtOptions(InterpolationOptions):
 class WiseFt(Interpolation):
     summary = "mix the pretrained and fine-tuned weights: (1 - alpha) * pre + alpha * ft"
     Options = WiseFtOptions
+    planned_options = ("of", "alphas")
+    alpha_options = ("alphas",)
 
     def variants(self) -> list[Variant]:
         return [Variant((PRETRAINED, self.options.of), alpha) for alpha in self.options.alphas]

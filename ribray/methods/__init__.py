@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ribray.methods.base import Method, MethodOptions, Step
+from ribray.methods.base import Method, MethodInputs, MethodOptions, Step
 from ribray.registry import Registry, import_submodules
 
 METHODS: Registry[type[Method]] = Registry("method", list_command="ribray methods")
@@ -19,4 +19,4 @@ def get_method(name: str) -> type[Method]:
 
 import_submodules(__name__)
 
-__all__ = ["METHODS", "Method", "MethodOptions", "Step", "get_method", "register"]
+__all__ = ["METHODS", "Method", "MethodInputs", "MethodOptions", "Step", "get_method", "register"]

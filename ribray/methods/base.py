@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -30,13 +30,31 @@ class Step:
     project: Callable[[torch.Tensor], torch.Tensor]  # 1000-way logits -> the set's classes
 
 
+@dataclass
+class MethodInputs:
+    """What `setup` may read besides the model: other datasets' images (e.g. a Fisher estimate on
+    the pretraining task's data), through the trial's own input pipeline (timm's eval transform
+    of the model, normalized on `device`). A method names the sets it reads in `datasets_read`,
+    so that `ribray validate` checks them (present, and never one of the sweep's eval sets)."""
+
+    device: torch.device
+    data_config: dict
+    # (dataset, images, seed) -> batches of (images, labels in that set's classes): a fixed,
+    # class-balanced subset of `images` images (all of them when the set is smaller)
+    batches: Callable[[str, int, int], Iterable[tuple[torch.Tensor, torch.Tensor]]]
+    # dataset -> the function mapping 1000-way logits onto that set's classes
+    projector: Callable[[str], Callable[[torch.Tensor], torch.Tensor]]
+
+
 class Method:
-    """A fine-tuning method: one subclass per file in ribray/methods, registered by name.
+    """A fine-tuning method: one subclass per file in ribray/methods (or in a plugin), registered
+    by name with `@register("name")` (`ribray.api.register_method`).
 
     The loop calls, in order: `prepare` (may wrap the model), `select_trainable`
     (sets requires_grad), `setup` (keeps what the extra loss needs, e.g. the pretrained
     weights), then per step `extra_loss`; at the end `export` gives the weights that
-    dependent trials (WiSE-FT, soups, LP-FT) read.
+    dependent trials (WiSE-FT, soups, LP-FT) read. `check_model` runs at `ribray validate`
+    on a random-init copy of every model of the sweep, before any GPU time.
     """
 
     name: ClassVar[str]
@@ -64,7 +82,11 @@ class Method:
         for parameter in model.parameters():
             parameter.requires_grad_(True)
 
-    def setup(self, model: nn.Module) -> None:
+    def datasets_read(self) -> list[str]:
+        """Datasets `setup` reads through `MethodInputs.batches` besides the downstream set."""
+        return []
+
+    def setup(self, model: nn.Module, inputs: MethodInputs) -> None:
         """Called once before training with the prepared model at its starting weights."""
 
     def extra_loss(self, step: Step) -> torch.Tensor | None:

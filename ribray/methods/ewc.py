@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from ribray.methods import register
-from ribray.methods.base import Method, MethodOptions, Step
+from ribray.methods.base import Method, MethodInputs, MethodOptions, Step
 
 if TYPE_CHECKING:
     import torch
@@ -25,7 +25,7 @@ class ElasticWeightConsolidation(Method):
     summary = "squared L2 distance to the pretrained weights (weight 1, no Fisher)"
     Options = EwcOptions
 
-    def setup(self, model: nn.Module) -> None:
+    def setup(self, model: nn.Module, inputs: MethodInputs) -> None:
         # The anchor is taken at the starting weights, before any resume loads later ones.
         self.anchor = {name: p.detach().clone() for name, p in model.named_parameters() if p.requires_grad}
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from ribray.methods import register
-from ribray.methods.base import Method, MethodOptions, Step
+from ribray.methods.base import Method, MethodInputs, MethodOptions, Step
 
 if TYPE_CHECKING:
     import torch
@@ -32,7 +32,7 @@ class LearningWithoutForgetting(Method):
     summary = "distil the pretrained model's logits (T=2, weight 1)"
     Options = LwfOptions
 
-    def setup(self, model: nn.Module) -> None:
+    def setup(self, model: nn.Module, inputs: MethodInputs) -> None:
         import copy
 
         self.teacher = copy.deepcopy(model).eval()

@@ -60,9 +60,23 @@ def build_model(name: str, pretrained: bool = True, checkpoint: str | None = Non
         module = entry.build(from_hub)
     else:
         module = build_timm(name, from_hub)
+    if entry is not None:
+        _declare(module, entry)
     if checkpoint is not None:
         load_checkpoint(module, checkpoint, model_name=name)
     return LoadedModel(module=module, data_config=resolve_model_data_config(module, use_test_size=True))
+
+
+def _declare(module, entry: ModelEntry) -> None:
+    """What a non-timm entry declares travels on its module: its preprocessing as timm's
+    pretrained config (which timm's data-config resolution reads) and its parts."""
+    from ribray.parts import PARTS_ATTRIBUTE
+
+    if entry.data_config:
+        declared = {k: tuple(v) if isinstance(v, list) else v for k, v in entry.data_config.items()}
+        module.pretrained_cfg = {**(getattr(module, "pretrained_cfg", None) or {}), **declared}
+    if entry.parts is not None:
+        setattr(module, PARTS_ATTRIBUTE, entry.parts)
 
 
 def check_weights_available(name: str, pretrained: bool = True, checkpoint: str | None = None,

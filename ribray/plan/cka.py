@@ -34,8 +34,14 @@ class CkaTrial(Trial):
 
     @property
     def label(self) -> str:
-        return trial_label(self.model.name, f"{CKA}({self.method})", downstream=self.downstream,
+        return trial_label(self.model.shown, f"{CKA}({self.variant or self.method})", downstream=self.downstream,
                            seed=self.seed, train_subset=self.train_subset.label())
+
+    def weights_read(self) -> list[str]:
+        return [self.weights]
+
+    def registry_names(self) -> dict[str, list[str]]:
+        return {"method": [self.method], "model": [self.model.name], "dataset": [self.cka.probe_set]}
 
     def work(self) -> Work:
         # the pretrained and the fine-tuned model, on the probe images
@@ -55,5 +61,5 @@ class CkaTrial(Trial):
         return [cls(model=model, method=t.method, downstream=t.downstream, seed=t.seed,
                     options=t.options.model_dump(mode="json", exclude={"train"}), weights=t.weights_key,
                     cka=spec.analyses.cka, train_subset=t.train_subset, depends_on=(t.trial_id,),
-                    evaluation=spec.eval.evaluation())
+                    evaluation=spec.eval.evaluation(), variant=t.variant)
                 for t in trials if isinstance(t, FinetuneTrial) and METHODS.get(t.method).interpolatable]

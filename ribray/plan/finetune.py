@@ -64,8 +64,20 @@ class FinetuneTrial(Trial):
 
     @property
     def label(self) -> str:
-        return trial_label(self.model.name, self.method, downstream=self.downstream, seed=self.seed,
+        return trial_label(self.model.shown, self.method_label, downstream=self.downstream, seed=self.seed,
                            train_subset=self.train_subset.label())
+
+    def weights_read(self) -> list[str]:
+        return [self.init_weights] if self.init_weights else []
+
+    def registry_names(self) -> dict[str, list[str]]:
+        """Its method, model, downstream set, eval sets (also the curves') and what the method reads."""
+        from ribray.methods import METHODS
+
+        read = METHODS.get(self.method)(self.options).datasets_read()
+        curves = list(self.curves.eval_sets) if self.curves else []
+        sets = dict.fromkeys([self.downstream, *self.eval_sets, *curves, *read])
+        return {"method": [self.method], "model": [self.model.name], "dataset": list(sets)}
 
     def work(self) -> Work:
         evaluated = eval_images(self.eval_sets, self.evaluation.limit_per_set)

@@ -21,6 +21,7 @@ class InterpolateTrial(Trial):
     weights: dict[str, str | None] | None = None  # ingredient -> weights key (None: pretrained)
     train_subset: TrainSubset = TrainSubset()
     eval_sets: tuple[str, ...] = ()
+    options: dict[str, Any] | None = None  # the interpolation's options (JSON), for its runner
 
     def _coerce_fields(self) -> None:
         _coerce(self, "ingredients", tuple, when=list)
@@ -28,15 +29,32 @@ class InterpolateTrial(Trial):
         _coerce(self, "eval_sets", tuple, when=list)
 
     def identity(self) -> dict[str, Any]:
-        return {"model": _model(self), "downstream": self.downstream, "seed": self.seed,
-                **subset_identity(self.train_subset), "method": self.method, "alpha": self.alpha,
-                "ingredients": list(self.ingredients), "weights": dict(self.weights or {}),
-                "eval_sets": list(self.eval_sets)}
+        identity = {"model": _model(self), "downstream": self.downstream, "seed": self.seed,
+                    **subset_identity(self.train_subset), "method": self.method, "alpha": self.alpha,
+                    "ingredients": list(self.ingredients), "weights": dict(self.weights or {}),
+                    "eval_sets": list(self.eval_sets)}
+        extra = self.interpolation().identity_options() if self.options else {}
+        return identity | ({"options": extra} if extra else {})  # WiSE-FT's and soups' ids as before
+
+    def interpolation(self):
+        """The registered interpolation with this trial's options."""
+        from ribray.interpolations import INTERPOLATIONS
+
+        cls = INTERPOLATIONS.get(self.method)
+        return cls(cls.Options.model_validate(self.options or {}))
 
     @property
     def label(self) -> str:
-        return trial_label(self.model.name, self.method, alpha=self.alpha, downstream=self.downstream,
+        return trial_label(self.model.shown, self.method_label, downstream=self.downstream,
                            seed=self.seed, train_subset=self.train_subset.label())
+
+    def weights_read(self) -> list[str]:
+        return [key for key in (self.weights or {}).values() if key]
+
+    def registry_names(self) -> dict[str, list[str]]:
+        held_out = self.interpolation().held_out() if self.options else None
+        sets = dict.fromkeys([self.downstream, *self.eval_sets, *([held_out.dataset] if held_out else [])])
+        return {"interpolation": [self.method], "model": [self.model.name], "dataset": list(sets)}
 
     def work(self) -> Work:
         return Work(eval_images=eval_images(self.eval_sets, self.evaluation.limit_per_set))

@@ -33,7 +33,10 @@ class OtddTrial(Trial):
 
     @property
     def label(self) -> str:
-        return trial_label(self.model.name, OTDD)
+        return trial_label(self.model.shown, OTDD)
+
+    def registry_names(self) -> dict[str, list[str]]:
+        return {"model": [self.model.name], "dataset": self.sets()}
 
     def sets(self) -> list[str]:
         """Every set whose features are extracted: the downstream sets, then the reference."""

@@ -32,6 +32,9 @@ class PretrainedTrial(Trial):
     def work(self) -> Work:
         return Work(eval_images=eval_images(self.eval_sets, self.evaluation.limit_per_set))
 
+    def registry_names(self) -> dict[str, list[str]]:
+        return {"model": [self.model.name], "dataset": list(self.eval_sets)}
+
 
 def _model(trial: Trial) -> dict[str, Any]:
     return {"name": trial.model.name, "pretrained": trial.model.pretrained,

@@ -34,15 +34,18 @@ def content_hash(payload: dict[str, Any]) -> str:
 
 
 def method_label(method: str, alpha: float | None = None) -> str:
-    """A method's name in tables: an interpolation with a mixing weight is one row per alpha."""
-    return f"{method}({alpha:g})" if alpha is not None else method
+    """A method's row in tables (its label): an interpolation with a mixing weight is one row per
+    alpha, `wise_ft(0.5)`, or for a labelled variant with options, `wise_ft(of=ewc, 0.5)`."""
+    if alpha is None:
+        return method
+    return f"{method[:-1]}, {alpha:g})" if method.endswith(")") else f"{method}({alpha:g})"
 
 
-def trial_label(model: str, method: str, *, alpha: float | None = None, downstream: str | None = None,
+def trial_label(model: str, method: str, *, downstream: str | None = None,
                 seed: int | None = None, train_subset: str | None = "all") -> str:
-    """model/method[(alpha)][@downstream][#seed][[subset]]: how plan, progress, MLflow run
-    names and reports name a trial."""
-    text = f"{model}/{method_label(method, alpha)}"
+    """model/method[@downstream][#seed][[subset]] (model and method as tables show them, e.g.
+    `wise_ft(0.5)`): how plan, progress, MLflow run names and reports name a trial."""
+    text = f"{model}/{method}"
     if downstream:
         text += f"@{downstream}"
     if seed is not None:
@@ -54,11 +57,18 @@ def trial_label(model: str, method: str, *, alpha: float | None = None, downstre
 
 @dataclass(frozen=True)
 class ModelRef:
-    """The pretrained model a trial starts from, as the spec names it."""
+    """The pretrained model a trial starts from, as the spec names it; `label` is its name in
+    tables when it is not `name` (not part of any trial's id)."""
 
     name: str
     pretrained: bool = True
     checkpoint: str | None = None
+    label: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """Its name in tables, runs and rows (the `model` column)."""
+        return self.label or self.name
 
 
 @dataclass(frozen=True)
@@ -82,11 +92,12 @@ class Trial:
     reported: ClassVar[bool] = True  # its final rows are accuracies for the RI / mRI tables
     early: ClassVar[bool] = False  # once ready, it runs before every other ready trial
     model: ModelRef
-    method: str
+    method: str  # the registered method or interpolation (or `pretrained`)
     downstream: str | None = None
     seed: int | None = None
     depends_on: tuple[str, ...] = ()
     evaluation: Evaluation = Evaluation()  # decoder, precision, subset: part of the id when not default
+    variant: str | None = None  # the spec's label of the method when it is not `method` (not in the id)
     trial_id: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
@@ -106,8 +117,22 @@ class Trial:
         raise NotImplementedError
 
     @property
+    def method_label(self) -> str:
+        """The method's row in tables: its spec label (with the mixing weight, if any)."""
+        return method_label(self.variant or self.method, self.row_fields()["alpha"])
+
+    @property
     def label(self) -> str:
-        return trial_label(self.model.name, self.method, downstream=self.downstream, seed=self.seed)
+        return trial_label(self.model.shown, self.method_label, downstream=self.downstream, seed=self.seed)
+
+    def registry_names(self) -> dict[str, list[str]]:
+        """The registry entries this trial uses, by registry ('method', 'interpolation', 'model',
+        'dataset'): whose origins (ribray's, or a plugin's) its results depend on."""
+        return {"model": [self.model.name], "dataset": [d for d in [self.downstream] if d]}
+
+    def weights_read(self) -> list[str]:
+        """Weights keys of the finished fine-tunes this trial reads."""
+        return []
 
     def work(self) -> Work:
         """Images trained on and evaluated, for the cost estimate (`ribray plan`)."""

@@ -21,6 +21,7 @@ from ribray.report.robustness import (
 from ribray.report.rows import (
     PRETRAINED,
     Accuracy,
+    as_planned,
     check_columns,
     check_one_evaluation,
     check_one_spec,
@@ -28,7 +29,6 @@ from ribray.report.rows import (
     newest_per_cell,
     records,
     reported,
-    with_subsets,
 )
 from ribray.report.scope import (
     IMAGENET_VAL,
@@ -125,14 +125,13 @@ def build_report(results: Any, spec=None, allow_mixed: bool = False, train_subse
 
 
 def _restrict_to_plan(accuracies: list[Accuracy], plan) -> tuple[list[Accuracy], list[str]]:
-    subsets = plan_subsets(plan)
-    outside = {a.trial_id for a in accuracies if a.trial_id not in subsets}
+    planned = set(plan_subsets(plan))
+    outside = {a.trial_id for a in accuracies if a.trial_id not in planned}
     notes = []
     if outside:
         notes.append(f"{len(outside)} trial(s) in the results are not in this spec's plan "
                      "(older settings or another spec) and are left out")
-    kept = [a for a in accuracies if a.trial_id in subsets]
-    return with_subsets(kept, subsets), notes
+    return as_planned([a for a in accuracies if a.trial_id in planned], plan), notes
 
 
 def build_report_for(scope: Scope, accuracies: list[Accuracy], notes: list[str] | None = None) -> Report:
@@ -172,7 +171,7 @@ def _by_trial(accuracies: list[Accuracy]) -> dict[tuple, dict[str, float]]:
 def _fill_cell(report: Report, by_trial: dict, reference: dict[str, float], model: str, method: str) -> None:
     """Accuracy matrix rows, RI per downstream set, and the means over sets, of one (model, method)."""
     scope = report.scope
-    seeds = scope.seeds
+    seeds = scope.seeds_of(method)
     absolute: dict[str, Stat] = {}  # downstream set -> mean OOD accuracy after fine-tuning on it
     for downstream in scope.downstream:
         trials = {seed: by_trial.get((model, method, downstream, seed), {}) for seed in seeds}
@@ -212,7 +211,15 @@ def _scope_notes(scope: Scope) -> list[str]:
     if not scope.rib_sets:
         return ["no ImageNet-RIB set is evaluated: RI (the change on them) is undefined"]
     unevaluated = [s for s in RIB_SETS if s not in scope.rib_sets]
-    if unevaluated:
-        return [f"RI is over the n = {scope.n} ImageNet-RIB sets this sweep evaluates "
-                f"({', '.join(scope.rib_sets)}); the paper's n = 8 also has {', '.join(unevaluated)}"]
-    return []
+    added = [s for s in scope.rib_sets if s not in RIB_SETS]
+    notes = []
+    if unevaluated or added:
+        notes.append(f"RI is over n = {scope.n} sets: {', '.join(scope.rib_sets)}"
+                     + (f"; the paper's n = 8 also has {', '.join(unevaluated)}" if unevaluated else "")
+                     + (f"; {', '.join(added)} {'is' if len(added) == 1 else 'are'} not one of the paper's eight "
+                        "(marked rib by a plugin or the spec's datasets:), so these RI/mRI are not the paper's"
+                        if added else ""))
+    if scope.across_seeds:
+        notes.append(f"{', '.join(sorted(scope.across_seeds))}: one trial combines every seed's fine-tunes, so "
+                     "these rows have no standard deviation over seeds")
+    return notes

@@ -15,7 +15,8 @@ from ribray.plan import KINDS, method_label
 __all__ = ["PRETRAINED", "Accuracy", "MixedSpecsError", "final_accuracies", "method_label", "records"]
 REQUIRED_COLUMNS = ("kind", "model", "method", "eval_set", "top1")
 COLUMNS = (*REQUIRED_COLUMNS, "trial_id", "spec_hash", "alpha", "downstream", "seed",
-           "train_subset", "final", "finished_at", "epoch", "layer", "value", "decode", "eval_precision")
+           "train_subset", "final", "finished_at", "epoch", "layer", "value", "decode", "eval_precision",
+           "method_label", "rib")
 
 
 class MixedSpecsError(RibrayError):
@@ -30,8 +31,8 @@ class MixedEvaluationError(RibrayError):
 class Accuracy:
     """One final accuracy (percent) of one trial on one eval set; `method` is the table label."""
 
-    model: str
-    method: str  # ft, lp, ..., wise_ft(0.5), soup, pretrained
+    model: str  # the model's label
+    method: str  # the method's label: ft, lp, ..., wise_ft(0.5), soup, ewc(weight=10), pretrained
     downstream: str | None
     seed: int | None
     train_subset: str
@@ -41,6 +42,10 @@ class Accuracy:
     finished_at: Any = None
     decode: str | None = None  # pil | nvjpeg; None: not recorded (ribray 0.1)
     precision: str | None = None  # bf16 | fp16 | fp32; None: not recorded
+    kind: str = ""  # the trial's kind (finetune, interpolate, pretrained)
+    base: str = ""  # the registered method or interpolation the label is a variant of
+    alpha: float | None = None
+    rib: bool | None = None  # RI averages over its eval set (None: not recorded, ribray 0.2 and older)
 
     @property
     def key(self) -> tuple:
@@ -120,11 +125,12 @@ def final_accuracies(rows: list[dict]) -> list[Accuracy]:
             continue
         seed = row.get("seed")
         found.append(Accuracy(
-            model=row["model"], method=method_label(row["method"], row.get("alpha")),
+            model=row["model"], method=row.get("method_label") or method_label(row["method"], row.get("alpha")),
             downstream=row.get("downstream"), seed=None if seed is None else int(seed),
             train_subset=row.get("train_subset") or "all", eval_set=row["eval_set"],
             top1=float(row["top1"]), trial_id=row.get("trial_id"),
-            finished_at=row.get("finished_at"), decode=row.get("decode"), precision=row.get("eval_precision")))
+            finished_at=row.get("finished_at"), decode=row.get("decode"), precision=row.get("eval_precision"),
+            kind=row["kind"], base=row["method"], alpha=row.get("alpha"), rib=row.get("rib")))
     return found
 
 
@@ -133,10 +139,19 @@ def reported(kind: str) -> bool:
     return kind in KINDS and KINDS.get(kind).reported
 
 
-def with_subsets(accuracies: list[Accuracy], subsets: dict[str, str]) -> list[Accuracy]:
-    """Take each trial's train subset from the plan (trial id -> subset label): interpolation
-    rows carry none of their own."""
-    return [replace(a, train_subset=subsets.get(a.trial_id, a.train_subset)) for a in accuracies]
+def as_planned(accuracies: list[Accuracy], plan) -> list[Accuracy]:
+    """Each accuracy of a planned trial under the plan's names: its model's and method's labels
+    (a trial that another spec ran under other labels is this spec's row), and its train subset
+    (interpolation rows of older versions carry none)."""
+    by_id = plan.by_id()
+    found = []
+    for accuracy in accuracies:
+        trial = by_id.get(accuracy.trial_id)
+        if trial is not None:
+            accuracy = replace(accuracy, model=trial.model.shown, method=trial.method_label,
+                               train_subset=trial.row_fields()["train_subset"] or "all")
+        found.append(accuracy)
+    return found
 
 
 def newest_per_cell(accuracies: list[Accuracy]) -> tuple[list[Accuracy], set[str]]:

@@ -1,14 +1,15 @@
-"""What a report covers: models, downstream sets (they define n), eval sets, methods, seeds,
-and the trials it expects — from the spec's plan, or inferred from the results."""
+"""What a report covers: models, downstream sets (they define n), eval sets, RI's sets, methods,
+seeds, and the trials it expects — from the spec's plan, or inferred from the results. Models
+and methods are named by their labels (a variant's own row, a checkpoint's own column)."""
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ribray.data import IMAGENET_VAL, RIB_SETS
 from ribray.plan import FINETUNE, INTERPOLATE, trial_label
-from ribray.report.rows import PRETRAINED, Accuracy, method_label, reported
+from ribray.report.rows import PRETRAINED, Accuracy, reported
 
 PAPER_METHOD_ORDER = ("ft", "lp", "lp_ft", "vpt", "lora", "ewc", "lwf")
 PAPER_INTERPOLATION_ORDER = ("wise_ft", "soup")
@@ -37,6 +38,17 @@ class ExpectedTrial:
 
 
 @dataclass(frozen=True)
+class MethodRow:
+    """What a table row (a method's label) is: an interpolation or a fine-tune, of which
+    registered entry, at which mixing weight: how rows are ordered."""
+
+    interpolation: bool
+    base: str
+    alpha: float | None = None
+    variant: str = ""  # the spec's label of it (without the alpha), when known
+
+
+@dataclass(frozen=True)
 class Scope:
     """The grid of one report (one train subset)."""
 
@@ -47,44 +59,45 @@ class Scope:
     methods: tuple[str, ...]  # rows of the tables (without the pretrained model)
     seeds: tuple[int | None, ...]
     expected: tuple[ExpectedTrial, ...]
-
-    @property
-    def rib_sets(self) -> tuple[str, ...]:
-        """The ImageNet-RIB sets evaluated (paper order): RI's out-of-distribution sets."""
-        return tuple(s for s in RIB_SETS if s in self.eval_sets)
+    rib_sets: tuple[str, ...] = ()  # RI's out-of-distribution sets among the eval sets (paper order first)
+    across_seeds: frozenset[str] = field(default_factory=frozenset)  # methods with one trial for all seeds
 
     @property
     def n(self) -> int:
         """RI's n: the number of ImageNet-RIB sets evaluated (8 in the paper)."""
         return len(self.rib_sets)
 
+    def seeds_of(self, method: str) -> tuple[int | None, ...]:
+        """The seeds a method's row averages over: the sweep's, or none for an across-seed method."""
+        return (None,) if method in self.across_seeds else self.seeds
+
     @property
     def required_eval_sets(self) -> tuple[str, ...]:
         """The evaluations a trial must have: ImageNet-1K val, the RIB sets and the downstream
         sets, where the sweep evaluates them."""
-        return tuple(s for s in self.eval_sets if s == IMAGENET_VAL or s in RIB_SETS or s in self.downstream)
+        return tuple(s for s in self.eval_sets if s == IMAGENET_VAL or s in self.rib_sets or s in self.downstream)
 
 
-def ordered_sets(names) -> list[str]:
+def ordered_sets(names, rib: set[str] | None = None) -> list[str]:
+    """The paper's RIB sets in its order, then other RI sets, then the rest, by name."""
     known = [n for n in RIB_SETS if n in names]
-    return known + sorted(set(names) - set(known))
+    others = sorted(set(names) - set(known))
+    return known + [n for n in others if rib and n in rib] + [n for n in others if not rib or n not in rib]
 
 
-def ordered_methods(labels, preferred: tuple[str, ...] = PAPER_METHOD_ORDER) -> list[str]:
-    """Fine-tuning methods (preferred order first), then interpolations (WiSE-FT by alpha,
-    then the soup, then any other registered one)."""
-    from ribray.interpolations import INTERPOLATIONS
+def ordered_methods(rows: dict[str, MethodRow], preferred: tuple[str, ...] = PAPER_METHOD_ORDER,
+                    preferred_interpolations: tuple[str, ...] = PAPER_INTERPOLATION_ORDER) -> list[str]:
+    """Fine-tuning methods (in `preferred` order: labels or registered names), then interpolations
+    (in `preferred_interpolations` order, each by alpha), then anything else by name."""
 
     def position(label: str) -> tuple:
-        base = label.split("(")[0]
-        if base in INTERPOLATIONS:
-            alpha = float(label[len(base) + 1:-1]) if "(" in label else 0.0
-            order = [*PAPER_INTERPOLATION_ORDER, *INTERPOLATIONS.names()]
-            return (1, order.index(base), alpha, label)
-        rank = preferred.index(base) if base in preferred else len(preferred)
-        return (0, rank, 0.0, label)
+        row = rows[label]
+        order = preferred_interpolations if row.interpolation else preferred
+        named = row.variant or label
+        rank = order.index(named) if named in order else order.index(row.base) if row.base in order else len(order)
+        return (row.interpolation, rank, row.base, row.alpha if row.alpha is not None else -1.0, label)
 
-    return sorted(set(labels), key=position)
+    return sorted(rows, key=position)
 
 
 def _seed_order(seed: int | None) -> tuple:
@@ -96,19 +109,24 @@ def infer_scope(accuracies: list[Accuracy], train_subset: str = "all") -> Scope:
 
     Downstream sets are pooled over models (a sweep fine-tunes every model on the same sets),
     so a model whose fine-tunes are partly missing is reported as incomplete, not as a
-    sweep with a smaller n."""
+    sweep with a smaller n. RI's sets are those the rows record as such (`rib`; the paper's
+    eight for rows of older versions)."""
     tuned = [a for a in accuracies if a.method != PRETRAINED and a.train_subset == train_subset]
     models = {a.model for a in tuned}
     if train_subset == "all":
         models |= {a.model for a in accuracies if a.method == PRETRAINED}
-    downstream = ordered_sets({a.downstream for a in tuned if a.downstream})
+    rib = {a.eval_set for a in accuracies if a.rib or (a.rib is None and a.eval_set in RIB_SETS)}
+    downstream = ordered_sets({a.downstream for a in tuned if a.downstream}, rib)
     seen_evals = {a.eval_set for a in accuracies if a.model in models}
     eval_sets = [IMAGENET_VAL] if IMAGENET_VAL in seen_evals else []
     eval_sets += [d for d in downstream if d not in eval_sets]
-    eval_sets += sorted(seen_evals - set(eval_sets))
-    methods = ordered_methods({a.method for a in tuned})
-    seeds = sorted({a.seed for a in tuned}, key=_seed_order) or [None]
-    return _scope(train_subset, sorted(models), downstream, eval_sets, methods, seeds)
+    eval_sets += ordered_sets(seen_evals - set(eval_sets), rib)
+    rows = {a.method: MethodRow(a.kind == INTERPOLATE, a.base or a.method, a.alpha) for a in tuned}
+    methods = ordered_methods(rows)
+    across = frozenset(m for m in methods if all(a.seed is None for a in tuned if a.method == m))
+    seeds = sorted({a.seed for a in tuned if a.method not in across}, key=_seed_order) or [None]
+    return _scope(train_subset, sorted(models), downstream, eval_sets, methods, seeds,
+                  rib_sets=ordered_sets(rib & set(eval_sets), rib), across_seeds=across)
 
 
 def inferred_scope_notes(scope: Scope) -> list[str]:
@@ -123,13 +141,15 @@ def inferred_scope_notes(scope: Scope) -> list[str]:
             "sweep fine-tunes on them, so their missing trials are listed"]
 
 
-def _scope(train_subset, models, downstream, eval_sets, methods, seeds, expected=None) -> Scope:
+def _scope(train_subset, models, downstream, eval_sets, methods, seeds, expected=None, *, rib_sets=(),
+           across_seeds=frozenset()) -> Scope:
     if expected is None:
         expected = [ExpectedTrial(m, PRETRAINED) for m in models] + [
             ExpectedTrial(m, method, d, s, train_subset)
-            for m, method, d, s in itertools.product(models, methods, downstream, seeds)]
+            for m, method, d in itertools.product(models, methods, downstream)
+            for s in ((None,) if method in across_seeds else seeds)]
     return Scope(train_subset, tuple(models), tuple(downstream), tuple(eval_sets), tuple(methods),
-                 tuple(seeds), tuple(expected))
+                 tuple(seeds), tuple(expected), tuple(rib_sets), frozenset(across_seeds))
 
 
 def plan_subsets(plan) -> dict[str, str]:
@@ -139,17 +159,23 @@ def plan_subsets(plan) -> dict[str, str]:
 
 def scope_from_plan(spec, plan, train_subset: str = "all") -> Scope:
     """The grid the spec defines: its models, downstream sets, eval sets, methods and seeds,
-    and exactly the trials of its plan (ids included)."""
+    and exactly the trials of its plan (ids included); RI's sets are the eval sets the registry
+    (with the spec's plugins and datasets) marks `rib`."""
+    from ribray.data import DATASETS
+
     subsets = plan_subsets(plan)
-    expected = [
-        ExpectedTrial(t.model.name, method_label(t.method, t.row_fields()["alpha"]), t.downstream, t.seed,
-                      subsets[t.trial_id] if t.kind != PRETRAINED else "all", t.trial_id)
-        for t in plan.trials
-        if reported(t.kind) and (t.kind == PRETRAINED or subsets[t.trial_id] == train_subset)]
-    methods = ordered_methods({e.method for e in expected if e.method != PRETRAINED},
-                              preferred=tuple(spec.methods))
-    return _scope(train_subset, [m.name for m in spec.models], list(spec.downstream),
-                  spec.resolved_eval_sets(), methods, list(spec.seeds), expected)
+    planned = [t for t in plan.trials
+               if reported(t.kind) and (t.kind == PRETRAINED or subsets[t.trial_id] == train_subset)]
+    expected = [ExpectedTrial(t.model.shown, t.method_label, t.downstream, t.seed,
+                              subsets[t.trial_id] if t.kind != PRETRAINED else "all", t.trial_id) for t in planned]
+    rows = {t.method_label: MethodRow(t.kind == INTERPOLATE, t.method, t.row_fields()["alpha"], t.variant or t.method)
+            for t in planned if t.kind != PRETRAINED}
+    methods = ordered_methods(rows, preferred=tuple(spec.methods), preferred_interpolations=tuple(spec.interpolations))
+    across = frozenset(t.method_label for t in planned if t.kind == INTERPOLATE and t.seed is None)
+    eval_sets = spec.resolved_eval_sets()
+    rib = {s for s in eval_sets if s in DATASETS and DATASETS.get(s).rib}
+    return _scope(train_subset, [m.resolved_label for m in spec.models], list(spec.downstream), eval_sets,
+                  methods, list(spec.seeds), expected, rib_sets=ordered_sets(rib, rib), across_seeds=across)
 
 
 def report_subsets(accuracies: list[Accuracy], plan=None) -> list[str]:

@@ -53,12 +53,15 @@ def verified_done(results: Location, echo=print) -> set[str]:
     return done
 
 
-def data_changes(results: Location, current: dict[str, str], trial_ids: set[str]) -> dict[str, str]:
-    """{trial id: what changed} for finished trials whose rows record another fingerprint of
-    their eval set or of the set they were fine-tuned on than the data has now. Shards of
-    ribray versions that recorded none are taken as they are."""
-    columns = ["trial_id", "eval_set", "downstream", "data_fingerprint", "train_fingerprint"]
-    changed: dict[str, str] = {}
+def identity_changes(results: Location, fingerprints: dict[str, str], plugins: dict[str, str],
+                     trial_ids: set[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """({trial id: what changed} for data, the same for plugins' code), read in one pass over the
+    finished trials' shards: rows that record another fingerprint of their eval set or of the set
+    they were fine-tuned on than the data has now; rows that record a plugin whose code (or a
+    declared dataset whose declaration) is not `plugins`' now. Shards of ribray versions that
+    recorded none are taken as they are."""
+    columns = ["trial_id", "eval_set", "downstream", "data_fingerprint", "train_fingerprint", "plugins"]
+    data, code = {}, {}
     for trial_id in sorted(trial_ids):
         shard = results.child(f"{trial_id}.parquet")
         with shard.fs.open_input_file(shard.path) as handle:
@@ -69,10 +72,15 @@ def data_changes(results: Location, current: dict[str, str], trial_ids: set[str]
         for row in table.to_pylist():
             for dataset, recorded, what in ((row["eval_set"], row["data_fingerprint"], "evaluated on"),
                                             (row.get("downstream"), row.get("train_fingerprint"), "fine-tuned on")):
-                now = current.get(dataset)
+                now = fingerprints.get(dataset)
                 if recorded and now and recorded != now:
-                    changed.setdefault(trial_id, f"{what} {dataset}: {_files(recorded)} then, {_files(now)} now")
-    return changed
+                    data.setdefault(trial_id, f"{what} {dataset}: {_files(recorded)} then, {_files(now)} now")
+            for used in row.get("plugins") or []:
+                now = plugins.get(used["plugin"])
+                if now != used["identity"]:
+                    code.setdefault(trial_id, f"{used['plugin']}: code {used['identity']} then, "
+                                              + (f"{now} now" if now else "not named by the spec now"))
+    return data, code
 
 
 def _files(fingerprint: str) -> str:

@@ -11,15 +11,17 @@ import pyarrow as pa
 
 PART = pa.struct([("part", pa.string()), ("top1", pa.float64()),
                   ("correct", pa.int64()), ("n_images", pa.int64())])
+PLUGIN = pa.struct([("plugin", pa.string()), ("identity", pa.string())])
 
 SCHEMA = pa.schema([
     ("trial_id", pa.string()),        # hash of the trial's resolved config
     ("sweep", pa.string()),           # the spec's name
     ("spec_hash", pa.string()),       # hash of the whole resolved spec
     ("kind", pa.string()),            # pretrained | finetune | interpolate | analysis
-    ("model", pa.string()),           # model name as in the spec
+    ("model", pa.string()),           # the model's label: its name, or the spec's label of it
+    ("model_name", pa.string()),      # the registry / timm / open_clip name the model is built from
     ("method", pa.string()),          # pretrained | ft | lp | ... | wise_ft | soup
-    ("method_label", pa.string()),    # the method's row in the tables: ft, wise_ft(0.5), ...
+    ("method_label", pa.string()),    # the method's row in the tables (its label): ft, wise_ft(0.5), ewc(weight=10)
     ("label", pa.string()),           # the trial's name: model/method(alpha)@downstream#seed[subset]
     ("alpha", pa.float64()),          # WiSE-FT mixing weight of the fine-tuned model; null otherwise
     ("ingredients", pa.string()),     # soup / WiSE-FT inputs, comma-separated; null otherwise
@@ -27,6 +29,7 @@ SCHEMA = pa.schema([
     ("train_subset", pa.string()),    # e.g. "shots=4" or "fraction=0.1"; "all" for the whole set
     ("seed", pa.int64()),
     ("eval_set", pa.string()),
+    ("rib", pa.bool_()),              # RI averages over this eval set (ImageNet-RIB's eight, or marked rib)
     ("epoch", pa.int64()),            # epochs trained when evaluated (0: not trained)
     ("final", pa.bool_()),            # the row that counts in the tables (not a learning-curve point)
     ("top1", pa.float64()),           # percent
@@ -39,6 +42,7 @@ SCHEMA = pa.schema([
     ("eval_precision", pa.string()),  # autocast dtype of the evaluation: bf16 | fp16 | fp32
     ("data_fingerprint", pa.string()),   # the eval set's folder: "<files>:<hash of the listing>"
     ("train_fingerprint", pa.string()),  # the downstream set's folder (what was fine-tuned on)
+    ("plugins", pa.list_(PLUGIN)),    # the plugins' code the result depends on: [{plugin, identity}]
     ("train_seconds", pa.float64()),
     ("eval_seconds", pa.float64()),
     ("started_at", pa.timestamp("us", tz="UTC")),

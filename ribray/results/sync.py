@@ -12,12 +12,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from ribray.plan import trial_label
+from ribray.plan import method_label, trial_label
 from ribray.results.store import read_results, shard_name
 from ribray.results.tracking import TrackingInfo, TrialRun, final_metrics, find_trial_run, start_sweep, top1_metric
 from ribray.storage import Location
 
-PARAM_COLUMNS = ("trial_id", "kind", "model", "method", "downstream", "seed", "alpha",
+PARAM_COLUMNS = ("trial_id", "kind", "model", "model_name", "method", "method_label", "downstream", "seed", "alpha",
                  "ingredients", "train_subset", "spec_hash")
 
 
@@ -59,7 +59,7 @@ def _rows_by_trial(results: Location) -> dict[str, list[dict]]:
 
 def _log_trial(info: TrackingInfo, results: Location, trial_id: str, rows: list[dict]) -> None:
     first = rows[0]
-    name = first["label"] or trial_label(first["model"], first["method"], alpha=first["alpha"],
+    name = first["label"] or trial_label(first["model"], method_label(first["method"], first["alpha"]),
                                          downstream=first["downstream"], seed=first["seed"],
                                          train_subset=first["train_subset"])  # shards of ribray 0.1
     run = TrialRun(info, trial_id, name)

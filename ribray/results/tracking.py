@@ -114,7 +114,7 @@ def sweep_params(spec, plan) -> dict[str, object]:
     from collections import Counter
 
     kinds = Counter(t.kind for t in plan.trials)
-    return {"models": ", ".join(m.name for m in spec.models), "methods": ", ".join(spec.methods),
+    return {"models": ", ".join(m.resolved_label for m in spec.models), "methods": ", ".join(spec.methods),
             "interpolations": ", ".join(spec.interpolations) or "-", "downstream": ", ".join(spec.downstream),
             "eval_sets": ", ".join(spec.resolved_eval_sets()), "seeds": ", ".join(map(str, spec.seeds)),
             "trials": len(plan), **{f"trials.{kind}": n for kind, n in sorted(kinds.items())}}

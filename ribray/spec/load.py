@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ribray.errors import SpecError, UnknownNameError, did_you_mean
+from ribray.errors import RibrayError, SpecError, UnknownNameError, did_you_mean
 from ribray.registry import Registry
 from ribray.secrets import has_credentials, move_tracking_credentials, redact
 from ribray.spec.schema import Spec
@@ -96,44 +96,96 @@ def _expanded_size(node, sizes: dict[int, int]) -> int:
 
 
 def parse_spec(raw: dict, base_dir: Path | None = None) -> Spec:
-    """Validate a spec given as a dict; local paths are made absolute against base_dir."""
+    """Validate a spec given as a dict; local paths are made absolute against base_dir. Its plugins
+    and declared datasets are made this process's first (`Spec.activate`): the rest of the spec
+    may name what they register."""
+    base_dir = base_dir or Path.cwd()
+    raw, plugins = _with_extensions(raw, base_dir)
     try:
         spec = Spec.model_validate(raw)
     except ValidationError as error:
         raise SpecError(format_validation_error(error, Spec)) from None
+    spec._plugins = plugins
     if spec.mlflow.tracking_uri and has_credentials(spec.mlflow.tracking_uri):
         clean = move_tracking_credentials(spec.mlflow.tracking_uri)
         spec = spec.model_copy(update={"mlflow": spec.mlflow.model_copy(update={"tracking_uri": clean})})
-    return _absolute_paths(spec, base_dir or Path.cwd())
+    return _absolute_paths(spec, base_dir)
+
+
+def _with_extensions(raw: dict, base_dir: Path) -> tuple[dict, tuple]:
+    """Resolve `plugins:` and `datasets:` and make them this process's, before the rest of the spec
+    is validated against the registries they add to. Returns the spec with its plugins resolved
+    (absolute paths, module names) and its datasets' class files read, and the plugins."""
+    from ribray.plugins import activate, resolve
+
+    plugins, problems = [], []
+    refs = raw.get("plugins") or []
+    if not isinstance(refs, list):
+        raise SpecError(f"plugins: expected a list of modules, files or folders, got {type(refs).__name__}")
+    for i, ref in enumerate(refs):
+        try:
+            plugins.append(resolve(str(ref), base_dir))
+        except RibrayError as error:
+            problems.append(f"plugins.{i}: {error}")
+    datasets = raw.get("datasets")
+    declared = {}
+    if isinstance(datasets, dict):
+        datasets = {name: _with_classes(name, d, base_dir, problems) for name, d in datasets.items()}
+        declared = _declarations(datasets, problems)
+        raw = {**raw, "datasets": datasets}
+    if problems:
+        raise SpecError("invalid spec:\n  " + "\n  ".join(problems) if len(problems) > 1 else
+                        "invalid spec: " + problems[0])
+    try:
+        activate(plugins, declared)
+    except RibrayError as error:
+        raise SpecError(f"invalid spec: plugins: {error}") from None
+    return {**raw, "plugins": [p.ref for p in plugins]}, tuple(plugins)
+
+
+def _with_classes(name: str, declaration: Any, base_dir: Path, problems: list[str]) -> Any:
+    """A declared dataset with its `classes:` file (relative to the spec) read into the list."""
+    from ribray.data.declared import read_classes_file
+
+    if not isinstance(declaration, dict) or not isinstance(declaration.get("classes"), str) \
+            or declaration["classes"] == "all":
+        return declaration
+    path = (base_dir / Path(declaration["classes"]).expanduser()).resolve()
+    if not path.is_file():
+        problems.append(f"datasets.{name}.classes: no such file {path} (give all, a list of wnids, or a file of "
+                        "one wnid per line)")
+        return declaration
+    return {**declaration, "classes": read_classes_file(path)}
+
+
+def _declarations(datasets: dict, problems: list[str]) -> dict[str, Any]:
+    """origin ('datasets.<name>') -> the typed declaration, for `activate`."""
+    from ribray.data.declared import DatasetDeclaration
+
+    declared = {}
+    for name, declaration in datasets.items():
+        if declaration is not None and not isinstance(declaration, dict):
+            problems.append(f"datasets.{name}: expected a mapping (folder, classes, rib, ...), "
+                            f"got {type(declaration).__name__}")
+            continue
+        try:
+            declared[f"datasets.{name}"] = DatasetDeclaration.model_validate({**(declaration or {}), "name": name})
+        except ValidationError as error:
+            problems += validation_lines(error, DatasetDeclaration, ("datasets", name))
+    return declared
 
 
 REGISTRY_PROBLEMS = "ribray_registry"  # a pydantic error type: lines already naming their keys
 
 
-def registry_options(entries: Any, registry: Registry, key: str, what: str) -> dict[str, Any]:
-    """Validate `key:` (a mapping of registered name -> options) entry by entry against each
-    entry's own typed `Options` (methods, interpolations). Every unknown name and bad option
-    is reported, together with the rest of the spec's problems (a pydantic error that
-    format_validation_error unpacks line by line)."""
-    if entries is None:
-        return {}
-    if not isinstance(entries, dict):
-        report_problems([f"{key}: expected a mapping of {what} name to options, got {type(entries).__name__}"])
-    validated, problems = {}, []
-    for name, options in entries.items():
-        if name not in registry:
-            hint = did_you_mean(str(name), registry.names())
-            hint = f"; did you mean {hint!r}?" if hint else ""
-            problems.append(f"{key}.{name}: unknown {what}{hint} (run `{registry.list_command}` to list them)")
-            continue
-        cls = registry.get(name).Options
-        if isinstance(options, cls):
-            validated[name] = options
-            continue
-        try:
-            validated[name] = cls.model_validate(options or {})
-        except ValidationError as error:
-            problems += validation_lines(error, cls, prefix=(key, name))
+def registry_entries(entries: Any, registry: Registry, key: str, what: str) -> dict[str, Any]:
+    """Validate `key:` (labels or registered names -> options; see ribray/spec/entries.py) entry by
+    entry against each entry's own typed `Options` (methods, interpolations), grids expanded. Every
+    unknown name and bad option is reported, together with the rest of the spec's problems (a
+    pydantic error that format_validation_error unpacks line by line)."""
+    from ribray.spec.entries import parse_entries
+
+    validated, problems = parse_entries(entries, registry, key, what, what, validation_lines)
     if problems:
         report_problems(problems)
     return validated

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, StrictInt, field_validator
+from pydantic import AfterValidator, Field, PrivateAttr, StrictInt, field_serializer, field_validator, model_validator
 
-from ribray.options import AnalysesOptions, CurvesOptions, EvalOptions, Strict, TrainOptions, TrainSubset
+from ribray.data.declared import DatasetDeclaration
+from ribray.options import PRETRAINED, AnalysesOptions, CurvesOptions, EvalOptions, Strict, TrainOptions, TrainSubset
+from ribray.spec.entries import LABEL, MAX_LABEL, Entry, is_grid, with_options
 
 
 def no_credentials(uri: str) -> str:
@@ -28,11 +31,23 @@ PathOrUri = Annotated[str, AfterValidator(no_credentials)]
 
 
 class ModelSpec(Strict):
-    """A pretrained model: a registry or timm name, or `open_clip:ARCH/TAG`."""
+    """A pretrained model: a registry or timm name, or `open_clip:ARCH/TAG`; `label` is its name in
+    tables, runs and rows (default: the name, with `pretrained` / `checkpoint` when set)."""
 
     name: str
+    label: str | None = Field(None, pattern=LABEL.pattern, max_length=MAX_LABEL,
+                              description="its name in tables (default: name(checkpoint=file) etc.)")
     pretrained: bool = Field(True, description="load pretrained weights (false: random init)")
     checkpoint: PathOrUri | None = Field(None, description="local weights file to load instead of the hub's")
+
+    @property
+    def resolved_label(self) -> str:
+        """The label given, or the name with the settings that differ from the defaults."""
+        if self.label:
+            return self.label
+        changed = [("pretrained", False)] if not self.pretrained else []
+        changed += [("checkpoint", Path(self.checkpoint).name)] if self.checkpoint else []
+        return with_options(self.name, changed)
 
 
 class MlflowSpec(Strict):
@@ -66,14 +81,19 @@ class Spec(Strict):
     """A whole sweep. Relative local paths are resolved against the spec file's folder."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    plugins: list[str] = Field(default_factory=list, description=(
+        "modules, .py files or folders (relative to the spec) registering methods, models, datasets, "
+        "interpolations: ribray.api"))
     storage: PathOrUri = "./runs"
     mlflow: MlflowSpec = MlflowSpec()
     data: DataSpec
+    datasets: dict[str, DatasetDeclaration] = Field(default_factory=dict, description=(
+        "datasets declared without code: {name: {folder, classes, rib}} in the wnid-folder layout"))
     models: list[ModelSpec] = Field(min_length=1)
     downstream: list[str] = Field(min_length=1)
     eval_sets: Literal["default"] | list[str] = "default"
-    methods: dict[str, Any] = Field(default_factory=dict)  # name -> the method's typed options
-    interpolations: dict[str, Any] = Field(default_factory=dict)  # name -> its typed options
+    methods: dict[str, Any] = Field(default_factory=dict)  # label -> Entry (spec/entries.py)
+    interpolations: dict[str, Any] = Field(default_factory=dict)  # label -> Entry
     train: TrainOptions = TrainOptions()
     eval: EvalOptions = EvalOptions()
     seeds: list[StrictInt] = Field(default_factory=lambda: [0], min_length=1)  # `true` is not seed 1
@@ -84,6 +104,33 @@ class Spec(Strict):
         default_factory=lambda: [TrainSubset()], min_length=1,
         description="dataset-size axis: all, {shots_per_class: K} or {fraction: F}")
     analyses: AnalysesOptions = AnalysesOptions()
+    # the plugins `plugins:` resolved to, their code captured (ribray.plugins.Plugin)
+    _plugins: tuple = PrivateAttr(default=())
+
+    @model_validator(mode="before")
+    @classmethod
+    def _train_grids(cls, raw: Any) -> Any:
+        """A grid in `train:` makes every method a grid over it (a method's own `train:` value of
+        that option wins): `train: {lr: {grid: [...]}}` gives ft(lr=...), lp(lr=...), ..."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("train"), dict):
+            return raw
+        grids = {k: v for k, v in raw["train"].items() if is_grid(v)}
+        if not grids or not isinstance(raw.get("methods"), dict):
+            return raw
+        methods = {}
+        for key, options in raw["methods"].items():
+            if isinstance(options, dict) or options is None:
+                options = dict(options or {})
+                options["train"] = {**grids, **(options.get("train") or {})}
+            methods[key] = options
+        return {**raw, "train": {k: v for k, v in raw["train"].items() if k not in grids}, "methods": methods}
+
+    @field_validator("datasets", mode="before")
+    @classmethod
+    def _named_datasets(cls, datasets: Any) -> Any:
+        if isinstance(datasets, dict):
+            return {k: v if isinstance(v, DatasetDeclaration) else {**(v or {}), "name": k} for k, v in datasets.items()}
+        return datasets
 
     @field_validator("models", mode="before")
     @classmethod
@@ -134,19 +181,48 @@ class Spec(Strict):
 
     @field_validator("methods", mode="before")
     @classmethod
-    def _method_options(cls, methods: Any) -> Any:
+    def _method_entries(cls, methods: Any) -> Any:
         from ribray.methods import METHODS
-        from ribray.spec.load import registry_options
+        from ribray.spec.load import registry_entries
 
-        return registry_options(methods, METHODS, "methods", "method")
+        return registry_entries(methods, METHODS, "methods", "method")
 
     @field_validator("interpolations", mode="before")
     @classmethod
-    def _interpolation_options(cls, interpolations: Any) -> Any:
+    def _interpolation_entries(cls, interpolations: Any) -> Any:
         from ribray.interpolations import INTERPOLATIONS
-        from ribray.spec.load import registry_options
+        from ribray.spec.load import registry_entries
 
-        return registry_options(interpolations, INTERPOLATIONS, "interpolations", "interpolation")
+        return registry_entries(interpolations, INTERPOLATIONS, "interpolations", "interpolation")
+
+    @field_serializer("methods", "interpolations")
+    def _as_written(self, entries: dict[str, Entry], info) -> dict[str, Any]:
+        """As a spec writes them (grids expanded): what spec.yaml and the spec hash hold."""
+        name_key = "method" if info.field_name == "methods" else "interpolation"
+        return dict(entry.spec_item(name_key) for entry in entries.values())
+
+    @model_validator(mode="after")
+    def _distinct_labels(self) -> Spec:
+        """Every row of the tables has one name: methods, interpolations and models alike."""
+        from ribray.spec.load import report_problems
+
+        problems = [f"interpolations.{label}: {label!r} is also a method's label; give one of them another"
+                    for label in self.interpolations if label in self.methods]
+        problems += [f"{key}.{PRETRAINED}: {PRETRAINED!r} is the pretrained model's row; give it another label"
+                     for key, entries in (("methods", self.methods), ("interpolations", self.interpolations))
+                     if PRETRAINED in entries]
+        labels = [m.resolved_label for m in self.models]
+        identities = [(m.name, m.pretrained, m.checkpoint) for m in self.models]
+        for i in range(len(self.models)):
+            if identities[i] in identities[:i]:
+                problems.append(f"models.{i}: the same model as models.{identities.index(identities[i])} "
+                                "(name, pretrained and checkpoint): its trials would be one trial twice")
+            elif labels[i] in labels[:i]:
+                problems.append(f"models.{i}: the label {labels[i]!r} is also models.{labels.index(labels[i])}'s; "
+                                "give each a label: of its own")
+        if problems:
+            report_problems(problems)
+        return self
 
     def resolved_eval_sets(self) -> list[str]:
         """ImageNet-1K val plus every downstream set, unless the spec lists its own."""
@@ -154,12 +230,65 @@ class Spec(Strict):
             return ["imagenet_val", *[d for d in self.downstream if d != "imagenet_val"]]
         return list(self.eval_sets)
 
-    def method_options(self, name: str):
-        """The spec's options of a method, or the method's defaults when it is not listed."""
+    def datasets_read(self) -> list[str]:
+        """Every dataset the sweep's trials read: the downstream and eval sets, the learning curves'
+        and analyses' sets, and what methods and interpolations read besides (a held-out split, a
+        Fisher estimate's data)."""
+        from ribray.methods import METHODS
+        from ribray.spec.entries import interpolators
+
+        names = [*self.downstream, *self.resolved_eval_sets()]
+        if self.curves is not None and self.curves.eval_sets != "default":
+            names += self.curves.eval_sets
+        if self.analyses.cka is not None:
+            names.append(self.analyses.cka.probe_set)
+        if self.analyses.otdd is not None:
+            names.append("imagenet_val")  # its reference set
+        for entry in self.trained_methods().values():
+            names += METHODS.get(entry.name)(entry.options).datasets_read()
+        names += [i.held_out().dataset for _, i in interpolators(self) if i.held_out() is not None]
+        return list(dict.fromkeys(names))
+
+    def trained_methods(self) -> dict[str, Entry]:
+        """Every method the sweep fine-tunes, by label: the spec's, and those they start from (LP
+        for LP-FT, where the spec lists no LP)."""
+        from ribray.methods import METHODS
+        from ribray.spec.entries import start_label
+
+        found = dict(self.methods)
+        for label, entry in self.methods.items():
+            starts_from = METHODS.get(entry.name).starts_from
+            if starts_from:
+                first = start_label(self, label, starts_from)
+                found.setdefault(first, self.method_entry(first))
+        return found
+
+    def method_entry(self, label: str) -> Entry:
+        """The spec's method of this label, or the registered method of that name with the paper's
+        options (what LP-FT starts from when the spec lists no LP)."""
         from ribray.methods import METHODS
 
-        return self.methods.get(name) or METHODS.get(name).Options()
+        if label in self.methods:
+            return self.methods[label]
+        return Entry(label, label, METHODS.get(label).Options(), label)
+
+    def method_options(self, label: str):
+        """The options of the method of this label (see `method_entry`)."""
+        return self.method_entry(label).options
+
+    def activate(self) -> None:
+        """Make this spec's plugins and declared datasets this process's (ribray.plugins.activate)."""
+        from ribray.plugins import activate
+
+        activate(self._plugins, {f"datasets.{name}": d for name, d in self.datasets.items()})
 
     def spec_hash(self) -> str:
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        dumped = self.model_dump(mode="json")
+        for key in ("plugins", "datasets"):  # fields newer than 0.2: a spec without them hashes as before
+            if not dumped[key]:
+                del dumped[key]
+        for model in dumped["models"]:
+            if model["label"] is None:
+                del model["label"]
+        canonical = json.dumps(dumped, sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -10,6 +10,7 @@ def check_spec(spec: Spec, *, data: bool = True, weights: bool = True, storage: 
                build: bool = True) -> list[str]:
     """Raise SpecError listing every problem found; return notes on what was checked. `build`:
     also build each model random-init on the CPU to check every method and analysis on it."""
+    spec.activate()
     problems: list[str] = []
     problems += _dataset_names(spec)
     problems += _interpolations(spec)
@@ -19,13 +20,27 @@ def check_spec(spec: Spec, *, data: bool = True, weights: bool = True, storage: 
     if storage:
         problems += _storage(spec)
     notes = [f"{len(spec.models)} model(s), {len(spec.methods)} method(s), "
-             f"{len(spec.downstream)} downstream set(s), {len(spec.seeds)} seed(s)"]
+             f"{len(spec.downstream)} downstream set(s), {len(spec.seeds)} seed(s)", *_plugin_notes(spec)]
     if data and not any("dataset" in p for p in problems):
         data_problems, data_notes = _data(spec)
         problems += data_problems
         notes += data_notes
-    if problems:
-        raise SpecError("the spec cannot run:\n  " + "\n  ".join(problems))
+    if problems:  # a grid's variants may share a problem: once each
+        raise SpecError("the spec cannot run:\n  " + "\n  ".join(dict.fromkeys(problems)))
+    return notes
+
+
+def _plugin_notes(spec: Spec) -> list[str]:
+    """What each plugin is, and what a cluster needs of it."""
+    notes = []
+    for plugin in spec._plugins:
+        if plugin.shipped:
+            notes.append(f"{plugin.describe()}: travels with the sweep to every worker")
+        else:
+            notes.append(f"{plugin.describe()}: an installed module: install the same version on every node "
+                         "of a cluster (workers check its code against the driver's)")
+    notes += [f"dataset {name}: declared in the spec ({len(d.classes) if d.classes != 'all' else 1000} classes"
+              f"{', one of the RI sets' if d.rib else ''})" for name, d in spec.datasets.items()]
     return notes
 
 
@@ -39,22 +54,33 @@ def _dataset_names(spec: Spec) -> list[str]:
 
 def _interpolations(spec: Spec) -> list[str]:
     """Every method an interpolation reads is in the sweep and can be averaged with the
-    pretrained weights."""
-    from ribray.interpolations import INTERPOLATIONS
+    pretrained weights; across-seed variants have their seeds; a held-out split is no eval set."""
     from ribray.methods import METHODS
+    from ribray.spec.entries import expand_ingredient, interpolators
 
-    problems = []
-    for name, options in spec.interpolations.items():
-        for method in INTERPOLATIONS.get(name)(options).methods_read():
-            path = f"interpolations.{name}.{_option_naming(options, method)}"
-            if method not in spec.methods:
-                listed = ", ".join(spec.methods) or "none"
-                problems.append(f"{path}: method {method!r} is not in the sweep's methods ({listed}); "
-                                "add it under methods:")
-            elif not METHODS.get(method).interpolatable:
-                reason = getattr(METHODS.get(method), "not_interpolatable_reason", "")
-                problems.append(f"{path}: {method!r} cannot be interpolated with the pretrained weights"
-                                + (f": {reason}" if reason else ""))
+    problems, labels = [], list(spec.methods)
+    for label, interpolation in interpolators(spec):
+        name = spec.interpolations[label].key
+        for pattern in interpolation.methods_read():
+            path = f"interpolations.{name}.{_option_naming(interpolation.options, pattern)}"
+            matched = expand_ingredient(pattern, labels)
+            if not matched or not all(m in spec.methods for m in matched):
+                listed = ", ".join(labels) or "none"
+                problems.append(f"{path}: method {pattern!r} is not in the sweep's methods ({listed}); "
+                                "add it under methods: (a pattern such as 'ft(*' matches a grid's labels)")
+                continue
+            for label in matched:
+                method = METHODS.get(spec.methods[label].name)
+                if not method.interpolatable:
+                    reason = getattr(method, "not_interpolatable_reason", "")
+                    problems.append(f"{path}: {label!r} cannot be interpolated with the pretrained weights"
+                                    + (f": {reason}" if reason else ""))
+        if any(v.across_seeds for v in interpolation.variants()) and len(spec.seeds) < interpolation.min_seeds:
+            problems.append(f"interpolations.{name}: {interpolation.name} combines the fine-tunes of "
+                            f"{interpolation.min_seeds} or more seeds; the sweep has seeds {spec.seeds}")
+        held_out = interpolation.held_out()
+        if held_out is not None:
+            problems += _held_out_problems(spec, f"interpolations.{name}.held_out", held_out.dataset)
     return problems
 
 
@@ -66,6 +92,23 @@ def _option_naming(options, method: str) -> str:
         if isinstance(value, list) and method in value:
             return f"{key}.{value.index(method)}"
     return "ingredients"
+
+
+def _held_out_problems(spec: Spec, path: str, dataset: str) -> list[str]:
+    """A set read besides the downstream sets (a held-out split, a Fisher estimate's data) must be
+    known, and neither evaluated nor fine-tuned on: its results would be chosen on, or leak into,
+    the data they are reported on."""
+    from ribray.data import DATASETS
+
+    if dataset not in DATASETS:
+        try:
+            DATASETS.get(dataset)
+        except RibrayError as error:
+            return [f"{path}: {error}"]
+    if dataset in spec.resolved_eval_sets() or dataset in spec.downstream:
+        return [f"{path}: {dataset} is one of the sweep's eval or downstream sets; a set used to choose or "
+                "estimate weights must be held out from the sets results are reported on"]
+    return []
 
 
 def _models(spec: Spec, weights: bool) -> list[str]:
@@ -90,24 +133,27 @@ def _method_model_pairs(spec: Spec) -> list[str]:
     from ribray.models import build_model
 
     problems = []
-    needed = set(spec.methods) | {METHODS.get(m).starts_from for m in spec.methods} - {None}
+    trained = spec.trained_methods()
+    methods = {_where(entry): METHODS.get(entry.name)(entry.options) for entry in trained.values()}
+    for where, method in sorted(methods.items()):
+        problems += [p for dataset in method.datasets_read()
+                     for p in _held_out_problems(spec, f"{where} (reads {dataset})", dataset)]
     for i, model in enumerate(spec.models):
-        where = f"models.{i} ({model.name})"
+        where = f"models.{i} ({model.resolved_label})"
         try:  # a checkpoint is read (never run: weights_only) and matched to the model, as in trials
             loaded = build_model(model.name, pretrained=False, checkpoint=model.checkpoint)
         except RibrayError as error:
             problems.append(f"{where}: {error}")
             continue
         forwarded: set = set()  # `prepare` implementations run once: most methods share the base one
-        for name in sorted(needed):
-            method = METHODS.get(name)(spec.method_options(name))
+        for path, method in sorted(methods.items()):
             try:
                 method.check_model(loaded.module)
                 if type(method).prepare not in forwarded:
                     _forward_prepared(method, loaded)
                     forwarded.add(type(method).prepare)
             except RibrayError as error:
-                problems.append(f"methods.{name} x {where}: {error}")
+                problems.append(f"{path} x {where}: {error}")
         if spec.analyses.cka is not None:
             from ribray.analysis.cka import resolve_layers
 
@@ -116,6 +162,11 @@ def _method_model_pairs(spec: Spec) -> list[str]:
             except RibrayError as error:
                 problems.append(f"analyses.cka.layers x {where}: {error}")
     return problems
+
+
+def _where(entry) -> str:
+    """A method's key path in the spec, with its label when the key alone does not name it."""
+    return f"methods.{entry.key}" + (f" ({entry.label})" if entry.label != entry.key else "")
 
 
 def _forward_prepared(method, loaded) -> None:
@@ -154,7 +205,7 @@ def _storage(spec: Spec) -> list[str]:
 def _data(spec: Spec) -> tuple[list[str], list[str]]:
     from ribray.data.check import check_datasets
 
-    names = list(dict.fromkeys([*spec.downstream, *spec.resolved_eval_sets()]))
+    names = spec.datasets_read()
     results = check_datasets(spec.data.root, names, spec.data.folders)
     problems = [f"data: {r.name} at {r.path}: " + ("; ".join(r.problems) or "not found")
                 for r in results if not r.usable]

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from ribray.models import LoadedModel, build_model
-from ribray.plan import Trial, method_label
+from ribray.plan import Trial
 from ribray.results.provenance import provenance
 from ribray.trials.context import SweepContext, TrialContext, worker_count
 from ribray.trials.evaluate import EvalResult
@@ -18,13 +18,38 @@ from ribray.trials.evaluate import EvalResult
 
 @dataclass
 class Outcome:
-    """What a runner returns: final evaluations, plus learning-curve points and analysis values."""
+    """What a runner returns: final evaluations, plus learning-curve points and analysis values,
+    and result columns it decided itself (a greedy soup's kept ingredients)."""
 
     final: list[EvalResult]
     epochs: int = 0
     train_seconds: float = 0.0
     curve: list[tuple[int, EvalResult]] = field(default_factory=list)  # (epoch, result)
     analysis: list[dict] = field(default_factory=list)  # {eval_set, layer, value} rows
+    row_fields: dict = field(default_factory=dict)
+
+
+def trial_plugins(trial: Trial, context: SweepContext) -> dict[str, str]:
+    """plugin -> code identity of every plugin (or declared dataset) this trial's results depend
+    on: those that registered the entries it uses (`Trial.registry_names`), and those the weights
+    it reads were made with (recorded in them)."""
+    from ribray.data import DATASETS
+    from ribray.interpolations import INTERPOLATIONS
+    from ribray.methods import METHODS
+    from ribray.models import MODELS
+    from ribray.plugins import identities
+    from ribray.registry import BUILTIN
+    from ribray.trials.weights import weights_plugins
+
+    registries = {"method": METHODS, "interpolation": INTERPOLATIONS, "model": MODELS, "dataset": DATASETS}
+    current, used = identities(), {}
+    for registry, names in trial.registry_names().items():
+        for name in names:
+            if name in registries[registry] and (origin := registries[registry].origin(name)) != BUILTIN:
+                used[origin] = current[origin]
+    for key in trial.weights_read():
+        used |= weights_plugins(context.weights, key)
+    return dict(sorted(used.items()))
 
 
 def seed_everything(seed: int) -> None:
@@ -64,15 +89,24 @@ def result_rows(trial: Trial, ctx: TrialContext, outcome: Outcome,
     """One row per (eval set, epoch): the final evaluations and any learning-curve points."""
     base = {
         "trial_id": trial.trial_id, "sweep": ctx.sweep.sweep, "spec_hash": ctx.sweep.spec_hash,
-        "kind": trial.kind, "model": trial.model.name, "method": trial.method, "label": trial.label,
-        "downstream": trial.downstream, "seed": trial.seed, **trial.row_fields(),
+        "kind": trial.kind, "model": trial.model.shown, "model_name": trial.model.name, "method": trial.method,
+        "method_label": trial.method_label, "label": trial.label, "downstream": trial.downstream,
+        "seed": trial.seed, **trial.row_fields(), **outcome.row_fields,
         "train_seconds": outcome.train_seconds, "started_at": started, "finished_at": finished,
-        **provenance(),
+        "train_fingerprint": ctx.sweep.fingerprint(trial.downstream),
+        "plugins": [{"plugin": p, "identity": i} for p, i in ctx.plugins.items()] or None, **provenance(),
     }
     points = [(outcome.epochs, r, True) for r in outcome.final]
     points += [(epoch, r, False) for epoch, r in outcome.curve]
-    base["method_label"] = method_label(trial.method, base["alpha"])
-    base["train_fingerprint"] = ctx.sweep.fingerprint(trial.downstream)
     rows = [base | r.row() | {"epoch": epoch, "final": final} for epoch, r, final in points]
     rows += [base | row | {"epoch": 0, "final": True} for row in outcome.analysis]
-    return [row | {"data_fingerprint": ctx.sweep.fingerprint(row.get("eval_set"))} for row in rows]
+    return [row | {"data_fingerprint": ctx.sweep.fingerprint(row.get("eval_set")), "rib": _rib(row.get("eval_set"))}
+            for row in rows]
+
+
+def _rib(eval_set: str | None) -> bool | None:
+    """Whether RI averages over this eval set (ImageNet-RIB's eight, and any set a plugin or the
+    spec marks `rib`), as the trial's registry says: a report of the results alone reads it."""
+    from ribray.data import DATASETS
+
+    return DATASETS.get(eval_set).rib if eval_set in DATASETS else None

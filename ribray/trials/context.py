@@ -25,6 +25,15 @@ class SweepContext:
     tracking: TrackingInfo | None = None
     scratch: str = ""  # a local folder for temporary files (artifacts before upload)
     data_fingerprints: dict[str, str] = field(default_factory=dict)  # dataset -> data.fingerprint()
+    plugins: tuple = ()  # the spec's plugins (ribray.plugins.Plugin), their code captured by the driver
+    declared: dict = field(default_factory=dict)  # origin -> declaration (the spec's datasets:)
+
+    def activate(self) -> None:
+        """Make the sweep's plugins and declared datasets this worker's, before a trial is read
+        (an older run's pickled context has neither)."""
+        from ribray.plugins import activate
+
+        activate(getattr(self, "plugins", ()), getattr(self, "declared", {}), in_worker=True)
 
     def fingerprint(self, dataset: str | None) -> str | None:
         """The dataset's fingerprint as the driver took it (None: not taken, e.g. a run
@@ -76,6 +85,7 @@ class TrialContext:
     sweep: SweepContext
     run_log: TrialRun
     fault: dict[str, str] | None = None
+    plugins: dict[str, str] = field(default_factory=dict)  # plugin -> code identity its results depend on
 
     @property
     def device(self):

@@ -33,21 +33,24 @@ class EvalResult:
 
 
 def evaluate(models: list[nn.Module], eval_sets: list[str], sweep: SweepContext, data_config: dict,
-             device: torch.device, evaluation: Evaluation, seed: int = 0) -> list[list[EvalResult]]:
+             device: torch.device, evaluation: Evaluation, seed: int = 0,
+             balanced: bool = False) -> list[list[EvalResult]]:
     """For each model, its results on every eval set (models share each decoded batch), with
     the trial's decoder, precision and subset (`evaluation.limit_per_set`: a fixed random
-    subset of each set, per seed)."""
+    subset of each set, per seed; `balanced`: the same number of images from every class)."""
     was_training = [model.training for model in models]
     for model in models:
         model.eval()
-    per_set = [evaluate_set(models, name, sweep, data_config, device, evaluation, seed) for name in eval_sets]
+    per_set = [evaluate_set(models, name, sweep, data_config, device, evaluation, seed, balanced)
+               for name in eval_sets]
     for model, training in zip(models, was_training, strict=True):
         model.train(training)
     return [[results[i] for results in per_set] for i in range(len(models))]
 
 
 def evaluate_set(models: list[nn.Module], name: str, sweep: SweepContext, data_config: dict,
-                 device: torch.device, evaluation: Evaluation, seed: int = 0) -> list[EvalResult]:
+                 device: torch.device, evaluation: Evaluation, seed: int = 0,
+                 balanced: bool = False) -> list[EvalResult]:
     from ribray.data import get_dataset
     from ribray.data.loading import iter_eval_batches
     from ribray.data.scoring import LabelProjector
@@ -60,7 +63,7 @@ def evaluate_set(models: list[nn.Module], name: str, sweep: SweepContext, data_c
     batches = iter_eval_batches(entry, sweep.dataset_folder(name), data_config,
                                 batch_size=sweep.eval.batch_size, device=device,
                                 workers=worker_count(sweep.eval.workers), decode=evaluation.decode,
-                                limit=evaluation.limit_per_set, seed=seed)
+                                limit=evaluation.limit_per_set, seed=seed, balanced=balanced)
     parts = batches.parts
     correct = torch.zeros(len(models), len(parts), dtype=torch.long, device=device)
     total = torch.zeros(len(parts), dtype=torch.long, device=device)

@@ -12,11 +12,11 @@ from ray import tune
 from ribray.data import get_dataset
 from ribray.data.loading import train_loader
 from ribray.data.scoring import LabelProjector
-from ribray.methods import get_method
+from ribray.methods import MethodInputs, get_method
 from ribray.plan import FinetuneTrial
 from ribray.results.tracking import top1_metric
 from ribray.trials import runs
-from ribray.trials.common import Outcome, base_model, seed_everything
+from ribray.trials.common import Outcome, base_model, probe_batches, seed_everything
 from ribray.trials.context import TrialContext
 from ribray.trials.evaluate import EvalResult, evaluate
 from ribray.trials.faults import with_faults
@@ -36,17 +36,32 @@ def run(trial: FinetuneTrial, ctx: TrialContext) -> Outcome:
         loaded.module.load_state_dict(load_weights(weights, trial.init_weights))
     model = method.prepare(loaded.module).to(ctx.device)
     method.select_trainable(model)
-    method.setup(model)
+    method.setup(model, method_inputs(trial, ctx, loaded.data_config))
     outcome = Outcome(final=[], epochs=trial.train.epochs)
     trained_on = ctx.sweep.fingerprint(trial.downstream)
-    if has_weights(weights, trial.weights_key, trained_on):  # trained before, for other eval sets
+    if has_weights(weights, trial.weights_key, trained_on, ctx.plugins):  # trained before, for other eval sets
         model = method.load_export(model, load_weights(weights, trial.weights_key))
     else:
         _train(trial, ctx, model, method, loaded.data_config, outcome)
-        save_weights(weights, trial.weights_key, method.export(model), trained_on)
+        save_weights(weights, trial.weights_key, method.export(model), trained_on, ctx.plugins)
     outcome.final = evaluate([model], list(trial.eval_sets), ctx.sweep, loaded.data_config, ctx.device,
                              trial.evaluation)[0]
     return outcome
+
+
+def method_inputs(trial: FinetuneTrial, ctx: TrialContext, data_config: dict) -> MethodInputs:
+    """What `Method.setup` may read besides the model: other sets' images, as the trial's own
+    pipeline makes them (the trial's decoder, a fixed class-balanced subset per seed)."""
+
+    def batches(name: str, images: int, seed: int = 0):
+        for images_, labels, _ in probe_batches(ctx.sweep, name, data_config, ctx.device, ctx.sweep.eval.batch_size,
+                                                images, trial.evaluation.decode, seed=seed, balanced=True):
+            yield images_, labels
+
+    def projector(name: str):
+        return LabelProjector(get_dataset(name).class_indices()).to(ctx.device)
+
+    return MethodInputs(device=ctx.device, data_config=data_config, batches=batches, projector=projector)
 
 
 def _train(trial: FinetuneTrial, ctx: TrialContext, model, method, data_config, outcome: Outcome) -> None:
@@ -62,7 +77,7 @@ def _train(trial: FinetuneTrial, ctx: TrialContext, model, method, data_config, 
                             seed=(trial.seed or 0) * 100_003 + epoch, device=device, indices=indices)
 
     trainer = Trainer(model, method, trial.train, device, project, steps_per_epoch=len(loader(0)))
-    if _resume(trainer, outcome):
+    if _resume(trainer, outcome, ctx):
         ctx.run_log.log_metrics({"resumed_from_epoch": trainer.epoch}, step=trainer.epoch)
     else:
         _curve_point(trial, ctx, model, data_config, outcome, epoch=0)
@@ -73,7 +88,7 @@ def _train(trial: FinetuneTrial, ctx: TrialContext, model, method, data_config, 
         ctx.run_log.log_metrics({"train_loss": end.loss, "train_images_per_second": end.images / end.seconds},
                                 step=end.epoch)
         _curve_point(trial, ctx, model, data_config, outcome, epoch=end.epoch)
-        _checkpoint(trainer, outcome, {"epoch": end.epoch, "train_loss": end.loss})
+        _checkpoint(trainer, outcome, ctx, {"epoch": end.epoch, "train_loss": end.loss})
 
 
 def _subset_indices(trial: FinetuneTrial, entry, folder) -> list[int] | None:
@@ -100,23 +115,27 @@ def _curve_point(trial: FinetuneTrial, ctx: TrialContext, model, data_config, ou
     ctx.run_log.log_metrics({f"curve {top1_metric(r.eval_set)}": r.top1 for r in results}, step=epoch)
 
 
-def _resume(trainer: Trainer, outcome: Outcome) -> bool:
-    """Continue from Tune's last epoch checkpoint of this trial, if there is one."""
+def _resume(trainer: Trainer, outcome: Outcome, ctx: TrialContext) -> bool:
+    """Continue from Tune's last epoch checkpoint of this trial, if there is one and it was
+    trained with the plugins' code this trial runs (else the trial starts afresh)."""
     checkpoint = tune.get_checkpoint()
     if checkpoint is None:
         return False
     with checkpoint.as_directory() as folder:
         state = torch.load(Path(folder) / STATE_FILE, weights_only=True, map_location="cpu")
+    if state.get("plugins", {}) != ctx.plugins:
+        ctx.run_log.log_metrics({"restarted_for_changed_plugins": 1})
+        return False
     trainer.load_state_dict(state["trainer"])
     outcome.train_seconds = state["train_seconds"]
     outcome.curve = [(epoch, EvalResult(**fields)) for epoch, fields in state["curve"]]
     return True
 
 
-def _checkpoint(trainer: Trainer, outcome: Outcome, metrics: dict) -> None:
+def _checkpoint(trainer: Trainer, outcome: Outcome, ctx: TrialContext, metrics: dict) -> None:
     started = time.perf_counter()
     state = {"trainer": trainer.state_dict(), "train_seconds": outcome.train_seconds,
-             "curve": [(epoch, vars(result)) for epoch, result in outcome.curve]}
+             "curve": [(epoch, vars(result)) for epoch, result in outcome.curve], "plugins": ctx.plugins}
     with tempfile.TemporaryDirectory() as folder:
         torch.save(state, Path(folder) / STATE_FILE)
         metrics = metrics | {"trial_finished": 0, "checkpoint_seconds": time.perf_counter() - started}

@@ -8,9 +8,10 @@ import os
 import tempfile
 from pathlib import Path
 
+from pydantic import ValidationError
 from ray import tune
 
-from ribray.errors import PermanentError
+from ribray.errors import PermanentError, RibrayError, first_line
 from ribray.plan import Trial
 from ribray.results.store import shard_name, write_shard
 from ribray.results.tracking import TrialRun, final_metrics
@@ -24,19 +25,20 @@ def run_trial(config: dict, context: SweepContext, fault: dict[str, str] | None 
     """Entry point Tune calls in the trial's worker process, with the trial's config (its
     `to_config()`), the sweep's settings and, in ribray's own fault tests, a fault to inject."""
     from ribray.trials import RUNNERS
-    from ribray.trials.common import now, result_rows
+    from ribray.trials.common import now, result_rows, trial_plugins
 
-    trial = Trial.from_config(config)
+    failed_for_good = context.layout.failed.child(f"{config.get('trial_id')}.txt")
+    if failed_for_good.exists():  # Tune retries every error; this one would only repeat
+        raise PermanentError(failed_for_good.read_bytes().decode())
+    trial = _read_trial(config, context, failed_for_good)
     if context.results.child(shard_name(trial.trial_id)).exists():
         tune.report({"trial_finished": 1, "skipped": 1})  # finished before an interruption: never twice
         return
-    failed_for_good = context.layout.failed.child(f"{trial.trial_id}.txt")
-    if failed_for_good.exists():  # Tune retries every error; this one would only repeat
-        raise PermanentError(failed_for_good.read_bytes().decode())
     ctx = TrialContext(context, TrialRun(context.tracking, trial.trial_id, trial.label), fault)
     ctx.run_log.start(_params(trial))
     started = now()
     try:
+        ctx.plugins = trial_plugins(trial, context)
         outcome = RUNNERS.get(trial.kind)(trial, ctx)
     except PermanentError as error:
         failed_for_good.write_bytes(str(error).encode())
@@ -50,6 +52,20 @@ def run_trial(config: dict, context: SweepContext, fault: dict[str, str] | None 
     metrics = final_metrics(rows)
     ctx.run_log.finish(metrics, _local_copy(location, context), step=outcome.epochs)
     tune.report({"trial_finished": 1, **metrics})
+
+
+def _read_trial(config: dict, context: SweepContext, failed_for_good) -> Trial:
+    """The typed trial, after the sweep's plugins are this worker's. What fails here (a plugin
+    that does not import, an unknown name, bad options) fails alike on every retry: the trial
+    fails for good, at once, with that error's first line."""
+    try:
+        context.activate()
+        return Trial.from_config(config)
+    except (RibrayError, ValidationError, ValueError) as error:
+        message = error if isinstance(error, PermanentError) else PermanentError(
+            f"trial {config.get('trial_id')} cannot be read in this worker: {first_line(error)}")
+        failed_for_good.write_bytes(str(message).encode())
+        raise message from None
 
 
 def _params(trial: Trial) -> dict[str, object]:

@@ -17,15 +17,20 @@ def weights_location(weights_dir: Location, key: str) -> Location:
 
 
 TRAIN_FINGERPRINT = "ribray.train_fingerprint"  # safetensors metadata: the data it was trained on
+PLUGINS = "ribray.plugins"  # safetensors metadata: JSON {plugin: code identity} the weights depend on
 
 
 def save_weights(weights_dir: Location, key: str, state: dict[str, torch.Tensor],
-                 train_fingerprint: str | None = None) -> Location:
+                 train_fingerprint: str | None = None, plugins: dict[str, str] | None = None) -> Location:
     """Store a state dict atomically as safetensors (written once a fine-tune is done), with
-    the fingerprint of the data it was fine-tuned on."""
+    the fingerprint of the data it was fine-tuned on and the plugins' code it depends on (so a
+    trial reading these weights records that code too)."""
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
     target = weights_location(weights_dir, key)
-    metadata = {TRAIN_FINGERPRINT: train_fingerprint} if train_fingerprint else None
+    metadata = {TRAIN_FINGERPRINT: train_fingerprint} if train_fingerprint else {}
+    if plugins:
+        metadata[PLUGINS] = json.dumps(plugins, sort_keys=True)
+    metadata = metadata or None
     target.write_bytes(save_bytes(tensors, metadata=metadata))
     return target
 
@@ -37,6 +42,15 @@ def weights_metadata(location: Location) -> dict[str, str]:
         return json.loads(handle.read(size)).get("__metadata__") or {}
 
 
+def weights_plugins(weights_dir: Location, key: str) -> dict[str, str]:
+    """The plugins' code (plugin -> identity) finished weights depend on; {} when they record none
+    (ribray's own methods only, or weights of an older ribray) or are not there yet."""
+    location = weights_location(weights_dir, key)
+    if not location.exists():
+        return {}
+    return json.loads(weights_metadata(location).get(PLUGINS) or "{}")
+
+
 def load_weights(weights_dir: Location, key: str) -> dict[str, torch.Tensor]:
     location = weights_location(weights_dir, key)
     if not location.exists():
@@ -44,11 +58,14 @@ def load_weights(weights_dir: Location, key: str) -> dict[str, torch.Tensor]:
     return load_bytes(location.read_bytes())
 
 
-def has_weights(weights_dir: Location, key: str, train_fingerprint: str | None = None) -> bool:
+def has_weights(weights_dir: Location, key: str, train_fingerprint: str | None = None,
+                plugins: dict[str, str] | None = None) -> bool:
     """Are there weights for `key`, trained on the data of `train_fingerprint` (when known on
-    both sides: weights of older ribray versions record none)?"""
+    both sides: weights of older ribray versions record none) with the plugins' code `plugins`?"""
     location = weights_location(weights_dir, key)
     if not location.exists():
         return False
-    recorded = weights_metadata(location).get(TRAIN_FINGERPRINT) if train_fingerprint else None
-    return recorded is None or recorded == train_fingerprint
+    metadata = weights_metadata(location)
+    recorded = metadata.get(TRAIN_FINGERPRINT) if train_fingerprint else None
+    same_code = json.loads(metadata.get(PLUGINS) or "{}") == (plugins or {})
+    return (recorded is None or recorded == train_fingerprint) and same_code

@@ -192,7 +192,7 @@ def test_resume_restores_a_trial_that_finished_after_tunes_last_save(ray_cluster
     assert shard.stat().st_mtime_ns == written  # ft did not run twice
     assert list(run.glob(f"finetune-{ft}-*/error.txt")) == []  # Tune restored it without an error
     assert [p.name for p in missed.iterdir()] == ["ribray-finished.txt"]  # emptied as the sweep ended
-    assert {r["method_label"] for r in _rows(spec)} == {"pretrained", "ft", "lp", "soup"}
+    assert {r["method_label"] for r in _rows(spec)} == {"pretrained", "ft", "lp", "soup(ingredients=[pretrained,ft,lp])"}
 
 
 def test_vpt_trains_a_resnet_trained_smaller_than_it_is_evaluated(ray_cluster, fake_data, tmp_path):

@@ -83,8 +83,8 @@ def test_the_registry_combines_each_variants_ingredients(pretrained_and_finetune
     assert torch.equal(souped["head.weight"], soup([pretrained, finetuned])["head.weight"])
     with pytest.raises(RibrayError, match="wise_ft needs the pretrained and one fine-tuned model, got 3"):
         wise.combine([pretrained, finetuned, finetuned], 0.5)
-    with pytest.raises(RibrayError, match=r"unknown interpolation 'greedy_soup' \(run `ribray methods` to list them\)"):
-        INTERPOLATIONS.get("greedy_soup")
+    with pytest.raises(RibrayError, match=r"unknown interpolation 'ties' \(run `ribray methods` to list them\)"):
+        INTERPOLATIONS.get("ties")
 
 
 @pytest.mark.parametrize("alpha", [-0.1, 1.5, None])

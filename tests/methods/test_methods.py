@@ -53,7 +53,7 @@ def prepared(method_name: str, model: torch.nn.Module | None = None, **options):
     method = method_cls(method_cls.Options(**options))
     model = method.prepare(model if model is not None else tiny())
     method.select_trainable(model)
-    method.setup(model)
+    method.setup(model, None)  # the built-ins read nothing besides the downstream set
     return method, model
 
 

@@ -210,7 +210,8 @@ def test_models_and_methods_commands_list_the_registries():
     listed = json.loads(CliRunner().invoke(methods, ["--json"]).output)
     by_name = {r["name"]: r for r in listed["methods"]}
     assert by_name["lp_ft"]["starts_from"] == "lp" and by_name["vpt"]["interpolatable"] is False
-    assert {r["name"] for r in listed["interpolations"]} == {"wise_ft", "soup"}
+    assert {r["name"] for r in listed["interpolations"]} == {"wise_ft", "soup", "greedy_soup", "model_stock"}
+    assert {r["source"] for r in listed["methods"] + listed["interpolations"]} == {"ribray"}
 
 
 def test_models_check_reports_missing_weights(empty_hub_cache):

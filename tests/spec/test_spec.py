@@ -103,8 +103,8 @@ def test_validate_runs_each_prepared_model_at_its_evaluation_size(monkeypatch):
     spec = parse_spec(BASE | {"models": ["tiny_resnet"], "methods": {"vpt": {"prompt_size": 4}}})
     assert check_spec(spec, data=False, storage=False)
     monkeypatch.setattr(vpt, "_input_size", lambda model: (24, 24))  # the training size
-    with pytest.raises(SpecError, match=r"methods.vpt x models.0 \(tiny_resnet\): the prepared model fails "
-                                        r"on its 32x32 evaluation input"):
+    with pytest.raises(SpecError, match=r"methods.vpt \(vpt\(prompt_size=4\)\) x models.0 \(tiny_resnet\): the "
+                                        r"prepared model fails on its 32x32 evaluation input"):
         check_spec(spec, data=False, storage=False)
 
 
