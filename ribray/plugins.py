@@ -273,12 +273,20 @@ def _load(plugin: Plugin, in_worker: bool) -> None:
     except Exception as error:  # noqa: BLE001 - the plugin's own code failed: say where, in one line
         _failed(plugin.source, before)
         raise error_type(f"plugin {plugin.source} failed to import: {_where(error, path)}") from None
-    loaded.modules = sorted(set(sys.modules) - before)
+    loaded.modules = _own_modules(plugin, before)
+
+
+def _own_modules(plugin: Plugin, before: set[str]) -> list[str]:
+    """The modules the plugin's import added that are its own (its modules, their packages and
+    submodules): unloading removes those, never a library it imported (torch cannot be
+    imported twice in one process)."""
+    tops = {module.split(".")[0] for module in plugin.modules}
+    return sorted(m for m in set(sys.modules) - before if m.split(".")[0] in tops)
 
 
 def _failed(source: str, before: set[str]) -> None:
     loaded = _active[source]
-    loaded.modules = sorted(set(sys.modules) - before)
+    loaded.modules = _own_modules(loaded.plugin, before)
     _unload(source)
 
 

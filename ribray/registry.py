@@ -56,6 +56,8 @@ class Registry(Generic[T]):
 
         def add(obj: T) -> T:
             origin = _loading.get()
+            if origin == BUILTIN and not _module_of(obj).startswith("ribray."):
+                origin = f"module {_module_of(obj)}"  # imported by hand, not by a spec's plugins:
             if name in self._entries:
                 first = self._origins[name]
                 raise RibrayError(f"{self.kind} {name!r} is registered twice: by {first} and by {origin}"
@@ -97,6 +99,23 @@ class Registry(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def is_outside(origin: str) -> bool:
+    """An entry registered by code imported outside a spec's `plugins:` (a launcher script):
+    Ray's workers would not have it."""
+    return origin.startswith("module ")
+
+
+def _module_of(obj: object) -> str:
+    """The module that defines what is registered: a class's or function's own; for an instance,
+    what it builds (a model entry's `build`), else its class's."""
+    if isinstance(obj, type) or callable(obj) and hasattr(obj, "__code__"):
+        return obj.__module__
+    build = vars(obj).get("build") if hasattr(obj, "__dict__") else None
+    if build is not None:
+        return getattr(getattr(build, "func", build), "__module__", None) or type(obj).__module__
+    return type(obj).__module__
 
 
 def import_submodules(package: str) -> None:

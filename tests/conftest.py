@@ -58,3 +58,24 @@ def tiny_spec(root_dir: Path, data_root: Path, **overrides) -> dict:
 def write_spec(path: Path, spec: dict) -> Path:
     path.write_text(yaml.safe_dump(spec))
     return path
+
+
+EXAMPLE_PLUGIN = Path(__file__).resolve().parent.parent / "examples" / "ribray-example-plugin"
+BRING_YOUR_OWN = Path(__file__).resolve().parent.parent / "examples" / "bring-your-own"
+
+
+@pytest.fixture
+def no_plugins():
+    """Leaves this process with ribray's own entries only, whatever the test loaded."""
+    from ribray.plugins import activate
+
+    yield
+    activate([])
+
+
+def write_plugin(path: Path, text: str) -> Path:
+    """A plugin file for a test (dedented)."""
+    import textwrap
+
+    path.write_text(textwrap.dedent(text))
+    return path

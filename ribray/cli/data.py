@@ -92,7 +92,10 @@ def _from_spec(spec_path: str, root: str | None) -> tuple[str, list[str], dict[s
 
 
 @data.command()
-@click.argument("root", type=click.Path(path_type=str))
+@click.argument("root", required=False, type=click.Path(path_type=str))
+@click.option("--spec", "spec_path", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="write every set the spec reads (its own datasets: and its plugins' too); ROOT defaults "
+                   "to its data.root")
 @click.option("--per-class", default=8, show_default=True, help="images per class")
 @click.option("--classes", default=10, show_default=True, help="classes per dataset (the first K of each)")
 @click.option("--size", default=48, show_default=True, help="image side in pixels")
@@ -100,23 +103,33 @@ def _from_spec(spec_path: str, root: str | None) -> tuple[str, list[str], dict[s
 @click.option("--c-per-class", default=2, show_default=True,
               help="ImageNet-C images per class in each of its 75 corruption/severity folders")
 @click.option("--seed", default=0, show_default=True)
-def fake(root: str, per_class: int, classes: int, size: int, datasets: str | None, c_per_class: int,
-         seed: int) -> None:
+def fake(root: str | None, spec_path: str | None, per_class: int, classes: int, size: int, datasets: str | None,
+         c_per_class: int, seed: int) -> None:
     """Write small generated datasets in the real on-disk layouts under ROOT."""
-    from pathlib import Path
-
     from ribray.data import DATASETS, get_dataset
+    from ribray.data.check import dataset_folder
     from ribray.data.imagenet_c import can_corrupt
 
-    names = datasets.split(",") if datasets else _one_per_folder(DATASETS)
-    if not datasets and not can_corrupt():
+    folders = {}
+    if spec_path:
+        from ribray.spec import load_spec
+
+        spec = load_spec(spec_path)
+        names = datasets.split(",") if datasets else spec.datasets_read()
+        root, folders = root or spec.data.root, dict(spec.data.folders) if root is None else {}
+    else:
+        if root is None:
+            raise click.UsageError("give ROOT (where to write) or --spec")
+        names = datasets.split(",") if datasets else _one_per_folder(DATASETS)
+    if not datasets and "imagenet_c" in names and not can_corrupt():
         names.remove("imagenet_c")
         click.echo("imagenet_c skipped: its corruptions need the fakes extra (pip install 'ribray[fakes]')")
     for name in names:
         entry = get_dataset(name)
         per = c_per_class if name == "imagenet_c" else per_class
-        count = entry.write_fake(entry.path(Path(root)), per_class=per, classes=classes, seed=seed, size=size)
-        click.echo(f"{name:<20} {count:>6} images in {entry.path(Path(root))}")
+        folder = dataset_folder(root, name, folders)
+        count = entry.write_fake(folder, per_class=per, classes=classes, seed=seed, size=size)
+        click.echo(f"{name:<20} {count:>6} images in {folder}")
 
 
 def _one_per_folder(registry) -> list[str]:

@@ -30,7 +30,6 @@ def _rounded(values: dict[str, float]) -> dict[str, float]:
 def plan_table(spec, plan, throughput_file: str | None = None, done: set[str] = frozenset(),
                model_bytes: dict[str, float | None] | None = None, summary_only: bool = False) -> str:
     """One line per trial (columns as wide as their longest value), then the summary."""
-    from ribray.plan import method_label
     from ribray.plan.estimate import breakdown, load_throughput
 
     throughput = load_throughput(throughput_file)
@@ -39,7 +38,7 @@ def plan_table(spec, plan, throughput_file: str | None = None, done: set[str] = 
     if not summary_only:
         hours = cost.by_trial
         rows = [["id", "kind", "model", "method", "downstream", "seed", "done", "gpu-h", "after"]]
-        rows += [[t.trial_id, t.kind, t.model.name, method_label(t.method, t.row_fields()["alpha"]),
+        rows += [[t.trial_id, t.kind, t.model.shown, t.method_label,
                   t.downstream or "-", "" if t.seed is None else str(t.seed),
                   "yes" if t.trial_id in done else "", f"{hours[t.trial_id]:.2f}", ",".join(t.depends_on)]
                  for t in plan.trials]
@@ -61,6 +60,7 @@ def plan_summary(spec, plan, throughput, cost, done: set[str], model_bytes: dict
     finished = len(done & set(plan.by_id()))
     lines = [f"{len(plan)} trials ({', '.join(f'{n} {k}' for k, n in kinds.items())}); {finished} done, "
              f"{len(plan) - finished} to run"]
+    lines += grid_lines(spec, plan, cost)
     if spec.resources.gpu:
         lines.append(f"estimated {cost.total:.1f} GPU-hours at full dataset sizes, {spec.resources.gpu:g} GPU per "
                      f"trial, at the rates of {throughput.source()} (ribray plan --throughput FILE: your own)")
@@ -78,6 +78,25 @@ def plan_summary(spec, plan, throughput, cost, done: set[str], model_bytes: dict
                      f"for interpolations and LP-FT), plus {_size(need.checkpoint_per_running)} of resume "
                      "checkpoint per fine-tune running at once (deleted when it finishes); results and MLflow: "
                      "a few MB" + (f"; sizes unknown for {', '.join(unknown)}" if unknown else ""))
+    return lines
+
+
+def grid_lines(spec, plan, cost) -> list[str]:
+    """Each grid of the spec (`{grid: [...]}`) with the variants it expands to, their trials and
+    GPU-hours: what a grid costs before it runs."""
+    lines = []
+    for key, entries in (("methods", spec.methods), ("interpolations", spec.interpolations)):
+        grids: dict[str, list] = {}
+        for entry in entries.values():
+            if entry.grid:
+                grids.setdefault(entry.key, []).append(entry)
+        for spec_key, variants in grids.items():
+            labels = {e.label for e in variants}
+            trials = [t for t in plan.trials if (t.variant or t.method) in labels]
+            over = ", ".join(dict.fromkeys(k for e in variants for k, _ in e.grid))
+            hours = f", {sum(cost.by_trial[t.trial_id] for t in trials):.1f} GPU-hours" if spec.resources.gpu else ""
+            lines.append(f"grid {key}.{spec_key} over {over}: {len(variants)} variants, {len(trials)} trials{hours}: "
+                         + ", ".join(e.label for e in variants))
     return lines
 
 

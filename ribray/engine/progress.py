@@ -8,6 +8,7 @@ import time
 from ray.tune import Callback
 
 from ribray.plan import Trial
+from ribray.trials.trainable import FAILED_FOR_GOOD
 
 
 def _duration(seconds: float) -> str:
@@ -47,6 +48,11 @@ class Progress(Callback):
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         self._finish(trial)
+        if (trial.last_result or {}).get(FAILED_FOR_GOOD):  # ended without an error: not retried
+            self.failed += 1
+            self.failed_ids.append((trial.config or {}).get("trial_id", trial.trial_id))
+            self._print(f"FAILED   {_label(trial)} (for good, not retried; see the summary)")
+            return
         self.done += 1
         self._print(f"finished {_label(trial)}")
 

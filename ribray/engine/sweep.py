@@ -34,6 +34,7 @@ from ribray.spec.validate import check_spec
 from ribray.storage import Location
 from ribray.trials import faults
 from ribray.trials.context import SweepContext
+from ribray.trials.trainable import FAILED_FOR_GOOD
 
 __all__ = ["SweepSummary", "run_sweep", "sweep_dir"]
 
@@ -154,10 +155,11 @@ def _run_new_trials(run: _Run, resumed: Location, resumed_grid: list, echo) -> t
     searcher had given them up, and a restored Tune run asks its searcher for nothing more)."""
     from ribray.engine.searcher import METRIC, PlanSearcher
 
-    if not all(r.error is not None or (r.metrics or {}).get(METRIC) for r in resumed_grid):
+    if not all(_ended(r) for r in resumed_grid):
         return [], {}  # a trial neither finished nor failed: the resumed run was stopped midway
     done = done_trial_ids(run.layout.results) & set(run.plan.by_id())
-    errored = {(r.config or {}).get("trial_id") for r in resumed_grid if r.error is not None} - done
+    errored = {(r.config or {}).get("trial_id") for r in resumed_grid if _ended(r) and not (r.metrics or {}).get(METRIC)}
+    errored -= done
     runnable = PlanSearcher(list(run.plan.trials), done=done, failed=errored).runnable()
     if not runnable:
         return [], {}
@@ -170,6 +172,14 @@ def _run_new_trials(run: _Run, resumed: Location, resumed_grid: list, echo) -> t
         what.append(f"{len(waited)} trial(s) that waited on trials it retried")
     echo(f"the resumed run is finished; running {' and '.join(what)}")
     return run.fit(Pass(done, failed=errored))
+
+
+def _ended(result) -> bool:
+    """A Tune result of a trial that finished, failed, or failed for good (not one stopped midway)."""
+    from ribray.engine.searcher import METRIC
+
+    metrics = result.metrics or {}
+    return result.error is not None or bool(metrics.get(METRIC)) or bool(metrics.get(FAILED_FOR_GOOD))
 
 
 def _fingerprints(spec, plan: Plan, echo) -> dict[str, str]:
@@ -246,8 +256,12 @@ def _summarize(plan: Plan, already: set[str], layout: SweepLayout, grid, seconds
     failed = {}
     for result in grid:
         trial_id = (result.config or {}).get("trial_id")
-        if result.error is not None and trial_id and trial_id not in done:
+        if trial_id in done or not trial_id:
+            continue
+        if result.error is not None:
             failed[trial_id] = trial_error_text(result.error)
+        elif (result.metrics or {}).get(FAILED_FOR_GOOD):
+            failed[trial_id] = f"failed for good (not retried): {result.metrics[FAILED_FOR_GOOD]}"
     not_run = [t.trial_id for t in plan.trials if t.trial_id not in done and t.trial_id not in failed]
     return SweepSummary(len(plan), len(already), len(done), failed, not_run, seconds)
 

@@ -78,6 +78,7 @@ class Interpolation:
     # every trial's id (e.g. a greedy soup's held-out split).
     planned_options: ClassVar[tuple[str, ...]] = ()
     min_seeds: ClassVar[int] = 1  # seeds the sweep needs for this interpolation's across-seed variants
+    min_ingredients: ClassVar[int] = 1  # ingredients a variant needs once patterns are expanded
     # Options each of whose values is a trial of its own, shown as its alpha (`wise_ft(0.5)`), not
     # in the label
     alpha_options: ClassVar[tuple[str, ...]] = ()

@@ -26,7 +26,7 @@ class HeldOutOptions(Strict):
 
 
 class GreedySoupOptions(InterpolationOptions):
-    ingredients: list[str] = Field(default_factory=lambda: [PRETRAINED, "ft", "ewc", "lwf"], min_length=2,
+    ingredients: list[str] = Field(default_factory=lambda: [PRETRAINED, "ft", "ewc", "lwf"], min_length=1,
                                    description="candidates: pretrained and/or method labels (or patterns, ft(*)")
     across_seeds: bool = Field(False, description="candidates: each method's fine-tunes of every seed")
     held_out: HeldOutOptions = HeldOutOptions()
@@ -37,6 +37,7 @@ class GreedySoup(Interpolation):
     summary = "add ingredients by held-out accuracy while the soup does not get worse (Wortsman et al. 2022)"
     Options = GreedySoupOptions
     planned_options = ("ingredients", "across_seeds")
+    min_ingredients = 2
 
     def variants(self) -> list[Variant]:
         return [Variant(tuple(self.options.ingredients), across_seeds=self.options.across_seeds)]

@@ -14,8 +14,9 @@ from ribray.options import PRETRAINED
 
 
 class SoupOptions(InterpolationOptions):
-    ingredients: list[str] = Field(default_factory=lambda: [PRETRAINED, "ft", "ewc", "lwf"], min_length=2,
-                                   description="pretrained and/or methods whose weights are averaged")
+    ingredients: list[str] = Field(default_factory=lambda: [PRETRAINED, "ft", "ewc", "lwf"], min_length=1,
+                                   description="pretrained and/or method labels whose weights are averaged (or "
+                                               "patterns, ft(*: at least two once expanded)")
 
 
 @register("soup")
@@ -23,6 +24,7 @@ class UniformSoup(Interpolation):
     summary = "uniform average of the ingredients' weights"
     Options = SoupOptions
     planned_options = ("ingredients",)
+    min_ingredients = 2
 
     def variants(self) -> list[Variant]:
         return [Variant(tuple(self.options.ingredients))]

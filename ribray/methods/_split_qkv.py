@@ -53,5 +53,6 @@ def split_qkv(model: nn.Module) -> None:
 def fuse_qkv(model: nn.Module) -> None:
     """Undo split_qkv, in place: the model has timm's modules and state-dict keys again."""
     for block in getattr(model, "blocks", []):
-        if isinstance(block.attn.qkv, SplitQkv):
-            block.attn.qkv = block.attn.qkv.fused()
+        attention = getattr(block, "attn", None)  # other architectures' blocks (declared lora_targets) have none
+        if isinstance(getattr(attention, "qkv", None), SplitQkv):
+            attention.qkv = attention.qkv.fused()

@@ -33,7 +33,7 @@ def ri_symbols(scope) -> list[tuple[str, str]]:
     return [
         ("A_i^(j)", "the top-1 accuracy (%) on ImageNet-RIB set j of the model fine-tuned on downstream set i"),
         ("A_pre^(j)", "the top-1 accuracy (%) on set j of the same pretrained model before fine-tuning"),
-        ("n", f"the number of ImageNet-RIB sets evaluated: n = {scope.n} ({sets}); the sum runs over the "
+        ("n", f"the number of {scope.sets_name} evaluated: n = {scope.n} ({sets}); the sum runs over the "
               "n − 1 sets other than i, or over all n (dividing by n) when i is not one of them, "
               "e.g. ImageNet-1K"),
         ("D", f"the downstream sets fine-tuned on ({len(scope.downstream)}); mRI is RI_i averaged over them"),

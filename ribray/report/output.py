@@ -169,7 +169,7 @@ def summary_text(reports: list[Report], out: Path | None = None) -> str:
     for report in reports:
         scope = report.scope
         lines += [f"== train subset {scope.train_subset}: {len(scope.models)} model(s), "
-                  f"{len(scope.downstream)} downstream set(s), RI over n = {scope.n} ImageNet-RIB sets, "
+                  f"{len(scope.downstream)} downstream set(s), RI over n = {scope.n} {scope.sets_name}, "
                   f"{len(scope.methods)} method(s), seed(s) "
                   f"{', '.join('-' if s is None else str(s) for s in scope.seeds)}", ""]
         if scope.methods and scope.models:

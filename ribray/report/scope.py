@@ -67,6 +67,11 @@ class Scope:
         """RI's n: the number of ImageNet-RIB sets evaluated (8 in the paper)."""
         return len(self.rib_sets)
 
+    @property
+    def sets_name(self) -> str:
+        """What RI's sets are called in captions: the paper's name while they are its sets."""
+        return "ImageNet-RIB sets" if set(self.rib_sets) <= set(RIB_SETS) else "RI sets"
+
     def seeds_of(self, method: str) -> tuple[int | None, ...]:
         """The seeds a method's row averages over: the sweep's, or none for an across-seed method."""
         return (None,) if method in self.across_seeds else self.seeds

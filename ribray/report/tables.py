@@ -90,7 +90,7 @@ def ri_caption(scope) -> str:
     """The definition the numbers follow in words, with this report's n and sets (the formula
     itself comes before it, typeset by each format: `Grid.formula`)."""
     return (f"RI is the mean change of top-1 accuracy, against the pretrained model, on the n = {scope.n} "
-            f"ImageNet-RIB sets evaluated ({', '.join(scope.rib_sets)}) other than i, the set fine-tuned on "
+            f"{scope.sets_name} evaluated ({', '.join(scope.rib_sets)}) other than i, the set fine-tuned on "
             "(all n when i is not one of them, e.g. ImageNet-1K): A_i^(j) is the accuracy on set j after "
             "fine-tuning on i, A_pre^(j) the pretrained model's. mRI is the mean of RI over the downstream "
             "sets i.")

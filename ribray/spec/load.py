@@ -136,10 +136,17 @@ def _with_extensions(raw: dict, base_dir: Path) -> tuple[dict, tuple]:
     if problems:
         raise SpecError("invalid spec:\n  " + "\n  ".join(problems) if len(problems) > 1 else
                         "invalid spec: " + problems[0])
+    for i in range(len(plugins)):  # one at a time, so that a failure names its entry
+        try:
+            activate(plugins[:i + 1])
+        except RibrayError as error:
+            activate([])
+            raise SpecError(f"invalid spec: plugins.{i}: {error}") from None
     try:
         activate(plugins, declared)
     except RibrayError as error:
-        raise SpecError(f"invalid spec: plugins: {error}") from None
+        activate([])
+        raise SpecError(f"invalid spec: datasets: {error}") from None
     return {**raw, "plugins": [p.ref for p in plugins]}, tuple(plugins)
 
 

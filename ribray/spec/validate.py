@@ -13,6 +13,7 @@ def check_spec(spec: Spec, *, data: bool = True, weights: bool = True, storage: 
     spec.activate()
     problems: list[str] = []
     problems += _dataset_names(spec)
+    problems += _registered_outside_plugins(spec)
     problems += _interpolations(spec)
     problems += _models(spec, weights)
     if build and not problems:
@@ -28,6 +29,24 @@ def check_spec(spec: Spec, *, data: bool = True, weights: bool = True, storage: 
     if problems:  # a grid's variants may share a problem: once each
         raise SpecError("the spec cannot run:\n  " + "\n  ".join(dict.fromkeys(problems)))
     return notes
+
+
+def _registered_outside_plugins(spec: Spec) -> list[str]:
+    """Entries the spec uses that code imported by hand registered (a launcher that imports a
+    module, then runs ribray): the driver has them, Ray's workers would not."""
+    from ribray.data import DATASETS
+    from ribray.interpolations import INTERPOLATIONS
+    from ribray.methods import METHODS
+    from ribray.models import MODELS
+    from ribray.registry import is_outside
+
+    used = [(f"methods.{e.key}", METHODS, "method", e.name) for e in spec.methods.values()]
+    used += [(f"interpolations.{e.key}", INTERPOLATIONS, "interpolation", e.name) for e in spec.interpolations.values()]
+    used += [(f"models.{i}", MODELS, "model", m.name) for i, m in enumerate(spec.models) if m.name in MODELS]
+    used += [("datasets", DATASETS, "dataset", name) for name in spec.datasets_read() if name in DATASETS]
+    return [f"{path}: {what} {name!r} was registered by {registry.origin(name).removeprefix('module ')}, which the "
+            "spec does not name under plugins:, so Ray's workers would not have it; add that module (or its file) "
+            "to the spec's plugins:" for path, registry, what, name in used if is_outside(registry.origin(name))]
 
 
 def _plugin_notes(spec: Spec) -> list[str]:
@@ -56,7 +75,7 @@ def _interpolations(spec: Spec) -> list[str]:
     """Every method an interpolation reads is in the sweep and can be averaged with the
     pretrained weights; across-seed variants have their seeds; a held-out split is no eval set."""
     from ribray.methods import METHODS
-    from ribray.spec.entries import expand_ingredient, interpolators
+    from ribray.spec.entries import expand_ingredient, expand_ingredients, interpolators
 
     problems, labels = [], list(spec.methods)
     for label, interpolation in interpolators(spec):
@@ -75,6 +94,11 @@ def _interpolations(spec: Spec) -> list[str]:
                     reason = getattr(method, "not_interpolatable_reason", "")
                     problems.append(f"{path}: {label!r} cannot be interpolated with the pretrained weights"
                                     + (f": {reason}" if reason else ""))
+        for variant in interpolation.variants():
+            count = len(expand_ingredients(variant.ingredients, labels))
+            if count < interpolation.min_ingredients:
+                problems.append(f"interpolations.{name}.ingredients: {interpolation.name} needs at least "
+                                f"{interpolation.min_ingredients} ingredients, and {list(variant.ingredients)} are {count}")
         if any(v.across_seeds for v in interpolation.variants()) and len(spec.seeds) < interpolation.min_seeds:
             problems.append(f"interpolations.{name}: {interpolation.name} combines the fine-tunes of "
                             f"{interpolation.min_seeds} or more seeds; the sweep has seeds {spec.seeds}")

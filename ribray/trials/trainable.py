@@ -21,16 +21,30 @@ from ribray.trials.context import SweepContext, TrialContext
 logging.getLogger("ray.train._internal.storage").setLevel(logging.WARNING)
 
 
+FAILED_FOR_GOOD = "failed_for_good"  # reported by a trial that failed for good: its error
+
+
 def run_trial(config: dict, context: SweepContext, fault: dict[str, str] | None = None) -> None:
     """Entry point Tune calls in the trial's worker process, with the trial's config (its
-    `to_config()`), the sweep's settings and, in ribray's own fault tests, a fault to inject."""
+    `to_config()`), the sweep's settings and, in ribray's own fault tests, a fault to inject.
+
+    A trial that fails for good (a PermanentError: a retry would fail alike) ends without
+    raising, reporting its error as `failed_for_good`: Tune retries every exception, and this one
+    would only repeat. The sweep counts such a trial as failed, with that error."""
+    failed_for_good = context.layout.failed.child(f"{config.get('trial_id')}.txt")
+    try:
+        if failed_for_good.exists():  # failed for good in this run already (a restored run retries it)
+            raise PermanentError(failed_for_good.read_bytes().decode())
+        _run_trial(_read_trial(config, context), context, fault)
+    except PermanentError as error:
+        failed_for_good.write_bytes(str(error).encode())
+        tune.report({"trial_finished": 0, FAILED_FOR_GOOD: str(error)})
+
+
+def _run_trial(trial: Trial, context: SweepContext, fault: dict[str, str] | None) -> None:
     from ribray.trials import RUNNERS
     from ribray.trials.common import now, result_rows, trial_plugins
 
-    failed_for_good = context.layout.failed.child(f"{config.get('trial_id')}.txt")
-    if failed_for_good.exists():  # Tune retries every error; this one would only repeat
-        raise PermanentError(failed_for_good.read_bytes().decode())
-    trial = _read_trial(config, context, failed_for_good)
     if context.results.child(shard_name(trial.trial_id)).exists():
         tune.report({"trial_finished": 1, "skipped": 1})  # finished before an interruption: never twice
         return
@@ -40,10 +54,6 @@ def run_trial(config: dict, context: SweepContext, fault: dict[str, str] | None 
     try:
         ctx.plugins = trial_plugins(trial, context)
         outcome = RUNNERS.get(trial.kind)(trial, ctx)
-    except PermanentError as error:
-        failed_for_good.write_bytes(str(error).encode())
-        ctx.run_log.finish({}, None, status="FAILED")
-        raise
     except BaseException:
         ctx.run_log.finish({}, None, status="FAILED")  # a retry sets it RUNNING again
         raise
@@ -54,18 +64,18 @@ def run_trial(config: dict, context: SweepContext, fault: dict[str, str] | None 
     tune.report({"trial_finished": 1, **metrics})
 
 
-def _read_trial(config: dict, context: SweepContext, failed_for_good) -> Trial:
+def _read_trial(config: dict, context: SweepContext) -> Trial:
     """The typed trial, after the sweep's plugins are this worker's. What fails here (a plugin
     that does not import, an unknown name, bad options) fails alike on every retry: the trial
     fails for good, at once, with that error's first line."""
     try:
         context.activate()
         return Trial.from_config(config)
+    except PermanentError:
+        raise
     except (RibrayError, ValidationError, ValueError) as error:
-        message = error if isinstance(error, PermanentError) else PermanentError(
-            f"trial {config.get('trial_id')} cannot be read in this worker: {first_line(error)}")
-        failed_for_good.write_bytes(str(message).encode())
-        raise message from None
+        raise PermanentError(f"trial {config.get('trial_id')} cannot be read in this worker: "
+                             f"{first_line(error)}") from None
 
 
 def _params(trial: Trial) -> dict[str, object]:
