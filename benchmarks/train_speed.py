@@ -68,7 +68,7 @@ def ribray_loop(sizes: Sizes, device: torch.device, compile: bool = False) -> fl
     method = method_cls(method_cls.Options())
     model = method.prepare(build_model(sizes)[0]).to(device)
     method.select_trainable(model)
-    method.setup(model)
+    method.setup(model, None)  # ft reads nothing besides the downstream set
     options = TrainOptions(batch_size=sizes.train_batch, compile=compile, precision="auto")
     steps = sizes.train_warmup_steps + sizes.train_steps
     project = LabelProjector(get_dataset(DOWNSTREAM).class_indices()).to(device)
