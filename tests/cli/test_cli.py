@@ -140,7 +140,7 @@ def test_plan_refuses_what_validate_refuses(tmp_path, fake_data, no_ray):
 
 def test_prune_deletes_the_checkpoints_of_finished_trials_only(tmp_path, fake_data, no_ray):
     from ribray.plan import make_plan
-    from ribray.results import write_shard
+    from ribray.results import SweepLayout, write_shard
     from ribray.spec import load_spec
     from ribray.storage import Location
 
@@ -148,6 +148,7 @@ def test_prune_deletes_the_checkpoints_of_finished_trials_only(tmp_path, fake_da
     trials = make_plan(load_spec(path)).trials
     finished, unfinished = trials[1], trials[2]
     sweep = tmp_path / "runs" / "t"
+    SweepLayout(Location(str(sweep))).mark("t", "t", "spec")
     write_shard(Location(str(sweep / "results")), finished.trial_id, [{"trial_id": finished.trial_id}])
     for trial in (finished, unfinished):
         checkpoint = sweep / "tune" / "run-1" / f"{trial.kind}-{trial.trial_id}-abc" / "checkpoint_000001"
