@@ -1,10 +1,13 @@
 """Hostile input, case by case: every bad spec and command misuse gets exit code 1 (or 2 for
 click's usage errors), a message with the words that say what to fix, no traceback, no secret,
-and nothing written or run (no sweep folder, no report). One row per case."""
+and nothing written, deleted or run: the test folder's tree (every path and its bytes) is the
+same after the command as before. One row per case."""
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +19,9 @@ import yaml
 from click.testing import CliRunner
 
 from ribray.cli import main
+from ribray.results import SweepLayout, write_shard
+from ribray.results.lock import sweep_lock
+from ribray.storage import Location
 
 from conftest import tiny_spec
 
@@ -34,6 +40,7 @@ class Case:
     setup: object = None
     code: int = 1
     fixtures: tuple[str, ...] = ()
+    held: tuple[str, str] | None = None  # (folder under TMP, command): its sweep.lock is held meanwhile
 
 
 def _text(change):
@@ -64,12 +71,20 @@ def _not_safetensors(tmp: Path) -> None:
     (tmp / "weights.safetensors").write_bytes(b"PK\x03\x04 this is a zip, not safetensors")
 
 
+def _mark(folder: Path) -> Path:
+    """A sweep folder as `ribray sweep` makes it: with its marker."""
+    SweepLayout(Location(str(folder))).mark(folder.name, folder.name, "spec-hash")
+    return folder
+
+
 def _foreign_parquet(tmp: Path) -> None:
+    _mark(tmp)
     (tmp / "results").mkdir()
     pq.write_table(pa.table({"city": ["Paris"], "population": [2.1]}), tmp / "results" / "cities.parquet")
 
 
 def _truncated_parquet(tmp: Path) -> None:
+    _mark(tmp)
     (tmp / "results").mkdir()
     whole = io.BytesIO()
     pq.write_table(pa.table({"trial_id": ["t"], "kind": ["finetune"]}), whole)
@@ -82,6 +97,41 @@ def _bad_throughput(tmp: Path) -> None:
 
 def _a_file(tmp: Path) -> None:
     (tmp / "a-file").write_text("not a folder")
+
+
+def _finished_sweep(folder: Path) -> None:
+    """A finished sweep's folder: marker, a shard, final weights, an MLflow store, a finished
+    trial's checkpoint and a scratch folder (what `ribray prune` would delete)."""
+    _mark(folder)
+    trial_id = "0123456789ab"
+    write_shard(Location(str(folder / "results")), trial_id, [{"trial_id": trial_id, "sweep": folder.name}])
+    (folder / "weights").mkdir()
+    (folder / "weights" / "k.safetensors").write_bytes(b"w" * 100)
+    (folder / "mlflow.db").write_bytes(b"SQLite format 3\x00")
+    checkpoint = folder / "tune" / "run-1" / f"finetune-{trial_id}-a" / "checkpoint_000001"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "trainer.pt").write_bytes(b"c" * 100)
+    (folder / "scratch").mkdir()
+    (folder / "scratch" / "planted.txt").write_text("keep me")
+
+
+def _not_a_sweep_beside_scratch(tmp: Path) -> None:
+    """A folder that is no sweep's, whose parent holds scratch/ (what a parent taken for the
+    sweep would lose), and a results/ folder that is no sweep's either."""
+    (tmp / "notasweep" / "results").mkdir(parents=True)
+    (tmp / "notasweep" / "notes.txt").write_text("mine")
+    (tmp / "scratch").mkdir()
+    (tmp / "scratch" / "planted.txt").write_text("keep me")
+    (tmp / "empty").mkdir()
+
+
+def _two_sweeps_in_a_store(tmp: Path) -> None:
+    _finished_sweep(tmp / "store" / "scratch")  # a finished sweep named scratch
+    _finished_sweep(tmp / "store" / "smoke")
+
+
+def _finished_sibling(tmp: Path) -> None:
+    _finished_sweep(tmp / "store" / "scratch")  # beside store/smoke, a sweep that is starting
 
 
 CASES = [
@@ -149,7 +199,51 @@ CASES = [
     Case("data check of a missing root", ["does not exist"], args=["data", "check", "TMP/nowhere"]),
     Case("validate of a missing spec", ["spec file not found"], args=["validate", "TMP/nowhere.yaml"]),
     Case("unknown command", ["No such command 'sweeep'"], args=["sweeep", "SPEC"], code=2),
+    # Targets and locks (issue 21, sections 2 and 7): never a folder outside the sweep, nothing while a sweep runs
+    Case("prune of a folder that is no sweep's, its parent holding scratch/",
+         ["notasweep is not a sweep folder", "ribray-sweep.json", "expected a spec file, a sweep folder"],
+         args=["prune", "TMP/notasweep"], setup=_not_a_sweep_beside_scratch),
+    Case("prune --dry-run of a folder that is no sweep's", ["notasweep is not a sweep folder"],
+         args=["prune", "TMP/notasweep", "--dry-run"], setup=_not_a_sweep_beside_scratch),
+    Case("prune of the results/ folder of a folder that is no sweep's", ["notasweep/results is not a sweep folder"],
+         args=["prune", "TMP/notasweep/results"], setup=_not_a_sweep_beside_scratch),
+    Case("mlflow sync of an empty folder that is no sweep's", ["empty is not a sweep folder"],
+         args=["mlflow", "sync", "TMP/empty"], setup=_not_a_sweep_beside_scratch),
+    Case("report of a folder that is no sweep's", ["notasweep is not a sweep folder"],
+         args=["report", "TMP/notasweep"], setup=_not_a_sweep_beside_scratch),
+    Case("ui of a folder that is no sweep's", ["notasweep is not a sweep folder"],
+         args=["ui", "TMP/notasweep", "--port", "0"], setup=_not_a_sweep_beside_scratch),
+    Case("status of a folder (it takes a spec)", ["Invalid value for 'SPEC'", "is a directory"],
+         args=["status", "TMP/notasweep"], setup=_not_a_sweep_beside_scratch, code=2),
+    Case("prune of the storage folder that holds sweeps", ["store is not a sweep folder",
+                                                           "It holds the sweep folder(s) scratch, smoke"],
+         args=["prune", "TMP/store"], setup=_two_sweeps_in_a_store),
+    Case("prune of a folder inside a sweep", ["tune is not a sweep folder", "It is inside the sweep folder",
+                                              "store/smoke: give that folder"],
+         args=["prune", "TMP/store/smoke/tune"], setup=_two_sweeps_in_a_store),
+    Case("prune of a spec whose sweep has not run", ["no sweep has run yet at", "runs/t", "it does not exist"],
+         args=["prune", "SPEC"]),
+    Case("report of a spec whose sweep has not run", ["no sweep has run yet at", "runs/t"], args=["report", "SPEC"]),
+    Case("status of a spec whose sweep has not run", ["no sweep has run yet at", "runs/t"], args=["status", "SPEC"]),
+    Case("mlflow sync of a spec whose sweep has not run", ["no sweep has run yet at"], args=["mlflow", "sync", "SPEC"]),
+    Case("ui of a spec whose sweep has not run", ["no sweep has run yet at"], args=["ui", "SPEC", "--port", "0"]),
+    Case("prune of a starting sweep (only its sweep.lock) beside a finished one",
+         ["another sweep of this folder is running", "store/smoke/sweep.lock is held by pid", "Wait for it"],
+         args=["prune", "TMP/store/smoke"], setup=_finished_sibling, held=("store/smoke", "ribray sweep")),
+    Case("prune while a sweep of the folder runs", ["another sweep of this folder is running", "held by pid"],
+         args=["prune", "TMP/store/smoke"], setup=_two_sweeps_in_a_store, held=("store/smoke", "ribray sweep")),
+    Case("prune --dry-run while a sweep of the folder runs", ["another sweep of this folder is running"],
+         args=["prune", "TMP/store/smoke", "--dry-run"], setup=_two_sweeps_in_a_store,
+         held=("store/smoke", "ribray sweep")),
+    Case("sweep while a prune of its folder runs", ["`ribray prune` is running on this sweep folder", "runs/t"],
+         held=("runs/t", "ribray prune")),
 ]
+
+
+def _tree(root: Path) -> dict[str, bytes | str | None]:
+    """Every path under `root` with its bytes (None for a folder, the target for a link)."""
+    return {str(p.relative_to(root)): os.readlink(p) if p.is_symlink() else None if p.is_dir() else p.read_bytes()
+            for p in sorted(root.rglob("*"))}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -167,15 +261,22 @@ def test_bad_input_is_refused_clearly_before_anything_runs(case, fake_data, tmp_
     spec_path = tmp_path / "spec.yaml"
     spec_path.write_bytes(text.encode("utf-8", "surrogateescape").replace("\xff".encode(), b"\xff"))
     args = [a.replace("SPEC", str(spec_path)).replace("TMP", str(tmp_path)) for a in case.args]
+    with contextlib.ExitStack() as running:
+        if case.held:  # another ribray command of that folder runs meanwhile (this process holds its lock)
+            folder, command = case.held
+            running.enter_context(sweep_lock(Location(str(tmp_path / folder)), command=command))
+        before = _tree(tmp_path)
 
-    result = CliRunner().invoke(main, args)
+        result = CliRunner().invoke(main, args)
 
+        after = _tree(tmp_path)
     output = result.output + (result.stderr if result.stderr_bytes is not None else "")
     assert result.exit_code == case.code, output
     assert isinstance(result.exception, SystemExit), repr(result.exception)  # not an uncaught error
     for words in case.words:
         assert words in output, output
     assert "Traceback" not in output and SECRET not in output
-    assert not (tmp_path / "runs").exists(), "a refused sweep writes nothing"
-    assert not (tmp_path / "report").exists()
+    assert sorted(set(after) - set(before)) == [], "a refused command writes nothing"
+    assert sorted(set(before) - set(after)) == [], "a refused command deletes nothing"
+    assert [p for p in before if before[p] != after[p]] == [], "a refused command changes nothing"
     assert not Path("/tmp/ribray-pwned").exists()

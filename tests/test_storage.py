@@ -16,6 +16,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
+from ribray.errors import RibrayError
 from ribray.plan import make_plan
 from ribray.spec import load_spec
 from ribray.storage import Location, StorageError
@@ -91,7 +92,8 @@ def _service_account_key() -> dict[str, str]:
     pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     return {"type": "service_account", "project_id": BUCKET, "private_key_id": "test",
-            "private_key": pem.decode(), "client_email": f"test@{BUCKET}.iam.gserviceaccount.com"}
+            "private_key": pem.decode(), "client_email": f"test@{BUCKET}.iam.gserviceaccount.com",
+            "token_uri": "https://oauth2.googleapis.com/token"}  # as in a real key; never asked (self-signed tokens)
 
 
 def _try_create(fs) -> bool:
@@ -158,6 +160,46 @@ def test_sweep_in_object_store_then_resume_from_it(store, fake_data, tmp_path, r
     left = tune.fs.get_file_info(pafs.FileSelector(tune.path, recursive=True))
     in_checkpoints = {posixpath.basename(i.path) for i in left if i.type == pafs.FileType.File and "/checkpoint_" in i.path}
     assert in_checkpoints == {"ribray-finished.txt"}  # emptied as the trials finished; the folders stay
+
+
+@pytest.mark.parametrize("store", ["s3", "gcs"])
+def test_racing_starters_for_a_sweeps_lock_in_an_object_store_one_wins_per_round(store, request):
+    """Conditional writes: a lock created only if there is none (S3 If-None-Match, GCS
+    ifGenerationMatch=0), a dead sweep's lock replaced only if it is still the one read."""
+    from ribray.results.lock import LOCK_FILE, lock_holder, sweep_lock
+
+    from faults.lock_race import race_in_threads, stale_lock
+
+    base = _bucket(store, request)[0].child(f"lock-race-{os.getpid()}")
+    folders = [base.child(f"round-{n}", "sweep").uri for n in range(30)]
+
+    def plant(number: int, folder: str) -> None:
+        if number % 3:  # two rounds in three: a dead sweep's lock to take over; else none to create
+            Location(folder).child(LOCK_FILE).write_bytes(stale_lock(flock=False))
+
+    outcomes = race_in_threads(folders, plant, starters=4)
+    assert [n for n, found in enumerate(outcomes) if sorted(found).count("won") != 1 or len(found) != 4] == []
+    assert not [f for f in folders if Location(f).child(LOCK_FILE).exists()], "every winner removed its lock"
+    held = Location(folders[0])
+    with sweep_lock(held):
+        assert lock_holder(held)["pid"] == os.getpid()
+        with pytest.raises(RibrayError, match="another sweep of this folder is running: .*delete that file"):
+            with sweep_lock(held):
+                pass
+
+
+@pytest.mark.parametrize("where", ["local", "s3", "gcs"])
+def test_readers_see_only_whole_shards_never_a_file_being_written(where, tmp_path, request):
+    from ribray.results import read_results, write_shard
+    from ribray.results.store import done_trial_ids
+
+    root = Location(str(tmp_path)) if where == "local" else _bucket(where, request)[0].child(f"partial-{os.getpid()}")
+    results = root.child("results")
+    write_shard(results, "0123456789ab", [{"trial_id": "0123456789ab", "final": True, "top1": 1.0}])
+    whole = results.child("0123456789ab.parquet").read_bytes()
+    results.child(".fedcba987654.parquet.5f3a.tmp").write_bytes(whole[: len(whole) // 2])  # a shard being written
+    assert done_trial_ids(results) == {"0123456789ab"}
+    assert read_results(results).column("trial_id").to_pylist() == ["0123456789ab"]
 
 
 def test_results_read_with_pandas_keep_integer_seeds_and_boolean_flags(tmp_path):

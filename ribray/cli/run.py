@@ -89,15 +89,18 @@ def sweep(spec: str, resume: bool, address: str | None, max_concurrent: int | No
 def prune(target: str, dry_run: bool) -> None:
     """Delete what TARGET's sweep (a spec or a sweep folder) no longer needs: the resume
     checkpoints of its finished trials (their folders stay, with a note) and its scratch
-    folder. Results, final weights and the checkpoints of unfinished trials stay."""
+    folder. Results, final weights and the checkpoints of unfinished trials stay. Refused while
+    a sweep of that folder runs (it holds the sweep's lock meanwhile)."""
     from ribray.results.layout import resolve_target
     from ribray.results.prune import prune_sweep
 
     found = resolve_target(target)
     pruned = prune_sweep(found.layout, dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
-    for folder in pruned.folders:
-        click.echo(f"{verb} the files in {folder}")
+    for entry in pruned.entries:
+        size = f"{entry.files} file(s), {entry.bytes / 2**20:.1f} MiB"
+        click.echo(f"{verb} the folder {entry.path} ({size})" if entry.removed else
+                   f"{verb} the files in {entry.path} ({size}; the folder stays, with a note)")
     click.echo(f"{found.sweep}: {verb} {pruned.bytes / 2**20:.1f} MiB in {len(pruned.folders)} folder(s)")
 
 
@@ -112,12 +115,12 @@ def status(spec: str, show_all: bool, as_json: bool) -> None:
     import json
 
     from ribray.plan import make_plan
-    from ribray.results.layout import SweepLayout
+    from ribray.results.layout import resolve_target
     from ribray.results.status import FAILED, RUNNING, sweep_status
-    from ribray.spec import load_spec
 
-    loaded = load_spec(spec)
-    found = sweep_status(SweepLayout.of(loaded), make_plan(loaded))
+    target = resolve_target(spec)  # refused when no sweep of it has run yet
+    loaded = target.spec
+    found = sweep_status(target.layout, make_plan(loaded))
     counts = found.counts()
     if as_json:
         click.echo(json.dumps({"sweep": loaded.name, "counts": dict(counts), "run": found.run,

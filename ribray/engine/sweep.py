@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from ribray.engine.lock import sweep_lock
 from ribray.engine.tune_run import (
     Pass,
     check_resources_fit,
@@ -19,6 +18,7 @@ from ribray.errors import RibrayError
 from ribray.plan import Plan, make_plan
 from ribray.results.checks import verified_done
 from ribray.results.layout import SweepLayout, sweep_dir
+from ribray.results.lock import sweep_lock
 from ribray.results.store import done_trial_ids
 from ribray.results.tracking import (
     TrackingInfo,
@@ -234,6 +234,7 @@ def _changed_inputs(plan: Plan, layout: SweepLayout, fingerprints: dict[str, str
 
 def _context(spec, layout: SweepLayout, plan: Plan, fingerprints: dict[str, str] | None = None) -> SweepContext:
     layout.root.makedirs()
+    layout.mark(spec.name, spec.mlflow.experiment or spec.name, spec.spec_hash())
     tracking_uri = spec.mlflow.tracking_uri or layout.default_tracking_uri
     artifacts = layout.artifact_root if not spec.mlflow.tracking_uri else None
     try:

@@ -1,5 +1,5 @@
 """Where a report's results come from (a TARGET as every command resolves it: a spec file, a
-sweep or results folder, local or in an object store) and where the report goes by default."""
+sweep or results folder, local or in an object store) and where the report goes."""
 
 from __future__ import annotations
 
@@ -15,17 +15,36 @@ from ribray.storage import Location
 class ReportSource:
     results: Location
     spec: object | None  # ribray.spec.Spec when a spec file was given
-    default_out: Path
+    out: Path  # where the report goes
     title: str
 
 
-def resolve_source(target: str) -> ReportSource:
+def resolve_source(target: str, out: str | Path | None = None) -> ReportSource:
     """The results of TARGET; a sweep in an object store gets its report in the working
-    folder (figures are drawn locally), a local one beside its results."""
-    found: SweepTarget = resolve_target(target)
+    folder (figures are drawn locally), a local one beside its results. A folder of shards
+    outside any sweep (copied, or gathered from several) is read only with `out` given: its
+    report goes nowhere that was not named."""
+    try:
+        found: SweepTarget = resolve_target(target)
+    except RibrayError as error:
+        loose = _loose_shards(target)
+        if loose is None:
+            raise
+        if out is None:
+            raise RibrayError(f"{error}. To report a folder of shards outside a sweep, pass --out DIR") from None
+        return ReportSource(loose, None, Path(out).resolve(), f"ribray report: {loose.name}")
     root = found.layout.root
-    out = Path(root.path) / REPORT if root.is_local else Path.cwd() / f"{found.sweep}-{REPORT}"
-    return ReportSource(found.results, found.spec, out, f"ribray report: {found.sweep}")
+    default = Path(root.path) / REPORT if root.is_local else Path.cwd() / f"{found.sweep}-{REPORT}"
+    return ReportSource(found.results, found.spec, Path(out).resolve() if out is not None else default,
+                        f"ribray report: {found.sweep}")
+
+
+def _loose_shards(target: str) -> Location | None:
+    """TARGET as a folder that holds Parquet files itself (not a spec file), else None."""
+    if "://" not in target and not Path(target).is_dir():
+        return None
+    location = Location(target if "://" in target else str(Path(target).resolve()))
+    return location if location.list_files(".parquet") else None
 
 
 def load_results(source: ReportSource):
@@ -44,9 +63,9 @@ def run_report(target: str, out: str | Path | None = None, allow_mixed: bool = F
     from ribray.report.build import build_reports
     from ribray.report.output import write_reports
 
-    source = resolve_source(target)
+    source = resolve_source(target, out)
     table = load_results(source)
     reports = build_reports(table, spec=source.spec, allow_mixed=allow_mixed)
-    folder = Path(out).resolve() if out is not None else source.default_out
+    folder = source.out
     files = write_reports(reports, folder, source.title)
     return reports, folder, files

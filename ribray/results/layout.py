@@ -1,11 +1,20 @@
 """Where a sweep keeps its pieces, and how a command's TARGET (a spec file, a sweep folder,
-a results folder, or an s3:// / gs:// URI of either) finds them. The one owner of the
-storage layout; see the README's "Layout of a sweep's storage"."""
+its results folder, or an s3:// / gs:// URI of either) finds them. The one owner of the
+storage layout; see the README's "Layout of a sweep's storage".
+
+A TARGET is taken for a sweep only when it is one: marked by the file a sweep writes when it
+creates its folder, or, for folders of older ribray versions, by what only a sweep's folder
+holds. Nothing is guessed from a folder's parent: `ribray prune` of the wrong folder deletes."""
 
 from __future__ import annotations
 
+import json
+import posixpath
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import pyarrow.fs as pafs
 
 from ribray.errors import RibrayError
 from ribray.storage import Location
@@ -13,6 +22,9 @@ from ribray.storage import Location
 RESULTS, WEIGHTS, TUNE, REPORT, SCRATCH = "results", "weights", "tune", "report", "scratch"
 FAILED = "failed"
 MLFLOW_DB, MLFLOW_ARTIFACTS = "mlflow.db", "mlartifacts"
+SWEEP_MARKER, LOCK_FILE = "ribray-sweep.json", "sweep.lock"
+TUNE_RUN_PREFIX, TUNE_RUN_STATE = "run-", "tuner.pkl"
+EXPECTED = "expected a spec file, a sweep folder (<storage>/<name>) or its results/ folder"
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,36 @@ class SweepLayout:
     @property
     def tune(self) -> Location:
         return self.root.child(TUNE)
+
+    @property
+    def marker(self) -> Location:
+        """ribray-sweep.json: what makes the folder a sweep's (see `mark`)."""
+        return self.root.child(SWEEP_MARKER)
+
+    @property
+    def lock(self) -> Location:
+        """sweep.lock: who runs a command that writes the folder (`ribray.results.lock`)."""
+        return self.root.child(LOCK_FILE)
+
+    def mark(self, sweep: str, experiment: str, spec_hash: str) -> None:
+        """Write the marker, when the folder has none: as a sweep starts writing the folder it
+        created (or the first folder of an older ribray that a sweep writes again)."""
+        if self.read_marker() is not None:
+            return
+        import ribray
+
+        self.marker.write_bytes(json.dumps({
+            "sweep": sweep, "experiment": experiment, "spec_hash": spec_hash,
+            "ribray_version": ribray.__version__, "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
+            indent=1).encode())
+
+    def read_marker(self) -> dict | None:
+        """The marker's fields, or None when there is none (or it is not ribray's)."""
+        try:
+            found = json.loads(self.marker.read_bytes())
+        except (OSError, ValueError):
+            return None
+        return found if isinstance(found, dict) and isinstance(found.get("sweep"), str) else None
 
     @property
     def failed(self) -> Location:
@@ -79,6 +121,51 @@ def sweep_dir(spec) -> Location:
     return SweepLayout.of(spec).root
 
 
+def sweep_evidence(root: Location) -> str | None:
+    """What shows that `root` is a sweep's folder (a name under it), or None. Its marker; or, in
+    a folder of an older ribray (which wrote none), strictly one of: a sweep.lock of
+    ribray's, a Tune run of ribray (tune/run-*/tuner.pkl), a ribray shard in results/ whose
+    `sweep` column names this folder. (mlflow.db, weights/ or report/ alone are no evidence:
+    plenty of folders hold such names.)"""
+    layout = SweepLayout(root)
+    if layout.read_marker() is not None:
+        return SWEEP_MARKER
+    from ribray.results.lock import lock_holder
+
+    if isinstance((lock_holder(root) or {}).get("pid"), int):
+        return LOCK_FILE
+    for run in _folders(layout.tune, TUNE_RUN_PREFIX):
+        if layout.tune.child(run, TUNE_RUN_STATE).exists():
+            return f"{TUNE}/{run}/{TUNE_RUN_STATE}"
+    shard = _own_shard(layout)
+    return f"{RESULTS}/{shard}" if shard else None
+
+
+def _folders(location: Location, prefix: str = "", limit: int = 1000) -> list[str]:
+    infos = location.fs.get_file_info(pafs.FileSelector(location.path, allow_not_found=True))
+    names = sorted(posixpath.basename(i.path) for i in infos if i.type == pafs.FileType.Directory)
+    return [n for n in names if n.startswith(prefix)][:limit]
+
+
+def _own_shard(layout: SweepLayout, tries: int = 3) -> str | None:
+    """A shard in results/ that is ribray's and names this sweep folder in its `sweep` column."""
+    import pyarrow.parquet as pq
+
+    from ribray.results.checks import shard_problem
+
+    for name in layout.results.list_files(".parquet")[:tries]:
+        shard = layout.results.child(name)
+        if shard_problem(shard) is not None:
+            continue
+        try:
+            column = pq.read_table(shard.path, filesystem=shard.fs, columns=["sweep"]).column(0)
+        except (OSError, KeyError, ValueError):  # no sweep column: a foreign table
+            continue
+        if len(column) and column[0].as_py() == layout.root.name:
+            return name
+    return None
+
+
 @dataclass(frozen=True)
 class SweepTarget:
     """What a TARGET names: the sweep's layout, its results folder, its MLflow store, and the
@@ -93,20 +180,27 @@ class SweepTarget:
 
 
 def resolve_target(target: str) -> SweepTarget:
-    """A spec file (its storage and MLflow settings); or a sweep folder (holding results/) or
-    a results folder, local or in an object store, with MLflow's defaults (the SQLite store
-    of a local sweep folder)."""
+    """A spec file (its sweep folder, with its storage and MLflow settings); or a sweep folder,
+    or the results/ folder of one, local or in an object store, with MLflow's defaults (the
+    SQLite store of a local sweep folder). Anything else is refused, naming what was expected."""
     if "://" not in target and Path(target).is_file():
         return _from_spec(target)
     location = Location(target if "://" in target else str(Path(target).resolve()))
     if location.is_local and not Path(location.path).is_dir():
         what = "is neither a spec file nor a folder" if Path(location.path).exists() else "not found"
-        raise RibrayError(f"results folder {what}: {target}")
-    is_sweep = not location.list_files(".parquet") and location.child(RESULTS).exists()
-    root, results = (location, location.child(RESULTS)) if is_sweep else (_parent(location), location)
+        raise RibrayError(f"{target}: {what} ({EXPECTED})")
+    if sweep_evidence(location):
+        return _of_folder(location, location.child(RESULTS))
+    if location.name == RESULTS and sweep_evidence(location.parent):
+        return _of_folder(location.parent, location)
+    raise RibrayError(_not_a_sweep(location))
+
+
+def _of_folder(root: Location, results: Location) -> SweepTarget:
+    marker = SweepLayout(root).read_marker() or {}
     name = root.name
     uri = default_tracking_uri(root.path) if root.is_local else ""
-    return SweepTarget(name, SweepLayout(root), results, uri, name)
+    return SweepTarget(name, SweepLayout(root), results, uri, marker.get("experiment") or name)
 
 
 def _from_spec(path: str) -> SweepTarget:
@@ -114,9 +208,34 @@ def _from_spec(path: str) -> SweepTarget:
 
     spec = load_spec(path)
     layout = SweepLayout.of(spec)
+    if not sweep_evidence(layout.root):
+        held = "it does not exist" if not layout.root.exists() else f"it holds no {SWEEP_MARKER}"
+        raise RibrayError(f"no sweep has run yet at {layout.root.uri} (the folder of {path}'s sweep: {held}); "
+                          f"`ribray sweep {path}` makes it")
     uri = spec.mlflow.tracking_uri or (layout.default_tracking_uri if layout.root.is_local else "")
     return SweepTarget(spec.name, layout, layout.results, uri, spec.mlflow.experiment or spec.name, spec)
 
 
-def _parent(location: Location) -> Location:
-    return location.parent
+def _not_a_sweep(location: Location) -> str:
+    """Why `location` is refused as a TARGET, and where the sweep folder nearest to it is."""
+    message = (f"{location.uri} is not a sweep folder: it holds no {SWEEP_MARKER} (which ribray writes in "
+               f"every sweep folder it makes), nor what an older ribray's sweep folder holds (results/ with its "
+               f"shards, tune/run-*/, sweep.lock); {EXPECTED}")
+    enclosing = _enclosing_sweep(location)
+    if enclosing is not None:
+        return f"{message}. It is inside the sweep folder {enclosing.uri}: give that folder"
+    within = [name for name in _folders(location, limit=50) if sweep_evidence(location.child(name))]
+    if within:
+        return f"{message}. It holds the sweep folder(s) {', '.join(within[:10])}: give one of them"
+    return message
+
+
+def _enclosing_sweep(location: Location, levels: int = 8) -> Location | None:
+    for _ in range(levels):
+        parent = location.parent
+        if parent.path.strip("/") in ("", location.path.strip("/")) or "/" not in location.path.strip("/"):
+            return None  # the file system's root, or an object store's bucket
+        if sweep_evidence(parent):
+            return parent
+        location = parent
+    return None

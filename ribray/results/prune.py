@@ -15,16 +15,35 @@ from dataclasses import dataclass, field
 import pyarrow.fs as pafs
 
 from ribray.results.layout import SCRATCH, SweepLayout, trial_id_of_folder
+from ribray.results.lock import check_unlocked, sweep_lock
 from ribray.results.store import done_trial_ids
 from ribray.storage import Location
+
+
+@dataclass(frozen=True)
+class PrunedFolder:
+    """One folder pruned: the files that go, and whether the folder goes with them (scratch) or
+    stays with a note (a finished trial's checkpoint)."""
+
+    path: str
+    files: int
+    bytes: int
+    removed: bool
 
 
 @dataclass
 class Pruned:
     """What was (or, in a dry run, would be) deleted."""
 
-    folders: list[str] = field(default_factory=list)
-    bytes: int = 0
+    entries: list[PrunedFolder] = field(default_factory=list)
+
+    @property
+    def folders(self) -> list[str]:
+        return [entry.path for entry in self.entries]
+
+    @property
+    def bytes(self) -> int:
+        return sum(entry.bytes for entry in self.entries)
 
 
 FINISHED_NOTE = "ribray-finished.txt"
@@ -45,8 +64,8 @@ def folder_bytes(fs: pafs.FileSystem, path: str) -> int:
 def delete_folder(fs: pafs.FileSystem, path: str, pruned: Pruned, dry_run: bool = False) -> None:
     if fs.get_file_info(path).type != pafs.FileType.Directory:
         return
-    pruned.bytes += folder_bytes(fs, path)
-    pruned.folders.append(path)
+    files = files_in(fs, path)
+    pruned.entries.append(PrunedFolder(path, len(files), sum(info.size or 0 for info in files), removed=True))
     if not dry_run:
         fs.delete_dir(path)
 
@@ -58,8 +77,7 @@ def empty_checkpoint(fs: pafs.FileSystem, path: str, files: list[pafs.FileInfo],
     files = [info for info in files if posixpath.basename(info.path) != FINISHED_NOTE]
     if not files:
         return
-    pruned.bytes += sum(info.size or 0 for info in files)
-    pruned.folders.append(path)
+    pruned.entries.append(PrunedFolder(path, len(files), sum(info.size or 0 for info in files), removed=False))
     if not dry_run:
         fs.delete_dir_contents(path)
         with fs.open_output_stream(posixpath.join(path, FINISHED_NOTE)) as note:
@@ -83,7 +101,17 @@ def prune_checkpoints(layout: SweepLayout, dry_run: bool = False) -> Pruned:
 
 
 def prune_sweep(layout: SweepLayout, dry_run: bool = False) -> Pruned:
-    """The checkpoints of finished trials (`prune_checkpoints`) and the scratch folder."""
+    """The checkpoints of finished trials (`prune_checkpoints`) and the scratch folder, holding
+    the sweep's lock: refused while a sweep (or another prune) of the folder runs. A dry run
+    writes nothing: it only checks that the lock is free, as a real prune would."""
+    if dry_run:
+        check_unlocked(layout.root)
+        return _prune(layout, dry_run=True)
+    with sweep_lock(layout.root, command="ribray prune"):
+        return _prune(layout, dry_run=False)
+
+
+def _prune(layout: SweepLayout, dry_run: bool) -> Pruned:
     pruned = prune_checkpoints(layout, dry_run)
     scratch = layout.root.child(SCRATCH)
     delete_folder(scratch.fs, scratch.path, pruned, dry_run)

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import posixpath
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
 import pyarrow.fs as pafs
 
-from ribray.results.layout import SweepLayout
+from ribray.results.layout import TUNE_RUN_PREFIX, SweepLayout
 from ribray.results.store import done_trial_ids
 
 DONE, RUNNING, FAILED, WAITING, BLOCKED = "done", "running", "failed", "waiting", "blocked"
@@ -66,7 +67,7 @@ def _tune_states(layout: SweepLayout) -> tuple[dict[str, tuple], str | None]:
     """Plan trial id -> (state, error, error file, failures), from the newest run first."""
     fs, root = layout.tune.fs, layout.tune.path
     runs = sorted((i.path for i in fs.get_file_info(pafs.FileSelector(root, allow_not_found=True))
-                   if i.type == pafs.FileType.Directory and posixpath.basename(i.path).startswith("run-")),
+                   if i.type == pafs.FileType.Directory and posixpath.basename(i.path).startswith(TUNE_RUN_PREFIX)),
                   reverse=True)
     seen: dict[str, tuple] = {}
     for run in runs:
@@ -83,14 +84,23 @@ def _tune_states(layout: SweepLayout) -> tuple[dict[str, tuple], str | None]:
     return seen, runs[0] if runs else None
 
 
-def _experiment_trials(fs: pafs.FileSystem, run: str) -> list[tuple[dict, dict]]:
+def _experiment_trials(fs: pafs.FileSystem, run: str, tries: int = 5) -> list[tuple[dict, dict]]:
+    """The trials of Tune's newest saved state of `run`. Tune rewrites that file in place while
+    it runs (a copy from its staging folder, not a rename), so a read can meet it half written:
+    read it again; if it never parses, the run's trials count as waiting."""
     states = sorted(i.path for i in fs.get_file_info(pafs.FileSelector(run, allow_not_found=True))
                     if posixpath.basename(i.path).startswith("experiment_state") and i.path.endswith(".json"))
     if not states:
         return []
-    with fs.open_input_stream(states[-1]) as stream:
-        data = json.loads(stream.read())
-    return [(json.loads(trial), json.loads(metadata)) for trial, metadata in data.get("trial_data", [])]
+    for attempt in range(tries):
+        try:
+            with fs.open_input_stream(states[-1]) as stream:
+                data = json.loads(stream.read())
+            return [(json.loads(trial), json.loads(metadata)) for trial, metadata in data.get("trial_data", [])]
+        except (ValueError, FileNotFoundError):
+            if attempt < tries - 1:
+                time.sleep(0.2)
+    return []
 
 
 def _error_file(fs: pafs.FileSystem, run: str, trial: dict, metadata: dict) -> str:

@@ -33,10 +33,11 @@ def sync_results(results: Location, tracking_uri: str, experiment: str, sweep: s
     """Make sure every trial with a shard has one finished child run under the sweep's parent."""
     from mlflow.tracking import MlflowClient
 
+    by_trial = _rows_by_trial(results)  # first: no results, no store created (nor a run)
     info = start_sweep(tracking_uri, experiment, sweep, artifact_root, {})
     client = MlflowClient(tracking_uri)
     report = SyncReport()
-    for trial_id, rows in _rows_by_trial(results).items():
+    for trial_id, rows in by_trial.items():
         run_id = find_trial_run(client, info.experiment_id, trial_id)
         if run_id and client.get_run(run_id).info.status == "FINISHED":
             report.unchanged += 1

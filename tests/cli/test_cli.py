@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -140,7 +142,7 @@ def test_plan_refuses_what_validate_refuses(tmp_path, fake_data, no_ray):
 
 def test_prune_deletes_the_checkpoints_of_finished_trials_only(tmp_path, fake_data, no_ray):
     from ribray.plan import make_plan
-    from ribray.results import write_shard
+    from ribray.results import SweepLayout, write_shard
     from ribray.spec import load_spec
     from ribray.storage import Location
 
@@ -148,6 +150,7 @@ def test_prune_deletes_the_checkpoints_of_finished_trials_only(tmp_path, fake_da
     trials = make_plan(load_spec(path)).trials
     finished, unfinished = trials[1], trials[2]
     sweep = tmp_path / "runs" / "t"
+    SweepLayout(Location(str(sweep))).mark("t", "t", "spec")
     write_shard(Location(str(sweep / "results")), finished.trial_id, [{"trial_id": finished.trial_id}])
     for trial in (finished, unfinished):
         checkpoint = sweep / "tune" / "run-1" / f"{trial.kind}-{trial.trial_id}-abc" / "checkpoint_000001"
@@ -156,11 +159,17 @@ def test_prune_deletes_the_checkpoints_of_finished_trials_only(tmp_path, fake_da
     (sweep / "scratch").mkdir()
     (sweep / "scratch" / "copy.parquet").write_bytes(b"y" * 100)
 
+    before = {p for p in sweep.rglob("*") if p.is_file()}
     dry = _run("prune", path, "--dry-run")
     assert dry.exit_code == 0 and "t: would delete 1.0 MiB in 2 folder(s)" in dry.output
-    assert len(list(sweep.glob("tune/run-1/*/checkpoint_*/trainer.pt"))) == 2
+    assert {p for p in sweep.rglob("*") if p.is_file()} == before  # a dry run writes nothing, not even the lock
+    listed = {Path(folder): int(count) for folder, count in
+              re.findall(r"would delete (?:the files in|the folder) (\S+) \((\d+) file", dry.output)}
     done = _run("prune", sweep)
     assert done.exit_code == 0 and "t: deleted 1.0 MiB in 2 folder(s)" in done.output
+    gone = before - {p for p in sweep.rglob("*") if p.is_file()}
+    assert gone == {p for p in before if any(folder in p.parents for folder in listed)}  # exactly what it listed
+    assert {folder: sum(folder in p.parents for p in gone) for folder in listed} == listed
     assert [p.parent.parent.name for p in sweep.glob("tune/run-1/*/checkpoint_*/trainer.pt")] == [
         f"{unfinished.kind}-{unfinished.trial_id}-abc"]  # --resume still needs it
     emptied = sweep / "tune" / "run-1" / f"{finished.kind}-{finished.trial_id}-abc" / "checkpoint_000001"

@@ -270,12 +270,25 @@ def test_results_of_other_data_are_refused_then_rerun_on_request(ray_cluster, fa
     assert run_sweep(moved).already_done == 2  # the new results are this data's
 
 
+def test_the_sweep_marks_the_folder_it_makes_and_commands_find_it_by_that(finished):
+    import ribray
+    from ribray.results import resolve_target
+
+    spec, _ = finished
+    root = Path(sweep_dir(spec).path)
+    marker = json.loads((root / "ribray-sweep.json").read_text())
+    assert {k: marker[k] for k in ("sweep", "experiment", "spec_hash", "ribray_version")} == {
+        "sweep": spec.name, "experiment": spec.name, "spec_hash": spec.spec_hash(), "ribray_version": ribray.__version__}
+    for target in (root, root / "results"):
+        assert resolve_target(str(target)).layout.root.path == str(root)
+
+
 def test_a_second_sweep_of_the_same_folder_is_refused_and_a_dead_ones_lock_taken_over(finished):
     import json
     import os
     import socket
 
-    from ribray.engine.lock import LOCK_FILE, sweep_lock
+    from ribray.results.lock import LOCK_FILE, sweep_lock
 
     spec, _ = finished
     root = sweep_dir(spec)

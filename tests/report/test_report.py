@@ -276,16 +276,17 @@ def test_a_spec_restricts_the_report_to_its_plan(tmp_path):
     from ribray.plan import make_plan
     from ribray.report import build_reports
     from ribray.report.source import resolve_source
-    from ribray.results import read_results
+    from ribray.results import SweepLayout, read_results
     from ribray.spec import load_spec
 
     from conftest import tiny_spec, write_spec
 
     spec_path = write_spec(tmp_path / "spec.yaml", tiny_spec(tmp_path, tmp_path / "data"))
     spec = load_spec(spec_path)
+    SweepLayout.of(spec).mark(spec.name, spec.name, spec.spec_hash())  # as its sweep does when it starts
     source = resolve_source(str(spec_path))
     assert source.results.path == str(tmp_path / "runs" / "t" / "results")
-    assert source.default_out == tmp_path / "runs" / "t" / "report"
+    assert source.out == tmp_path / "runs" / "t" / "report"
     results = tmp_path / "runs" / "t" / "results"
     plan = make_plan(spec)
     pre = {"imagenet_val": 80.0, "imagenet_r": 40.0, "imagenet_sketch": 30.0}

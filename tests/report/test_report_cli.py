@@ -25,7 +25,7 @@ def test_importing_the_command_loads_no_heavy_library():
 
 
 def test_report_writes_tables_heatmaps_and_html_and_json_parses(tmp_path):
-    results = tmp_path / "sweep" / "results"
+    results = tmp_path / "rib" / "results"  # the sweep folder of the shards' sweep, "rib"
     write_pretrained(results)
     write_matrix(results, "ft")
     write_matrix(results, "wise_ft", without(FINETUNED, "imagenet_r", "imagenet_sketch"),
@@ -33,7 +33,7 @@ def test_report_writes_tables_heatmaps_and_html_and_json_parses(tmp_path):
     outcome = _run(results, "--format", "json")
     assert outcome.exit_code == 0, outcome.output
     payload = json.loads(outcome.output)
-    out = tmp_path / "sweep" / "report"  # default: beside the results folder
+    out = tmp_path / "rib" / "report"  # default: beside the results folder
     assert payload["out"] == str(out)
     [main] = payload["reports"]
     mri = {(r["model"], r["method"]): r for r in main["mri"]}
@@ -71,10 +71,32 @@ def test_text_summary_shows_the_mri_table_and_missing_trials(tmp_path):
 
 
 def test_missing_and_empty_results_folders_are_errors(tmp_path):
+    from ribray.results import SweepLayout
+    from ribray.storage import Location
+
     outcome = _run(tmp_path / "nowhere")
+    assert outcome.exit_code == 1 and "nowhere: not found (expected a spec file, a sweep folder" in outcome.output
+    outcome = _run(tmp_path, "--out", tmp_path / "out")
+    assert outcome.exit_code == 1 and f"{tmp_path} is not a sweep folder" in outcome.output
+    sweep = tmp_path / "rib"
+    SweepLayout(Location(str(sweep))).mark("rib", "rib", "spec-a")
+    outcome = _run(sweep)
     assert outcome.exit_code == 1 and "results folder not found" in outcome.output
-    outcome = _run(tmp_path)
+    (sweep / "results").mkdir()
+    outcome = _run(sweep)
     assert outcome.exit_code == 1 and "no results in" in outcome.output and "no .parquet shards" in outcome.output
+    assert not (tmp_path / "out").exists() and not (sweep / "report").exists()
+
+
+def test_a_folder_of_shards_outside_a_sweep_is_reported_only_where_told(tmp_path):
+    loose = tmp_path / "gathered"
+    write_pretrained(loose)
+    write_matrix(loose, "ft")
+    refused = _run(loose)
+    assert refused.exit_code == 1 and f"{loose} is not a sweep folder" in refused.output
+    assert "To report a folder of shards outside a sweep, pass --out DIR" in refused.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gathered"]  # no report/ beside it
+    assert _run(loose, "--out", tmp_path / "out").exit_code == 0 and (tmp_path / "out" / "report.html").is_file()
 
 
 def test_mixed_specs_are_refused_with_a_hint_unless_allowed(tmp_path):

@@ -24,8 +24,12 @@ from cluster_fixtures import free_port
 def sweep_folder(tmp_path):
     from mlflow.tracking import MlflowClient
 
+    from ribray.results import SweepLayout
+    from ribray.storage import Location
+
     folder = tmp_path / "runs" / "s"
     (folder / "results").mkdir(parents=True)
+    SweepLayout(Location(str(folder))).mark("s", "s", "spec")
     MlflowClient(f"sqlite:///{folder / 'mlflow.db'}").create_experiment("s")
     return folder
 
