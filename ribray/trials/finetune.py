@@ -15,6 +15,7 @@ from ribray.data.scoring import LabelProjector
 from ribray.methods import get_method
 from ribray.plan import FinetuneTrial
 from ribray.results.tracking import top1_metric
+from ribray.storage import full_error
 from ribray.trials import runs
 from ribray.trials.common import Outcome, base_model, seed_everything
 from ribray.trials.context import TrialContext
@@ -73,7 +74,7 @@ def _train(trial: FinetuneTrial, ctx: TrialContext, model, method, data_config, 
         ctx.run_log.log_metrics({"train_loss": end.loss, "train_images_per_second": end.images / end.seconds},
                                 step=end.epoch)
         _curve_point(trial, ctx, model, data_config, outcome, epoch=end.epoch)
-        _checkpoint(trainer, outcome, {"epoch": end.epoch, "train_loss": end.loss})
+        _checkpoint(trainer, outcome, {"epoch": end.epoch, "train_loss": end.loss}, ctx.sweep.layout.tune.path)
 
 
 def _subset_indices(trial: FinetuneTrial, entry, folder) -> list[int] | None:
@@ -113,11 +114,19 @@ def _resume(trainer: Trainer, outcome: Outcome) -> bool:
     return True
 
 
-def _checkpoint(trainer: Trainer, outcome: Outcome, metrics: dict) -> None:
+def _checkpoint(trainer: Trainer, outcome: Outcome, metrics: dict, storage: str) -> None:
+    """Hand Tune this epoch's checkpoint (it copies it to `storage`); a full disk fails the
+    trial at once (StorageFullError: a retry would fill it again)."""
     started = time.perf_counter()
     state = {"trainer": trainer.state_dict(), "train_seconds": outcome.train_seconds,
              "curve": [(epoch, vars(result)) for epoch, result in outcome.curve]}
     with tempfile.TemporaryDirectory() as folder:
         torch.save(state, Path(folder) / STATE_FILE)
         metrics = metrics | {"trial_finished": 0, "checkpoint_seconds": time.perf_counter() - started}
-        tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+        try:
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+        except OSError as error:
+            full = full_error(error, storage, f"the checkpoint of epoch {metrics['epoch']}")
+            if full is None:
+                raise
+            raise full from error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -14,6 +15,7 @@ from ribray.errors import PermanentError
 from ribray.plan import Trial
 from ribray.results.store import shard_name, write_shard
 from ribray.results.tracking import TrialRun, final_metrics
+from ribray.storage import StorageError, refuse_if_full
 from ribray.trials.context import SweepContext, TrialContext
 
 # Ray logs every epoch checkpoint of every trial at INFO; ribray's progress line says enough.
@@ -33,13 +35,15 @@ def run_trial(config: dict, context: SweepContext, fault: dict[str, str] | None 
     failed_for_good = context.layout.failed.child(f"{trial.trial_id}.txt")
     if failed_for_good.exists():  # Tune retries every error; this one would only repeat
         raise PermanentError(failed_for_good.read_bytes().decode())
+    refuse_if_full(context.layout.root, "the trial")
     ctx = TrialContext(context, TrialRun(context.tracking, trial.trial_id, trial.label), fault)
     ctx.run_log.start(_params(trial))
     started = now()
     try:
         outcome = RUNNERS.get(trial.kind)(trial, ctx)
     except PermanentError as error:
-        failed_for_good.write_bytes(str(error).encode())
+        with contextlib.suppress(StorageError):  # a full disk: the error itself says so
+            failed_for_good.write_bytes(str(error).encode())
         ctx.run_log.finish({}, None, status="FAILED")
         raise
     except BaseException:

@@ -165,7 +165,9 @@ def test_mlflow_server_down_mid_sweep_then_sync(ray_cluster, fake_data, tmp_path
         server.stop()
 
 
-def test_full_disk_fails_clearly_and_keeps_finished_shards(ray_cluster, fake_data, tmp_path):
+def test_full_disk_fails_fast_in_one_message_and_keeps_finished_shards(ray_cluster, fake_data, tmp_path, capfd):
+    """ENOSPC is not retried (the fine-tune trains its epoch once, though 3 retries are
+    allowed), Tune's tracebacks become one line each, and the sweep stops with the cause."""
     disk = tmp_path / "small-disk"
     disk.mkdir()
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)],
@@ -173,11 +175,19 @@ def test_full_disk_fails_clearly_and_keeps_finished_shards(ray_cluster, fake_dat
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
     try:
+        tracking = f"sqlite:///{tmp_path}/mlflow.db"
         spec = parse_spec(tiny_spec(tmp_path, fake_data, storage=str(disk), downstream=["imagenet_r"],
-                                    mlflow={"tracking_uri": f"sqlite:///{tmp_path}/mlflow.db"}))
+                                    retries=3, mlflow={"tracking_uri": tracking}))
         summary = run_sweep(spec, max_concurrent=1)
-        assert not summary.complete and summary.failed
-        assert any("No space left on device" in error for error in summary.failed.values()), summary.failed
+        assert not summary.complete and set(summary.failed) == {t.trial_id for t in make_plan(spec).trials
+                                                                if t.kind != "pretrained"}
+        assert all(f"storage {disk}" in e and "is full" in e and "No space left on device" in e
+                   for e in summary.failed.values()), summary.failed
+        output = capfd.readouterr()
+        assert "Traceback" not in output.out + output.err
+        assert (output.out + output.err).count("No space left on device") <= 4
+        ft = next(r for r in _trial_runs(tracking, "t") if r.data.params["method"] == "ft")
+        assert len(MlflowClient(tracking).get_metric_history(ft.info.run_id, "train_loss")) == 1, "retrained"
         shards = shard_files(disk / "t" / "results")
         assert shards, "the pretrained evaluation finished before the disk filled"
         for shard in shards:  # intact, readable, complete
