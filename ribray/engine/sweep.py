@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from ribray.engine.inputs import rerun_producers_of_broken_weights
 from ribray.engine.lock import sweep_lock
 from ribray.engine.tune_run import (
     Pass,
@@ -28,6 +29,7 @@ from ribray.results.tracking import (
     start_sweep,
     sweep_params,
     sweep_tags,
+    tracking_failure,
 )
 from ribray.secrets import redact
 from ribray.spec.validate import check_spec
@@ -71,6 +73,7 @@ def _run(spec, plan: Plan, layout: SweepLayout, started: float, resume: bool, ad
     fingerprints = _fingerprints(spec, plan, echo)
     rerun = _changed_data(plan, layout, fingerprints, finished, rerun_changed_data, echo)
     finished -= rerun
+    finished -= rerun_producers_of_broken_weights(plan, layout, finished & set(plan.by_id()), echo)
     done = finished & set(plan.by_id())
     previous = latest_experiment(layout)
     if resume and previous is None:
@@ -215,8 +218,8 @@ def _context(spec, layout: SweepLayout, plan: Plan, fingerprints: dict[str, str]
                                artifacts, sweep_tags(spec, layout))
         describe_sweep(tracking, sweep_params(spec, plan), {"spec.yaml": spec_text(spec)})
     except Exception as error:  # noqa: BLE001 - the sweep runs without MLflow, with a warning
-        print(f"warning: MLflow at {redact(tracking_uri)} is unavailable ({redact(str(error))}); "
-              "results still go to Parquet; run `ribray mlflow sync` later")
+        print(f"warning: {tracking_failure(tracking_uri, error)}; results still go to Parquet; "
+              "run `ribray mlflow sync` later")
         tracking = None
     return SweepContext(sweep=spec.name, spec_hash=spec.spec_hash(), sweep_dir=layout.root.uri,
                         data_root=spec.data.root, data_folders=dict(spec.data.folders),
