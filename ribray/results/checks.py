@@ -71,11 +71,12 @@ def data_changes(results: Location, current: dict[str, str], trial_ids: set[str]
                                             (row.get("downstream"), row.get("train_fingerprint"), "fine-tuned on")):
                 now = current.get(dataset)
                 if recorded and now and recorded != now:
-                    changed.setdefault(trial_id, f"{what} {dataset}: {_files(recorded)} then, {_files(now)} now")
+                    changed.setdefault(trial_id, f"{what} {dataset}: {listed_files(recorded)} then, {listed_files(now)} now")
     return changed
 
 
-def _files(fingerprint: str) -> str:
+def listed_files(fingerprint: str) -> str:
+    """A fingerprint in words: '80 files (listing 3f2a...)'."""
     count, _, digest = fingerprint.partition(":")
     return f"{count} files (listing {digest})" if digest else fingerprint
 

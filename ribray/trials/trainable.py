@@ -41,6 +41,7 @@ def run_trial(config: dict, context: SweepContext, fault: dict[str, str] | None 
     started = now()
     try:
         outcome = RUNNERS.get(trial.kind)(trial, ctx)
+        rows = result_rows(trial, ctx, outcome, started, now())  # checks the data it read is unchanged
     except PermanentError as error:
         with contextlib.suppress(StorageError):  # a full disk: the error itself says so
             failed_for_good.write_bytes(str(error).encode())
@@ -49,7 +50,6 @@ def run_trial(config: dict, context: SweepContext, fault: dict[str, str] | None 
     except BaseException:
         ctx.run_log.finish({}, None, status="FAILED")  # a retry sets it RUNNING again
         raise
-    rows = result_rows(trial, ctx, outcome, started, now())
     location = write_shard(context.results, trial.trial_id, rows)
     metrics = final_metrics(rows)
     ctx.run_log.finish(metrics, _local_copy(location, context), step=outcome.epochs)
