@@ -2,19 +2,72 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import posixpath
+import shutil
 import uuid
 from dataclasses import dataclass
 
 import pyarrow.fs as pafs
 
-from ribray.errors import RibrayError
+from ribray.errors import PermanentError, RibrayError
+
+FULL_BYTES = 256 * 2**10  # less free than this and a local storage is full: hardly a shard fits
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)  # no space left, disk quota exceeded
 
 
 class StorageError(RibrayError):
     """The storage cannot be written (full, read-only, wrong credentials)."""
+
+
+class StorageFullError(StorageError, PermanentError):
+    """The storage's disk is full: a retry would fail the same way, so the trial fails at once."""
+
+
+def free_bytes(path: str) -> int | None:
+    """Free space of the local disk holding `path` (or its nearest existing parent)."""
+    path = os.path.abspath(path)
+    while not os.path.exists(path) and os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+    try:
+        return shutil.disk_usage(path).free
+    except OSError:
+        return None
+
+
+def full_message(path: str) -> str:
+    """'storage PATH is full (N MiB free): No space left on device', the one wording of it."""
+    free = free_bytes(path)
+    room = f" ({free / 2**20:.1f} MiB free)" if free is not None else ""
+    return f"storage {path} is full{room}: No space left on device"
+
+
+def full_error(error: BaseException, path: str, what: str) -> StorageFullError | None:
+    """A StorageFullError for an error that says the disk of `path` is full (ENOSPC, EDQUOT;
+    also as pyarrow words it), naming `what` could not be written; None for other errors."""
+    if not is_full_error(error):
+        return None
+    return StorageFullError(f"{full_message(path)}; could not write {what}")
+
+
+def is_full_error(error: BaseException | None) -> bool:
+    """Whether `error` says a disk is full (ENOSPC, EDQUOT; also as pyarrow words it)."""
+    return isinstance(error, OSError) and (error.errno in FULL_ERRNOS or "[errno 28]" in str(error).lower())
+
+
+def is_full(location: Location) -> bool:
+    """Whether a local storage has less than FULL_BYTES free (an object store never is)."""
+    free = free_bytes(location.path) if location.is_local else None
+    return free is not None and free < FULL_BYTES
+
+
+def refuse_if_full(location: Location, what: str) -> None:
+    """StorageFullError when `location`'s local disk is full: before work that would end in
+    writing to it (a retry of a trial that failed on a full disk fails at once)."""
+    if is_full(location):
+        raise StorageFullError(f"{full_message(location.path)}; {what} cannot write its results")
 
 
 @dataclass(frozen=True)
@@ -78,7 +131,8 @@ class Location:
         try:
             self._write_atomically(data)
         except OSError as error:  # disk full, permissions, a file where a folder should be
-            raise StorageError(f"cannot write {self.uri}: {error.strerror or error}") from error
+            full = full_error(error, posixpath.dirname(self.path), self.uri) if self.is_local else None
+            raise full or StorageError(f"cannot write {self.uri}: {error.strerror or error}") from error
 
     def _write_atomically(self, data: bytes) -> None:
         parent = posixpath.dirname(self.path)

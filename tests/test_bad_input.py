@@ -41,6 +41,8 @@ class Case:
     code: int = 1
     fixtures: tuple[str, ...] = ()
     held: tuple[str, str] | None = None  # (folder under TMP, command): its sweep.lock is held meanwhile
+    absent: tuple[str, ...] = ()  # words the output must not hold (unsafe advice)
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def _text(change):
@@ -132,6 +134,62 @@ def _two_sweeps_in_a_store(tmp: Path) -> None:
 
 def _finished_sibling(tmp: Path) -> None:
     _finished_sweep(tmp / "store" / "scratch")  # beside store/smoke, a sweep that is starting
+
+
+def _imagenet_r(tmp: Path) -> Path:
+    """A small generated ImageNet-R at TMP/imagenet-r (the spec's data.folders points there)."""
+    from ribray.data import get_dataset
+
+    folder = tmp / "imagenet-r"
+    get_dataset("imagenet_r").write_fake(folder, per_class=6, classes=4, seed=1)
+    return folder / get_dataset("imagenet_r").wnids()[0]
+
+
+def _link_loop(tmp: Path) -> None:
+    (_imagenet_r(tmp) / "loop").symlink_to("loop")
+
+
+def _link_out_of_the_set(tmp: Path) -> None:
+    (tmp / "elsewhere").mkdir()
+    (_imagenet_r(tmp) / "more").symlink_to(tmp / "elsewhere")
+
+
+def _decompression_bomb(tmp: Path) -> None:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", 20_000, 20_000, 1, 0, 0, 0, 0)  # 400M pixels, in 60 bytes
+    (_imagenet_r(tmp) / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+                                                + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b""))
+
+
+def _legacy_checkpoint(tmp: Path) -> None:
+    import torch
+
+    torch.save(torch.nn.Linear(2, 2), tmp / "legacy.pt", _use_new_zipfile_serialization=False)  # a pickled module
+
+
+def _a_shard(tmp: Path) -> None:
+    from ribray.results.store import write_shard
+    from ribray.storage import Location
+
+    write_shard(Location(str(tmp / "results")), "0123456789ab", [
+        {"trial_id": "0123456789ab", "kind": "pretrained", "model": "tiny_vit", "method": "pretrained",
+         "label": "tiny_vit/pretrained", "eval_set": "imagenet_r", "top1": 50.0, "final": True, "epoch": 0}])
+
+
+def _fifo(tmp: Path) -> None:
+    import os
+
+    os.mkfifo(tmp / "spec.fifo")
+
+
+_OWN_IMAGENET_R = _text(lambda t: t.replace("data:\n", "data:\n  folders: {imagenet_r: TMP/imagenet-r}\n"))
+_CLOSED_S3 = "s3://bucket/t?endpoint_override=127.0.0.1:1&scheme=http"  # nothing listens on port 1
+_S3_ENV = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "example", "AWS_EC2_METADATA_DISABLED": "true"}
 
 
 CASES = [
@@ -237,6 +295,32 @@ CASES = [
          held=("store/smoke", "ribray sweep")),
     Case("sweep while a prune of its folder runs", ["`ribray prune` is running on this sweep folder", "runs/t"],
          held=("runs/t", "ribray prune")),
+    # issue 21 §6-7: tracebacks and vague failures, by class
+    Case("validate: a symlink loop in a class folder", ["imagenet_r at", "loop is a symlink loop"],
+         args=["validate", "SPEC"], spec=_OWN_IMAGENET_R, setup=_link_loop),
+    Case("sweep: a symlink loop in a class folder", ["loop is a symlink loop"], spec=_OWN_IMAGENET_R, setup=_link_loop),
+    Case("data check: a symlink loop in a class folder", ["loop is a symlink loop", "unusable: imagenet_r"],
+         args=["data", "check", "TMP", "--datasets", "imagenet_r"], setup=_link_loop),
+    Case("a symlink out of the dataset's folder", ["more links to the folder", "outside the dataset's folder"],
+         args=["validate", "SPEC"], spec=_OWN_IMAGENET_R, setup=_link_out_of_the_set),
+    Case("a decompression bomb among the images", ["unreadable image", "bomb.png", "decompression bomb"],
+         args=["data", "check", "TMP", "--datasets", "imagenet_r", "--verify-images"], setup=_decompression_bomb),
+    Case("a 300-character name", ["name: 300 characters; at most 100", "names the sweep's folder"],
+         args=["validate", "SPEC"], spec={"name": "n" * 300}),
+    Case("a 300-byte folder name in data.root", ["data.root", "is 300 bytes long", "refuse names over 255 bytes"],
+         spec=_text(lambda t: t.replace("root: ", "root: /tmp/" + "d" * 300 + "/"))),
+    Case("mlflow sync to a server that is down", ["cannot reach the MLflow tracking server at http://127.0.0.1:1",
+                                                  "Connection refused"],
+         args=["mlflow", "sync", "TMP", "--tracking-uri", "http://127.0.0.1:1"], setup=_a_shard),
+    Case("report from an object store that is down", ["When listing objects", "Could not connect to server"],
+         args=["report", _CLOSED_S3], env=_S3_ENV),
+    Case("a legacy-format checkpoint holding a module", ["legacy.pt", "holds a torch.nn.modules.linear.Linear object",
+                                                         "ribray reads .safetensors files", "state_dict()"],
+         spec=_text(lambda t: t.replace("- tiny_vit", "- {name: tiny_vit, checkpoint: TMP/legacy.pt}")),
+         setup=_legacy_checkpoint, absent=("This file can still be loaded", "weights_only set to False")),
+    Case("a FIFO as the spec", ["spec.fifo is not a regular file"], args=["validate", "TMP/spec.fifo"], setup=_fifo),
+    Case("/dev/zero as the spec", ["/dev/zero is not a regular file"], args=["sweep", "/dev/zero"]),
+    Case("a folder as the spec", ["is a directory"], args=["validate", "TMP"], code=2),
 ]
 
 
@@ -267,7 +351,7 @@ def test_bad_input_is_refused_clearly_before_anything_runs(case, fake_data, tmp_
             running.enter_context(sweep_lock(Location(str(tmp_path / folder)), command=command))
         before = _tree(tmp_path)
 
-        result = CliRunner().invoke(main, args)
+        result = CliRunner().invoke(main, args, env=case.env or None)
 
         after = _tree(tmp_path)
     output = result.output + (result.stderr if result.stderr_bytes is not None else "")
@@ -279,4 +363,5 @@ def test_bad_input_is_refused_clearly_before_anything_runs(case, fake_data, tmp_
     assert sorted(set(after) - set(before)) == [], "a refused command writes nothing"
     assert sorted(set(before) - set(after)) == [], "a refused command deletes nothing"
     assert [p for p in before if before[p] != after[p]] == [], "a refused command changes nothing"
+    assert not [words for words in case.absent if words in output], output
     assert not Path("/tmp/ribray-pwned").exists()

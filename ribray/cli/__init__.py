@@ -18,7 +18,7 @@ class RibrayGroup(click.Group):
     exit code 130, as shells expect."""
 
     def invoke(self, ctx):
-        from ribray.errors import RibrayError
+        from ribray.errors import RibrayError, first_line
         from ribray.secrets import redact
 
         try:
@@ -26,9 +26,20 @@ class RibrayGroup(click.Group):
         except RibrayError as error:
             click.secho(f"error: {redact(str(error))}", fg="red", err=True)
             sys.exit(1)
+        except Exception as error:
+            if not _from_a_service(error):
+                raise  # a bug: its traceback is wanted
+            click.secho(f"error: {redact(first_line(error))}", fg="red", err=True)
+            sys.exit(1)
         except KeyboardInterrupt:  # Ctrl-C before or after a sweep's own handling of it
             click.secho("interrupted", fg="yellow", err=True)
             sys.exit(130)
+
+
+def _from_a_service(error: BaseException) -> bool:
+    """An error of the file system, an object store (pyarrow raises OSError), a network
+    socket or MLflow's client: the user's environment to fix, said in one line."""
+    return isinstance(error, OSError) or any(c.__name__ == "MlflowException" for c in type(error).__mro__)
 
 
 @click.group(cls=RibrayGroup, context_settings={"help_option_names": ["-h", "--help"]})

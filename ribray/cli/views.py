@@ -114,8 +114,12 @@ def print_summary(summary, spec_path: str) -> None:
     ran = summary.done - summary.already_done
     click.echo(f"\nsweep: {summary.done}/{summary.planned} trials done "
                f"({ran} this run, {summary.already_done} before) in {summary.seconds:.0f}s")
+    by_error: dict[str, list[str]] = {}  # a full disk stops every trial with one cause: one line
     for trial_id, error in summary.failed.items():
-        click.secho(f"  failed {trial_id}: {error}", fg="red")
+        by_error.setdefault(error, []).append(trial_id)
+    for error, ids in by_error.items():
+        who = ids[0] if len(ids) == 1 else f"{len(ids)} trials ({', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''})"
+        click.secho(f"  failed {who}: {error}", fg="red")
     if summary.not_run:
         click.secho(f"  {len(summary.not_run)} trial(s) not run: {', '.join(summary.not_run[:10])}"
                     + (" ..." if len(summary.not_run) > 10 else ""), fg="yellow")

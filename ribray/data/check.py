@@ -7,14 +7,15 @@ reads the whole file, so truncation is caught: PIL's `verify()` alone misses tru
 
 from __future__ import annotations
 
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-from PIL import Image
 
 from ribray.data import get_dataset
 from ribray.data.base import CheckResult
 from ribray.data.folders import shortened
+from ribray.data.images import open_image, unreadable_reason
+from ribray.data.walk import walk_files
 from ribray.errors import DataError
 
 
@@ -40,6 +41,8 @@ def check_datasets(root: str | Path, names: list[str], folders: dict[str, str] |
                                                  "under it (see `ribray data download-help`)"]))
             continue
         result = entry.check(path)
+        if result.found:
+            result.problems += [p for p in listing_problems(path) if p not in result.problems]
         if verify_images and result.found:
             result.problems += unreadable_images(entry, path, threads)
         results.append(result)
@@ -59,11 +62,21 @@ def unreadable_images(entry, path: Path, threads: int = 8) -> list[str]:
 
 
 def decode_error(path: str) -> str | None:
-    """Why `path` cannot be decoded, or None when it can."""
+    """Why `path` cannot be decoded as the loaders decode it (ribray.data.images), or None."""
     try:
-        with Image.open(path) as image:
+        with open_image(path) as image:
             image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))  # JPEG only
             image.load()
         return None
-    except (OSError, ValueError, SyntaxError) as error:
-        return f"{type(error).__name__}: {error}"
+    except Exception as error:  # noqa: BLE001 - whatever stops one file, as the loaders skip it
+        return unreadable_reason(error)
+
+
+def listing_problems(path: Path) -> list[str]:
+    """What the sweep's fingerprint walk of the set's folder would refuse (a symlink loop, a
+    link out of the folder, ...: ribray.data.walk), so that validate meets it first."""
+    try:
+        deque(walk_files(path), maxlen=0)
+    except DataError as error:
+        return [str(error)]
+    return []

@@ -23,7 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 import torch
 
 from ribray.data.base import Sample
-from ribray.data.loading import Unreadable, load_image
+from ribray.data.images import load_image, unreadable_reason
+from ribray.data.loading import Unreadable
 
 log = logging.getLogger("ribray.data")
 JPEG_SUFFIXES = (".jpg", ".jpeg")
@@ -193,8 +194,8 @@ def decode_one(data: torch.Tensor, path: str, device: torch.device):
 
         pixels = torch.from_numpy(np.asarray(load_image(path))).permute(2, 0, 1).contiguous()
         return pixels.to(device)
-    except (OSError, ValueError, SyntaxError) as error:
-        return Unreadable(path, f"{type(error).__name__}: {error}")
+    except Exception as error:  # noqa: BLE001 - one file's problem, whatever it is
+        return Unreadable(path, unreadable_reason(error))
 
 
 def decode_many(loaded: list, paths: list[str], device: torch.device) -> list:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ import numpy as np
 from ribray.data.base import IMAGE_SUFFIXES, CheckResult, DatasetEntry, Sample
 from ribray.data.classes import imagenet_wnids, wnid_index
 from ribray.data.fake import MARKER, class_image, read_marker, save_image, write_marker
+from ribray.data.walk import entries
 from ribray.errors import DataError
 
 SHOW = 5  # problem lists name this many paths, then say how many more
@@ -17,13 +17,16 @@ SHOW = 5  # problem lists name this many paths, then say how many more
 
 def image_files(folder: Path) -> list[str]:
     """Image files directly in `folder`, sorted (os.scandir: no stat per file on 1M-file trees)."""
-    with os.scandir(folder) as entries:
-        return sorted(e.path for e in entries if e.is_file() and e.name.lower().endswith(IMAGE_SUFFIXES))
+    return [e.path for e in entries(folder)[1] if e.name.lower().endswith(IMAGE_SUFFIXES)]
 
 
 def count_images(folder: Path) -> int:
-    with os.scandir(folder) as entries:
-        return sum(1 for e in entries if e.is_file() and e.name.lower().endswith(IMAGE_SUFFIXES))
+    return len(image_files(folder))
+
+
+def subfolders(folder: Path) -> set[str]:
+    """Names of the folders directly in `folder` (links to folders followed only inside it)."""
+    return {e.name for e in entries(folder, within=folder)[0]}
 
 
 def missing_folder(name: str, folder: Path, layout: str) -> DataError:
@@ -57,8 +60,7 @@ class WnidFolders(DatasetEntry):
         root = Path(root)
         if not root.is_dir():
             raise missing_folder(self.name, root, self.layout())
-        with os.scandir(root) as entries:
-            present = {e.name for e in entries if e.is_dir()}
+        present = subfolders(root)
         unknown = sorted(present - set(self.wnids()))
         if unknown:
             imagenet = set(imagenet_wnids())

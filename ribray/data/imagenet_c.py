@@ -13,7 +13,15 @@ import numpy as np
 from ribray.data import register
 from ribray.data.base import CheckResult, Sample
 from ribray.data.fake import class_image, read_marker, save_image, write_marker
-from ribray.data.folders import WnidFolders, image_files, missing_folder, prepare_fake_folder, shortened
+from ribray.data.folders import (
+    WnidFolders,
+    image_files,
+    missing_folder,
+    prepare_fake_folder,
+    shortened,
+    subfolders,
+)
+from ribray.data.walk import entries
 from ribray.errors import DataError
 
 CORRUPTIONS = ("gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", "glass_blur",
@@ -36,14 +44,22 @@ class ImageNetC(WnidFolders):
 
     def parts(self, root: Path) -> list[tuple[str, Path]]:
         """("corruption/severity", folder) for every part present, in the canonical order."""
-        root = Path(root)
-        if not root.is_dir():
-            raise missing_folder(self.name, root, self.layout())
-        found = [(f"{c}/{s}", root / c / str(s)) for c in CORRUPTIONS for s in SEVERITIES
-                 if (root / c / str(s)).is_dir()]
+        found = self.present_parts(root)
         if not found:
             raise DataError(f"{self.name}: no <corruption>/<severity> folders in {root}; "
                             f"expected {self.layout()}")
+        return found
+
+    def present_parts(self, root: Path) -> list[tuple[str, Path]]:
+        """The parts present (maybe none), listed by the walk's policy (ribray.data.walk)."""
+        root = Path(root)
+        if not root.is_dir():
+            raise missing_folder(self.name, root, self.layout())
+        corruptions = subfolders(root)
+        found = []
+        for corruption in (c for c in CORRUPTIONS if c in corruptions):
+            severities = {d.name for d in entries(root / corruption, within=root)[0]}
+            found += [(f"{corruption}/{s}", root / corruption / str(s)) for s in SEVERITIES if str(s) in severities]
         return found
 
     def samples(self, root: Path) -> list[Sample]:
@@ -107,12 +123,17 @@ class ImageNetC(WnidFolders):
         fake = read_marker(root)
         if fake:
             result.expected_images = fake["images"]
-        missing = [str(root / c / str(s)) for c in CORRUPTIONS for s in SEVERITIES
-                   if not (root / c / str(s)).is_dir()]
+        try:
+            present = self.present_parts(root)
+        except DataError as error:
+            result.problems.append(str(error))
+            return result
+        names = {part for part, _ in present}
+        missing = [str(root / c / str(s)) for c in CORRUPTIONS for s in SEVERITIES if f"{c}/{s}" not in names]
         if missing:
             result.problems.append(f"{75 - len(missing)} of the 75 corruption/severity folders")
             result.problems += shortened([f"missing {p}" for p in missing], "missing folders")
-        for _, part_root in self.parts(root) if len(missing) < 75 else []:
+        for _, part_root in present:
             try:
                 images, problems = self.check_classes(part_root, fake)
             except DataError as error:

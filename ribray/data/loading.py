@@ -12,8 +12,9 @@ the current one. ObjectNet's 2-pixel frame is cut first (timm's `crop_border_pix
 `decode: nvjpeg` is the opt-in alternative for JPEG sets (ribray.data.device_decode): the GPU
 decodes, which is faster where CPU cores are few but does not give PIL's pixels.
 
-Unreadable images (truncated or corrupt files, not images at all): a batch never fails
-because of one file. The file is left out of its batch and logged as a warning naming it;
+Unreadable images (truncated or corrupt files, not images at all, decompression bombs, 32-bit
+pixels: ribray.data.images decodes one file): a batch never fails because of one file. The
+file is left out of its batch and logged as a warning naming it;
 `Batches.skipped` lists what was left out, so evaluation counts only the images it scored
 (`n_images` in the results shows the shortfall). `ribray data check --verify-images` finds
 such files before a sweep.
@@ -29,10 +30,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import DataLoader, Dataset, default_collate
 
 from ribray.data.base import DatasetEntry, Sample
+from ribray.data.images import load_image, unreadable_reason
 
 log = logging.getLogger("ribray.data")
 TRANSFORM_KEYS = ("input_size", "interpolation", "mean", "std", "crop_pct", "crop_mode")
@@ -57,16 +58,6 @@ class Unreadable:
     reason: str
 
 
-def load_image(path: str, crop_border: int = 0) -> Image.Image:
-    """An RGB PIL image with `crop_border` pixels cut from each side (ObjectNet's frame)."""
-    with Image.open(path) as image:
-        image = image.convert("RGB")
-    if crop_border:
-        b = crop_border
-        image = image.crop((b, b, image.width - b, image.height - b))
-    return image
-
-
 class ImageFiles(Dataset):
     """(uint8 image tensor, label, part id) for each sample, or Unreadable; parts index
     `part_names`. Paths are one numpy byte array, not a list of str objects, so worker
@@ -86,11 +77,10 @@ class ImageFiles(Dataset):
 
     def __getitem__(self, i: int):
         path = self.paths[i].decode()
-        try:
-            image = load_image(path)
-        except (OSError, ValueError, SyntaxError) as error:  # truncated / corrupt / not an image
-            return Unreadable(path, f"{type(error).__name__}: {error}")
-        return self.transform(image), int(self.labels[i]), int(self.parts[i])
+        try:  # whatever one file does (truncated, not an image, a bomb, odd pixels) stays its own problem
+            return self.transform(load_image(path)), int(self.labels[i]), int(self.parts[i])
+        except Exception as error:  # noqa: BLE001
+            return Unreadable(path, unreadable_reason(error))
 
 
 def collate_readable(items: list) -> tuple:

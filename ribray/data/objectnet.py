@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from importlib import resources
 from pathlib import Path
 
 from ribray.data import register
-from ribray.data.folders import WnidFolders, missing_folder
+from ribray.data.folders import WnidFolders, missing_folder, subfolders
 
 
 @functools.lru_cache(maxsize=1)
@@ -56,8 +55,7 @@ class ObjectNet(WnidFolders):
         root = Path(root)
         if not root.is_dir():
             raise missing_folder(self.name, root, self.layout())
-        with os.scandir(root) as entries:
-            return {e.name for e in entries if e.is_dir()} & set(self.wnids())
+        return subfolders(root) & set(self.wnids())
 
     def layout(self) -> str:
         return f"<{self.folder}>/<ObjectNet class folder>/*.png (the 113 ImageNet-overlapping classes)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from ribray.engine.inputs import rerun_producers_of_broken_weights
 from ribray.engine.tune_run import (
     Pass,
     check_resources_fit,
@@ -28,10 +29,11 @@ from ribray.results.tracking import (
     start_sweep,
     sweep_params,
     sweep_tags,
+    tracking_failure,
 )
 from ribray.secrets import redact
 from ribray.spec.validate import check_spec
-from ribray.storage import Location
+from ribray.storage import Location, full_message, is_full
 from ribray.trials import faults
 from ribray.trials.context import SweepContext
 from ribray.trials.trainable import FAILED_FOR_GOOD
@@ -83,6 +85,7 @@ def _run(spec, plan: Plan, layout: SweepLayout, started: float, resume: bool, ad
     fingerprints = _fingerprints(spec, plan, echo)
     rerun = _changed_inputs(plan, layout, fingerprints, finished, reruns, echo)
     finished -= rerun
+    finished -= rerun_producers_of_broken_weights(plan, layout, finished & set(plan.by_id()), echo)
     done = finished & set(plan.by_id())
     previous = latest_experiment(layout)
     if resume and previous is None:
@@ -126,15 +129,24 @@ class _Run:
     fault: dict[str, str] | None
 
     def fit(self, run: Pass) -> tuple[list, dict[str, str]]:
-        """Run one Tuner: its results, and {trial id: cause} if Ray Tune itself stopped."""
+        """Run one Tuner: its results, and {trial id: cause} if Ray Tune itself stopped (an
+        error of its own, or a full storage: see StopWhenStorageFull)."""
         tuner, progress = make_tuner(self.spec, self.plan, run, self.context, self.layout,
                                      self.max_concurrent, self.fault)
         try:
-            return list(tuner.fit()), {}
+            grid = list(tuner.fit())
         except Exception as error:  # noqa: BLE001 - Tune's own bookkeeping failed (e.g. a full disk)
-            done = done_trial_ids(self.layout.results)
-            unfinished = [t.trial_id for t in self.plan.trials if t.trial_id not in done]
-            return [], _driver_failure(self.layout.root, error, (progress and progress.failed_ids) or unfinished)
+            blamed = (progress and progress.failed_ids) or self._not_done([])
+            return [], _driver_failure(self.layout.root, error, blamed)
+        if is_full(self.layout.root):  # the failed trials keep their own errors
+            return grid, _driver_failure(self.layout.root, None, self._not_done(grid))
+        return grid, {}
+
+    def _not_done(self, grid: list) -> list[str]:
+        """The planned trials without a shard, and without an error of their own in `grid`."""
+        done = done_trial_ids(self.layout.results)
+        errored = {(r.config or {}).get("trial_id") for r in grid if r.error is not None}
+        return [t.trial_id for t in self.plan.trials if t.trial_id not in done and t.trial_id not in errored]
 
 
 def _suggest_resume(previous: Location, finished: set[str], echo) -> None:
@@ -242,8 +254,8 @@ def _context(spec, layout: SweepLayout, plan: Plan, fingerprints: dict[str, str]
                                artifacts, sweep_tags(spec, layout))
         describe_sweep(tracking, sweep_params(spec, plan), {"spec.yaml": spec_text(spec)})
     except Exception as error:  # noqa: BLE001 - the sweep runs without MLflow, with a warning
-        print(f"warning: MLflow at {redact(tracking_uri)} is unavailable ({redact(str(error))}); "
-              "results still go to Parquet; run `ribray mlflow sync` later")
+        print(f"warning: {tracking_failure(tracking_uri, error)}; results still go to Parquet; "
+              "run `ribray mlflow sync` later")
         tracking = None
     return SweepContext(sweep=spec.name, spec_hash=spec.spec_hash(), sweep_dir=layout.root.uri,
                         data_root=spec.data.root, data_folders=dict(spec.data.folders),
@@ -278,15 +290,12 @@ def trial_error_text(error: BaseException, limit: int = 1000) -> str:
     return f"{type(cause).__name__}: {text[:limit] + ('...' if len(text) > limit else '')}"
 
 
-def _driver_failure(root: Location, error: Exception, trial_ids: list[str]) -> dict[str, str]:
-    """Name the likely cause when Ray Tune stops with an error of its own."""
-    cause = f"{type(error).__name__}: {error}"
-    if root.is_local:
-        import shutil
-
-        free = shutil.disk_usage(root.path).free
-        if free < 16 * 2**20:
-            cause = f"storage {root.path} is full ({free / 2**20:.1f} MiB free): No space left on device ({cause})"
+def _driver_failure(root: Location, error: Exception | None, trial_ids: list[str]) -> dict[str, str]:
+    """Name the likely cause when Ray Tune stops with an error of its own (None: it stopped
+    because the storage is full)."""
+    cause = f"{type(error).__name__}: {error}" if error is not None else ""
+    if is_full(root):
+        cause = full_message(root.path) + (f" ({cause})" if cause else "")
     return {trial_id: f"Ray Tune stopped: {cause}" for trial_id in trial_ids}
 
 

@@ -135,6 +135,26 @@ def _quiet_tune() -> None:
     # started with authentication disabled is still warned about (a separate message).
     logging.getLogger("ray._private.authentication.authentication_token_setup").addFilter(
         lambda record: "Token authentication is enabled" not in record.getMessage())
+    for name in ("ray.tune.execution.tune_controller", "ray.tune.execution.experiment_state"):
+        if _one_line_for_known_failures not in logging.getLogger(name).filters:
+            logging.getLogger(name).addFilter(_one_line_for_known_failures)
+
+
+def _one_line_for_known_failures(record: logging.LogRecord) -> bool:
+    """A trial's PermanentError (ribray's message for the user: a loss that is not finite, a
+    full disk) and a full disk under Tune's own writes are logged as one line, not as a
+    traceback per retry and per save of Tune's state; the summary keeps the whole error."""
+    from ribray.errors import PermanentError, first_line
+    from ribray.storage import is_full_error
+
+    error = record.exc_info[1] if record.exc_info else None
+    cause = getattr(error, "cause", None) or error
+    if isinstance(cause, PermanentError) or is_full_error(cause):
+        said = record.getMessage().rstrip()
+        record.msg = f"{said}{' ' if said.endswith(':') else ': '}{type(cause).__name__}: {first_line(cause)}"
+        record.args = ()
+        record.exc_info, record.exc_text = None, None
+    return True
 
 
 def make_tuner(spec, plan: Plan, run: Pass, context: SweepContext, layout: SweepLayout,
@@ -146,6 +166,7 @@ def make_tuner(spec, plan: Plan, run: Pass, context: SweepContext, layout: Sweep
     from ribray.engine.progress import Progress
     from ribray.engine.prune import CheckpointPruner
     from ribray.engine.searcher import PlanSearcher
+    from ribray.engine.stopper import StopWhenStorageFull
     from ribray.plan.estimate import load_throughput, plan_hours
     from ribray.trials import run_trial
 
@@ -163,7 +184,7 @@ def make_tuner(spec, plan: Plan, run: Pass, context: SweepContext, layout: Sweep
         name=f"run-{time.strftime('%Y%m%d-%H%M%S')}", storage_path=storage_path,
         storage_filesystem=storage_filesystem,
         failure_config=tune.FailureConfig(max_failures=spec.retries),
-        checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=1), stop=StopWhenStorageFull(layout.root.uri),
         callbacks=[progress, CheckpointPruner()], verbose=0)
     record_trials(layout.tune.child(run_config.name), plan)
     searcher = PlanSearcher(list(plan.trials), done=run.done, failed=run.failed,

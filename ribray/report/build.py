@@ -24,6 +24,7 @@ from ribray.report.rows import (
     as_planned,
     check_columns,
     check_one_evaluation,
+    check_one_image_set,
     check_one_spec,
     final_accuracies,
     newest_per_cell,
@@ -91,6 +92,7 @@ def build_reports(results: Any, spec=None, allow_mixed: bool = False) -> list[Re
         check_one_spec(rows, allow_mixed)
     accuracies, superseded = newest_per_cell(accuracies)
     notes += check_one_evaluation(accuracies, allow_mixed)
+    notes += check_one_image_set(accuracies, allow_mixed)
     if superseded:
         notes.append(f"{len(superseded)} trial(s) superseded by newer results for the same model, method, "
                      f"downstream set and seed: {', '.join(sorted(superseded))}")

@@ -16,7 +16,7 @@ __all__ = ["PRETRAINED", "Accuracy", "MixedSpecsError", "final_accuracies", "met
 REQUIRED_COLUMNS = ("kind", "model", "method", "eval_set", "top1")
 COLUMNS = (*REQUIRED_COLUMNS, "trial_id", "spec_hash", "alpha", "downstream", "seed",
            "train_subset", "final", "finished_at", "epoch", "layer", "value", "decode", "eval_precision",
-           "method_label", "rib")
+           "method_label", "rib", "data_fingerprint")
 
 
 class MixedSpecsError(RibrayError):
@@ -46,6 +46,7 @@ class Accuracy:
     base: str = ""  # the registered method or interpolation the label is a variant of
     alpha: float | None = None
     rib: bool | None = None  # RI averages over its eval set (None: not recorded, ribray 0.2 and older)
+    data: str | None = None  # the eval set's fingerprint (ribray.data.fingerprint); None: not recorded
 
     @property
     def key(self) -> tuple:
@@ -115,6 +116,29 @@ def check_one_evaluation(accuracies: list[Accuracy], allow_mixed: bool) -> list[
     return [f"mixed evaluations: {line}" for line in lines]
 
 
+def check_one_image_set(accuracies: list[Accuracy], allow_mixed: bool) -> list[str]:
+    """Refuse, unless allowed, an eval set whose accuracies were computed on different images
+    (its folder's fingerprint differs between rows: RI would subtract accuracies on different
+    images); with allow_mixed, a note per such set. Rows that recorded none are not compared."""
+    by_set: dict[str, dict[str, list[str]]] = {}
+    for a in accuracies:
+        if a.data:
+            by_set.setdefault(a.eval_set, {}).setdefault(a.data, []).append(a.trial_id or "?")
+    mixed = {s: found for s, found in by_set.items() if len(found) > 1}
+    if not mixed:
+        return []
+    lines = [f"{s} was evaluated on " + " and on ".join(
+        f"{listed} ({len(ids)} trial(s), e.g. {ids[0]})" for listed, ids in sorted(found.items()))
+        for s, found in sorted(mixed.items())]
+    if not allow_mixed:
+        raise MixedEvaluationError(
+            f"{lines[0]}{f' (and {len(lines) - 1} more set(s))' if len(lines) > 1 else ''} (files:listing "
+            "fingerprints): accuracies on different images are not comparable; run the sweep with "
+            "--rerun-changed-data to evaluate everything on the data as it is now, or pass --allow-mixed "
+            "to report them together anyway")
+    return [f"different images: {line}" for line in lines]
+
+
 def final_accuracies(rows: list[dict]) -> list[Accuracy]:
     """The rows that count in tables: final evaluations (not learning-curve points) of the
     pretrained, fine-tuned and interpolated models; analysis rows (CKA, OTDD) are left out."""
@@ -130,7 +154,8 @@ def final_accuracies(rows: list[dict]) -> list[Accuracy]:
             train_subset=row.get("train_subset") or "all", eval_set=row["eval_set"],
             top1=float(row["top1"]), trial_id=row.get("trial_id"),
             finished_at=row.get("finished_at"), decode=row.get("decode"), precision=row.get("eval_precision"),
-            kind=row["kind"], base=row["method"], alpha=row.get("alpha"), rib=row.get("rib")))
+            kind=row["kind"], base=row["method"], alpha=row.get("alpha"), rib=row.get("rib"),
+            data=row.get("data_fingerprint")))
     return found
 
 

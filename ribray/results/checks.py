@@ -74,7 +74,7 @@ def identity_changes(results: Location, fingerprints: dict[str, str], plugins: d
                                             (row.get("downstream"), row.get("train_fingerprint"), "fine-tuned on")):
                 now = fingerprints.get(dataset)
                 if recorded and now and recorded != now:
-                    data.setdefault(trial_id, f"{what} {dataset}: {_files(recorded)} then, {_files(now)} now")
+                    data.setdefault(trial_id, f"{what} {dataset}: {listed_files(recorded)} then, {listed_files(now)} now")
             for used in row.get("plugins") or []:
                 now = plugins.get(used["plugin"])
                 if now != used["identity"]:
@@ -83,7 +83,8 @@ def identity_changes(results: Location, fingerprints: dict[str, str], plugins: d
     return data, code
 
 
-def _files(fingerprint: str) -> str:
+def listed_files(fingerprint: str) -> str:
+    """A fingerprint in words: '80 files (listing 3f2a...)'."""
     count, _, digest = fingerprint.partition(":")
     return f"{count} files (listing {digest})" if digest else fingerprint
 

@@ -14,7 +14,15 @@ from pathlib import Path
 
 from ribray.plan import method_label, trial_label
 from ribray.results.store import read_results, shard_name
-from ribray.results.tracking import TrackingInfo, TrialRun, final_metrics, find_trial_run, start_sweep, top1_metric
+from ribray.results.tracking import (
+    TrackingInfo,
+    TrialRun,
+    final_metrics,
+    find_trial_run,
+    start_sweep,
+    top1_metric,
+    tracking_failure,
+)
 from ribray.storage import Location
 
 PARAM_COLUMNS = ("trial_id", "kind", "model", "model_name", "method", "method_label", "downstream", "seed", "alpha",
@@ -30,7 +38,19 @@ class SyncReport:
 
 def sync_results(results: Location, tracking_uri: str, experiment: str, sweep: str,
                  artifact_root: str | None = None) -> SyncReport:
-    """Make sure every trial with a shard has one finished child run under the sweep's parent."""
+    """Make sure every trial with a shard has one finished child run under the sweep's parent;
+    a tracking store that fails is a RibrayError in one line (nothing is written locally)."""
+    from mlflow.exceptions import MlflowException
+
+    by_trial = _rows_by_trial(results)  # before any contact: a results folder that is not one fails first
+    try:
+        return _sync(by_trial, results, tracking_uri, experiment, sweep, artifact_root)
+    except MlflowException as error:
+        raise tracking_failure(tracking_uri, error) from None
+
+
+def _sync(by_trial: dict[str, list[dict]], results: Location, tracking_uri: str, experiment: str, sweep: str,
+          artifact_root: str | None) -> SyncReport:
     from mlflow.tracking import MlflowClient
 
     by_trial = _rows_by_trial(results)  # first: no results, no store created (nor a run)

@@ -11,6 +11,7 @@ import logging
 import re
 from dataclasses import dataclass
 
+from ribray.errors import RibrayError
 from ribray.secrets import redact
 
 log = logging.getLogger("ribray.tracking")
@@ -23,6 +24,23 @@ EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 # and carry on (the shards are the source of truth). The user's own settings win.
 HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
                  "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+
+
+def tracking_failure(tracking_uri: str, error: BaseException) -> RibrayError:
+    """A failed contact with the tracking store in one line: the server's address and the
+    socket's own words when it could not be reached (MLflow's message is a page of URLs and
+    retries), else MLflow's first line."""
+    from ribray.errors import first_line
+
+    text = redact(first_line(error))
+    reason = _SOCKET_REASON.search(text)
+    if reason or "Max retries exceeded" in text:
+        return RibrayError(f"cannot reach the MLflow tracking server at {redact(tracking_uri)}: "
+                           f"{reason.group(0) if reason else text}")
+    return RibrayError(f"MLflow at {redact(tracking_uri)}: {text}")
+
+
+_SOCKET_REASON = re.compile(r"\[Errno -?\d+\] [^'\")]+")  # "[Errno 111] Connection refused"
 
 
 def _client(tracking_uri: str):

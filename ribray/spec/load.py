@@ -4,6 +4,7 @@ names the key's path (with a did-you-mean), local paths made absolute against th
 from __future__ import annotations
 
 import re
+import stat
 import types
 import typing
 from pathlib import Path
@@ -24,9 +25,7 @@ MAX_SPEC_VALUES = 100_000  # values after anchors (&a) and aliases (*a) are expa
 def load_spec(path: str | Path) -> Spec:
     """Read and validate a spec file; every problem becomes a SpecError naming the key."""
     path = Path(path)
-    if not path.is_file():
-        raise SpecError(f"spec file not found: {path}")
-    size = path.stat().st_size
+    size = _regular_file_size(path)
     if size > MAX_SPEC_BYTES:
         raise SpecError(f"{path}: {size / 2**20:.1f} MiB is not a spec (the limit is {MAX_SPEC_BYTES // 2**20} MiB; "
                         "sweeps/full.yaml, the paper's whole grid, takes 1.6 KB)")
@@ -36,6 +35,22 @@ def load_spec(path: str | Path) -> Spec:
         raise SpecError(f"{path}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
                         f"{error.start}); save the spec as UTF-8") from None
     return parse_spec(read_yaml(text, str(path)), base_dir=path.resolve().parent)
+
+
+def _regular_file_size(path: Path) -> int:
+    """The spec file's size; a SpecError when it is missing or not a regular file (a folder,
+    a FIFO, which reading would block on, /dev/zero, which never ends)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise SpecError(f"spec file not found: {path}") from None
+    except OSError as error:  # no permission, a name too long, a link loop
+        raise SpecError(f"spec file {path} cannot be read: {error.strerror or error}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise SpecError(f"{path} is a folder, not a spec file; give the spec's .yaml file")
+    if not stat.S_ISREG(info.st_mode):
+        raise SpecError(f"{path} is not a regular file (a FIFO, socket or device); give the spec's .yaml file")
+    return info.st_size
 
 
 def read_yaml(text: str, name: str) -> dict:

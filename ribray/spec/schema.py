@@ -26,8 +26,24 @@ def no_credentials(uri: str) -> str:
     return uri
 
 
-# A local path or an object-store URI (storage, data, a checkpoint): refused with credentials in it
-PathOrUri = Annotated[str, AfterValidator(no_credentials)]
+NAME_MAX = 255  # bytes in one file or folder name (ext4, XFS, btrfs, APFS; NTFS: 255 characters)
+MAX_SWEEP_NAME = 100  # the sweep's folder: well under NAME_MAX, room for what is added to it
+
+
+def fits_file_system(path: str) -> str:
+    """A local path whose every folder and file name the file system takes (validate says so,
+    not the sweep's first mkdir: "File name too long")."""
+    for part in path.split("/") if "://" not in path else ():
+        size = len(part.encode("utf-8", "surrogateescape"))
+        if size > NAME_MAX:
+            raise ValueError(f"the name {part[:24]!r}... in this path is {size} bytes long; file systems "
+                             f"refuse names over {NAME_MAX} bytes")
+    return path
+
+
+# A local path or an object-store URI (storage, data, a checkpoint): refused with credentials in
+# it, or with a name in it that no file system takes
+PathOrUri = Annotated[str, AfterValidator(no_credentials), AfterValidator(fits_file_system)]
 
 
 class ModelSpec(Strict):
@@ -131,6 +147,14 @@ class Spec(Strict):
         if isinstance(datasets, dict):
             return {k: v if isinstance(v, DatasetDeclaration) else {**(v or {}), "name": k} for k, v in datasets.items()}
         return datasets
+
+    @field_validator("name")
+    @classmethod
+    def _name_fits_a_folder(cls, name: str) -> str:
+        if len(name) > MAX_SWEEP_NAME:
+            raise ValueError(f"{len(name)} characters; at most {MAX_SWEEP_NAME}: it names the sweep's folder "
+                             f"under storage (file systems refuse names over {NAME_MAX} bytes)")
+        return name
 
     @field_validator("models", mode="before")
     @classmethod

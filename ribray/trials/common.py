@@ -100,6 +100,7 @@ def result_rows(trial: Trial, ctx: TrialContext, outcome: Outcome,
     points += [(epoch, r, False) for epoch, r in outcome.curve]
     rows = [base | r.row() | {"epoch": epoch, "final": final} for epoch, r, final in points]
     rows += [base | row | {"epoch": 0, "final": True} for row in outcome.analysis]
+    ctx.sweep.check_unchanged([trial.downstream, *(row.get("eval_set") for row in rows)])  # what the rows claim
     return [row | {"data_fingerprint": ctx.sweep.fingerprint(row.get("eval_set")), "rib": _rib(row.get("eval_set"))}
             for row in rows]
 

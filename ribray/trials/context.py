@@ -3,9 +3,11 @@ the driver (Tune changes the working directory), and its own MLflow run."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ribray.errors import PermanentError
 from ribray.options import EvalOptions
 from ribray.results.layout import SweepLayout
 from ribray.results.tracking import TrackingInfo, TrialRun
@@ -39,6 +41,23 @@ class SweepContext:
         """The dataset's fingerprint as the driver took it (None: not taken, e.g. a run
         restored from ribray 0.1, whose pickled context has none)."""
         return getattr(self, "data_fingerprints", {}).get(dataset) if dataset else None
+
+    def check_unchanged(self, datasets: Iterable[str | None]) -> None:
+        """A PermanentError when a dataset's folder no longer has the fingerprint the driver
+        took at the sweep's start (an image deleted or added while the trial read it): the
+        trial's rows would claim data they were not computed on."""
+        from ribray.data.fingerprint import fingerprints
+        from ribray.results.checks import listed_files
+
+        taken = {d: self.fingerprint(d) for d in sorted({d for d in datasets if d})}
+        taken = {d: f for d, f in taken.items() if f}
+        now = fingerprints({d: self.dataset_folder(d) for d in taken}) if taken else {}
+        changed = [f"{d} at {self.dataset_folder(d)}: {listed_files(taken[d])} at the sweep's start, "
+                   f"{listed_files(now[d])} after this trial read it" for d in taken if now[d] != taken[d]]
+        if changed:
+            raise PermanentError(f"data changed while the sweep ran ({'; '.join(changed)}), so this trial's rows "
+                                 "would claim data they were not computed on; once the data is settled, "
+                                 "`ribray sweep SPEC --rerun-changed-data` runs again every trial of the old data")
 
     @property
     def layout(self) -> SweepLayout:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from ribray.errors import PermanentError
 from ribray.options import Evaluation
 from ribray.trials.context import SweepContext, worker_count
 
@@ -76,9 +77,19 @@ def evaluate_set(models: list[nn.Module], name: str, sweep: SweepContext, data_c
                 hits = (project(model(images)).argmax(dim=1) == labels).long()
                 correct[i].index_add_(0, part_ids, hits)
     seconds = time.perf_counter() - started
+    _refuse_mostly_unreadable(name, batches.skipped, sum(total.tolist()))
     how = {"decode": batches.decoder, "precision": precision_name(dtype)}
     return [_result(entry, name, parts, correct[i].tolist(), total.tolist(), seconds, how)
             for i in range(len(models))]
+
+
+def _refuse_mostly_unreadable(name: str, skipped: list, scored: int) -> None:
+    """One unreadable file is skipped and counted; a set of which more than half could not be
+    read is not measured at all: a PermanentError with the count (a retry reads the same files)."""
+    if skipped and len(skipped) > scored:
+        raise PermanentError(f"{name}: {len(skipped):,} of {len(skipped) + scored:,} images could not be read "
+                             f"(e.g. {skipped[0].path}: {skipped[0].reason}); `ribray data check --verify-images` "
+                             "lists them")
 
 
 def _result(entry, name: str, parts: list[str], correct: list[int], total: list[int],

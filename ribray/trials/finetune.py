@@ -15,6 +15,7 @@ from ribray.data.scoring import LabelProjector
 from ribray.methods import MethodInputs, get_method
 from ribray.plan import FinetuneTrial
 from ribray.results.tracking import top1_metric
+from ribray.storage import full_error
 from ribray.trials import runs
 from ribray.trials.common import Outcome, base_model, probe_batches, seed_everything
 from ribray.trials.context import TrialContext
@@ -133,10 +134,18 @@ def _resume(trainer: Trainer, outcome: Outcome, ctx: TrialContext) -> bool:
 
 
 def _checkpoint(trainer: Trainer, outcome: Outcome, ctx: TrialContext, metrics: dict) -> None:
+    """Hand Tune this epoch's checkpoint (it copies it to the sweep's tune/ folder); a full disk
+    fails the trial at once (StorageFullError: a retry would fill it again)."""
     started = time.perf_counter()
     state = {"trainer": trainer.state_dict(), "train_seconds": outcome.train_seconds,
              "curve": [(epoch, vars(result)) for epoch, result in outcome.curve], "plugins": ctx.plugins}
     with tempfile.TemporaryDirectory() as folder:
         torch.save(state, Path(folder) / STATE_FILE)
         metrics = metrics | {"trial_finished": 0, "checkpoint_seconds": time.perf_counter() - started}
-        tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+        try:
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+        except OSError as error:
+            full = full_error(error, ctx.sweep.layout.tune.path, f"the checkpoint of epoch {metrics['epoch']}")
+            if full is None:
+                raise
+            raise full from error

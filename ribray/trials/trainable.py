@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -15,6 +16,7 @@ from ribray.errors import PermanentError, RibrayError, first_line
 from ribray.plan import Trial
 from ribray.results.store import shard_name, write_shard
 from ribray.results.tracking import TrialRun, final_metrics
+from ribray.storage import StorageError, refuse_if_full
 from ribray.trials.context import SweepContext, TrialContext
 
 # Ray logs every epoch checkpoint of every trial at INFO; ribray's progress line says enough.
@@ -37,7 +39,8 @@ def run_trial(config: dict, context: SweepContext, fault: dict[str, str] | None 
             raise PermanentError(failed_for_good.read_bytes().decode())
         _run_trial(_read_trial(config, context), context, fault)
     except PermanentError as error:
-        failed_for_good.write_bytes(str(error).encode())
+        with contextlib.suppress(StorageError):  # a full disk: the error itself says so
+            failed_for_good.write_bytes(str(error).encode())
         tune.report({"trial_finished": 0, FAILED_FOR_GOOD: str(error)})
 
 
@@ -48,16 +51,17 @@ def _run_trial(trial: Trial, context: SweepContext, fault: dict[str, str] | None
     if context.results.child(shard_name(trial.trial_id)).exists():
         tune.report({"trial_finished": 1, "skipped": 1})  # finished before an interruption: never twice
         return
+    refuse_if_full(context.layout.root, "the trial")
     ctx = TrialContext(context, TrialRun(context.tracking, trial.trial_id, trial.label), fault)
     ctx.run_log.start(_params(trial))
     started = now()
     try:
         ctx.plugins = trial_plugins(trial, context)
         outcome = RUNNERS.get(trial.kind)(trial, ctx)
+        rows = result_rows(trial, ctx, outcome, started, now())  # checks the data it read is unchanged
     except BaseException:
         ctx.run_log.finish({}, None, status="FAILED")  # a retry sets it RUNNING again
         raise
-    rows = result_rows(trial, ctx, outcome, started, now())
     location = write_shard(context.results, trial.trial_id, rows)
     metrics = final_metrics(rows)
     ctx.run_log.finish(metrics, _local_copy(location, context), step=outcome.epochs)

@@ -165,7 +165,9 @@ def test_mlflow_server_down_mid_sweep_then_sync(ray_cluster, fake_data, tmp_path
         server.stop()
 
 
-def test_full_disk_fails_clearly_and_keeps_finished_shards(ray_cluster, fake_data, tmp_path):
+def test_full_disk_fails_fast_in_one_message_and_keeps_finished_shards(ray_cluster, fake_data, tmp_path, capfd):
+    """ENOSPC is not retried (the fine-tune trains its epoch once, though 3 retries are
+    allowed), Tune's tracebacks become one line each, and the sweep stops with the cause."""
     disk = tmp_path / "small-disk"
     disk.mkdir()
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)],
@@ -173,11 +175,19 @@ def test_full_disk_fails_clearly_and_keeps_finished_shards(ray_cluster, fake_dat
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
     try:
+        tracking = f"sqlite:///{tmp_path}/mlflow.db"
         spec = parse_spec(tiny_spec(tmp_path, fake_data, storage=str(disk), downstream=["imagenet_r"],
-                                    mlflow={"tracking_uri": f"sqlite:///{tmp_path}/mlflow.db"}))
+                                    retries=3, mlflow={"tracking_uri": tracking}))
         summary = run_sweep(spec, max_concurrent=1)
-        assert not summary.complete and summary.failed
-        assert any("No space left on device" in error for error in summary.failed.values()), summary.failed
+        assert not summary.complete and set(summary.failed) == {t.trial_id for t in make_plan(spec).trials
+                                                                if t.kind != "pretrained"}
+        assert all(f"storage {disk}" in e and "is full" in e and "No space left on device" in e
+                   for e in summary.failed.values()), summary.failed
+        output = capfd.readouterr()
+        assert "Traceback" not in output.out + output.err
+        assert (output.out + output.err).count("No space left on device") <= 4
+        ft = next(r for r in _trial_runs(tracking, "t") if r.data.params["method"] == "ft")
+        assert len(MlflowClient(tracking).get_metric_history(ft.info.run_id, "train_loss")) == 1, "retrained"
         shards = shard_files(disk / "t" / "results")
         assert shards, "the pretrained evaluation finished before the disk filled"
         for shard in shards:  # intact, readable, complete
@@ -226,3 +236,34 @@ def _running(process) -> bool:
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def test_an_eval_image_deleted_mid_sweep_fails_the_trial_that_read_it(ray_cluster, fake_data, tmp_path, monkeypatch):
+    """Rows never claim data they were not computed on: the trial that read the set after an
+    image went fails for good, naming both listings; the next sweep refuses the older rows."""
+    import shutil
+
+    from ribray.data import get_dataset
+    from ribray.errors import RibrayError
+
+    data = tmp_path / "data"
+    shutil.copytree(fake_data, data)
+    marker = tmp_path / "paused"
+    monkeypatch.setenv("RIBRAY_INJECT_FAULT", _fault("sleep", marker, method="ft", epoch=0, step=0, seconds=6))
+    spec = parse_spec(tiny_spec(tmp_path, data, downstream=["imagenet_r"], interpolations={}, retries=2))
+    victim = sorted(get_dataset("imagenet_val").path(data).glob("*/*"))[0]
+    image = victim.read_bytes()
+    deleted = threading.Thread(target=lambda: (wait_for(marker.exists, 120, "the paused fine-tune"), victim.unlink()))
+    deleted.start()
+    summary = run_sweep(spec, max_concurrent=1)  # the pretrained evaluation first, then the paused fine-tune
+    deleted.join()
+    ft = next(t for t in make_plan(spec).trials if t.kind == "finetune")
+    assert list(summary.failed) == [ft.trial_id], summary
+    error = summary.failed[ft.trial_id]
+    assert "PermanentError: data changed while the sweep ran (imagenet_val at" in error
+    assert "24 files (listing" in error and "23 files (listing" in error and "--rerun-changed-data" in error
+    assert [p.stem for p in shard_files(tmp_path / "runs" / "t" / "results")] == [
+        t.trial_id for t in make_plan(spec).trials if t.kind == "pretrained"]
+    victim.write_bytes(image + b"\0")  # the image back, re-encoded: the count is right again, the listing not
+    with pytest.raises(RibrayError, match="1 finished trial.s. were computed on other data"):
+        run_sweep(spec)

@@ -120,6 +120,18 @@ def test_mixed_decoders_or_precisions_are_refused_naming_both_unless_allowed(tmp
     assert allowed.exit_code == 0 and "Note: mixed evaluations: imagenet_r was evaluated with" in allowed.output
 
 
+def test_accuracies_on_different_images_are_refused_naming_both_unless_allowed(tmp_path):
+    write_pretrained(tmp_path, data_fingerprint="80:3f2a00000000")  # before an image was deleted
+    write_matrix(tmp_path, "ft", data_fingerprint="79:1bead62c331c")
+    outcome = _run(tmp_path, "--out", tmp_path / "out")
+    assert outcome.exit_code == 1 and "Traceback" not in outcome.output
+    assert "imagenet_r was evaluated on 79:1bead62c331c (3 trial(s)" in outcome.output
+    assert "and on 80:3f2a00000000 (1 trial(s), e.g. pre-" in outcome.output
+    assert "--rerun-changed-data" in outcome.output and not (tmp_path / "out").exists()
+    allowed = _run(tmp_path, "--out", tmp_path / "out", "--allow-mixed")
+    assert allowed.exit_code == 0 and "Note: different images: imagenet_r was evaluated on" in allowed.output
+
+
 def test_one_decoder_and_precision_everywhere_reports(tmp_path):
     write_pretrained(tmp_path, decode="pil", eval_precision="fp32")
     write_matrix(tmp_path, "ft", decode="pil", eval_precision="fp32")

@@ -50,3 +50,23 @@ def test_counts_per_part_and_imagenet_c_mean_of_means(tmp_path):
     assert zero.top1 == pytest.approx(100 * ((2 / 3 + 1 / 2) / 2 + 1 / 4) / 2)
     assert (always_1[0].correct, always_1[0].n_images) == (5, 9)
     assert (zero.decode, zero.precision) == ("pil", "fp32")
+
+
+def test_one_unreadable_image_is_counted_out_a_mostly_unreadable_set_fails_with_the_count(tmp_path):
+    from ribray.errors import PermanentError
+
+    entry = get_dataset("imagenet_r")
+    folder = tmp_path / "imagenet-r" / entry.wnids()[0]
+    folder.mkdir(parents=True)
+    for n in range(3):
+        Image.new("RGB", (20, 20), (n * 30, 0, 0)).save(folder / f"{n}.jpg")
+    (folder / "broken.jpg").write_bytes(b"not an image")
+    sweep = SweepContext(sweep="s", spec_hash="h", sweep_dir=str(tmp_path / "runs"), data_root=str(tmp_path),
+                         eval=EvalOptions(batch_size=2, workers=0))
+    [[result]] = evaluate([Constant(0)], ["imagenet_r"], sweep, CONFIG, torch.device("cpu"), Evaluation())
+    assert result.n_images == 3
+    for n in range(3):
+        (folder / f"{n}.jpg").write_bytes(b"truncated")
+    Image.new("RGB", (20, 20)).save(folder / "whole.jpg")
+    with pytest.raises(PermanentError, match=r"imagenet_r: 4 of 5 images could not be read \(e\.g\. .*0\.jpg"):
+        evaluate([Constant(0)], ["imagenet_r"], sweep, CONFIG, torch.device("cpu"), Evaluation())
