@@ -173,9 +173,11 @@ def _legacy_checkpoint(tmp: Path) -> None:
 
 
 def _a_shard(tmp: Path) -> None:
+    """A sweep folder (TMP) holding one shard."""
     from ribray.results.store import write_shard
     from ribray.storage import Location
 
+    _mark(tmp)
     write_shard(Location(str(tmp / "results")), "0123456789ab", [
         {"trial_id": "0123456789ab", "kind": "pretrained", "model": "tiny_vit", "method": "pretrained",
          "label": "tiny_vit/pretrained", "eval_set": "imagenet_r", "top1": 50.0, "final": True, "epoch": 0}])
@@ -325,8 +327,9 @@ CASES = [
 
 
 def _tree(root: Path) -> dict[str, bytes | str | None]:
-    """Every path under `root` with its bytes (None for a folder, the target for a link)."""
-    return {str(p.relative_to(root)): os.readlink(p) if p.is_symlink() else None if p.is_dir() else p.read_bytes()
+    """Every path under `root` with its bytes (the target for a link; None for a folder, and for a
+    FIFO, which reading would block on)."""
+    return {str(p.relative_to(root)): os.readlink(p) if p.is_symlink() else p.read_bytes() if p.is_file() else None
             for p in sorted(root.rglob("*"))}
 
 

@@ -11,7 +11,7 @@ import yaml
 
 from ribray.data import IMAGENET_VAL, RIB_SETS
 from ribray.plan import make_plan
-from ribray.results import write_shard
+from ribray.results import SweepLayout, write_shard
 from ribray.spec import load_spec
 from ribray.storage import Location
 
@@ -51,6 +51,7 @@ def test_the_dataset_size_study_is_the_papers_and_its_report_plots_size(tmp_path
                  "train_subset": trial.row_fields()["train_subset"], "eval_set": s, "epoch": 10,
                  "final": True, "top1": _accuracy(trial, s)} for s in trial.eval_sets]
         write_shard(results, trial.trial_id, rows)
+    SweepLayout.of(spec).mark(spec.name, spec.name, spec.spec_hash())  # what a sweep writes as it starts
 
     reports, folder, _ = run_report(str(path))
     one_shot = next(r for r in reports if r.scope.train_subset == "shots=1")
