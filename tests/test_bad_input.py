@@ -149,6 +149,9 @@ CASES = [
     Case("data check of a missing root", ["does not exist"], args=["data", "check", "TMP/nowhere"]),
     Case("validate of a missing spec", ["spec file not found"], args=["validate", "TMP/nowhere.yaml"]),
     Case("unknown command", ["No such command 'sweeep'"], args=["sweeep", "SPEC"], code=2),
+    # issue 21: secrets with reserved characters, a cluster address that does not answer
+    Case("storage password holding / # ? and a space", ["storage", "holds credentials", "written %40"],
+         spec={"storage": f"s3://AKIAEXAMPLE:a/b#{SECRET}?c d@bucket/runs"}),
 ]
 
 
