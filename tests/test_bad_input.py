@@ -152,6 +152,9 @@ CASES = [
     # issue 21: secrets with reserved characters, a cluster address that does not answer
     Case("storage password holding / # ? and a space", ["storage", "holds credentials", "written %40"],
          spec={"storage": f"s3://AKIAEXAMPLE:a/b#{SECRET}?c d@bucket/runs"}),
+    Case("cluster address where nothing answers", ["--address 127.0.0.1:1", "no Ray cluster answers", "after 0.5 s",
+                                                   "ray_current_cluster", "--address auto", "--connect-timeout"],
+         args=["sweep", "SPEC", "--address", "127.0.0.1:1", "--connect-timeout", "0.5"]),
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from ribray.engine.cluster import CONNECT_TIMEOUT_S, RayAddress
 from ribray.engine.lock import sweep_lock
 from ribray.engine.tune_run import (
     Pass,
@@ -55,17 +56,20 @@ class SweepSummary:
 
 
 def run_sweep(spec, *, resume: bool = False, address: str | None = None,
-              max_concurrent: int | None = None, rerun_changed_data: bool = False, echo=print) -> SweepSummary:
-    """Run every planned trial not yet done; return how the sweep ended."""
+              connect_timeout_s: float = CONNECT_TIMEOUT_S, max_concurrent: int | None = None,
+              rerun_changed_data: bool = False, echo=print) -> SweepSummary:
+    """Run every planned trial not yet done (on the embedded Ray, or on the cluster at
+    `address`, waited for at most `connect_timeout_s` seconds); return how the sweep ended."""
     started = time.monotonic()
     check_spec(spec)
     plan = make_plan(spec)
     layout = SweepLayout.of(spec)
+    ray_address = RayAddress(address, connect_timeout_s)
     with sweep_lock(layout.root):
-        return _run(spec, plan, layout, started, resume, address, max_concurrent, rerun_changed_data, echo)
+        return _run(spec, plan, layout, started, resume, ray_address, max_concurrent, rerun_changed_data, echo)
 
 
-def _run(spec, plan: Plan, layout: SweepLayout, started: float, resume: bool, address: str | None,
+def _run(spec, plan: Plan, layout: SweepLayout, started: float, resume: bool, ray_address: RayAddress,
          max_concurrent: int | None, rerun_changed_data: bool, echo) -> SweepSummary:
     finished = verified_done(layout.results, echo)
     fingerprints = _fingerprints(spec, plan, echo)
@@ -84,8 +88,8 @@ def _run(spec, plan: Plan, layout: SweepLayout, started: float, resume: bool, ad
         check_still_planned(Location(previous), plan, finished)
     for name in layout.failed.list_files(".txt"):  # failed for good in an earlier run: try again now
         layout.failed.child(name).delete()
-    start_ray(address)
-    check_resources_fit(spec.resources, embedded=address is None, echo=echo)  # before anything is written
+    start_ray(ray_address.address, ray_address.connect_timeout_s)
+    check_resources_fit(spec.resources, embedded=ray_address.address is None, echo=echo)  # before anything is written
     run = _Run(spec, plan, layout, _context(spec, layout, plan, fingerprints), max_concurrent,
                faults.from_environment())
     if previous is not None and not resume:

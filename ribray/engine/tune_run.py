@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ribray.engine.cluster import CONNECT_TIMEOUT_S, wait_for_cluster
 from ribray.errors import RibrayError
 from ribray.plan import Plan
 from ribray.results.layout import SweepLayout, tune_trial_folder
@@ -29,7 +30,9 @@ class Pass:
     failed: set[str] = field(default_factory=set)
 
 
-def start_ray(address: str | None) -> None:
+def start_ray(address: str | None, connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Start the embedded Ray (`address` None), or join the cluster at `address`, waiting for
+    it at most `connect_timeout_s` seconds (engine/cluster.py)."""
     import ray
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -40,12 +43,15 @@ def start_ray(address: str | None) -> None:
     logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     _quiet_tune()
     _keep_credentials_out_of_runtime_envs()
+    if address:  # first: an address that does not answer is an error even where Ray runs already
+        wait_for_cluster(address, connect_timeout_s)
     if ray.is_initialized():
         return
+    if not address:
+        stop_orphaned_ray_processes()
     if address:
         ray.init(address=address, log_to_driver=True)
     else:
-        stop_orphaned_ray_processes()
         # address="local": a new embedded Ray, never some other cluster this machine knows of;
         # its "Started a local Ray instance" is ribray's business, not the user's
         ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1",
