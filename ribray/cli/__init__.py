@@ -15,20 +15,21 @@ from ribray import __version__
 
 class RibrayGroup(click.Group):
     """Turns RibrayError into a one-line message and exit code 1 (no traceback); Ctrl-C into
-    exit code 130, as shells expect."""
+    exit code 130 and, for `ribray sweep`, SIGTERM into 143, as shells expect."""
 
     def invoke(self, ctx):
         from ribray.errors import RibrayError
         from ribray.secrets import redact
+        from ribray.signals import interrupted_exit_code
 
         try:
             return super().invoke(ctx)
         except RibrayError as error:
             click.secho(f"error: {redact(str(error))}", fg="red", err=True)
             sys.exit(1)
-        except KeyboardInterrupt:  # Ctrl-C before or after a sweep's own handling of it
+        except KeyboardInterrupt:  # Ctrl-C (or SIGTERM) before or after a sweep's own handling of it
             click.secho("interrupted", fg="yellow", err=True)
-            sys.exit(130)
+            sys.exit(interrupted_exit_code())
 
 
 @click.group(cls=RibrayGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -72,15 +72,19 @@ def _done_trials(spec) -> set[str]:
               help="run again the finished trials whose data changed since (their old results are set aside)")
 def sweep(spec: str, resume: bool, address: str | None, connect_timeout_s: float, max_concurrent: int | None,
           rerun_changed_data: bool) -> None:
-    """Run every trial of SPEC that is not done yet."""
-    from ribray.cli.views import print_summary
+    """Run every trial of SPEC that is not done yet. SIGTERM stops it as Ctrl-C does."""
+    from ribray.signals import if_abandoned, interrupted_exit_code, stop_on_sigterm
+
+    stop_on_sigterm()  # first: a scheduler's SIGTERM during validation is an interrupt too
+    from ribray.cli.views import print_summary, resume_hint
     from ribray.engine import run_sweep
     from ribray.spec import load_spec
 
-    summary = run_sweep(load_spec(spec), resume=resume, address=address, connect_timeout_s=connect_timeout_s,
-                        max_concurrent=max_concurrent, rerun_changed_data=rerun_changed_data, echo=click.echo)
+    with if_abandoned(lambda: click.echo(resume_hint(spec))):
+        summary = run_sweep(load_spec(spec), resume=resume, address=address, connect_timeout_s=connect_timeout_s,
+                            max_concurrent=max_concurrent, rerun_changed_data=rerun_changed_data, echo=click.echo)
     print_summary(summary, spec)
-    sys.exit(0 if summary.complete else 1 if summary.failed else 130)  # 130: interrupted (Ctrl-C)
+    sys.exit(0 if summary.complete else 1 if summary.failed else interrupted_exit_code())  # 130 / 143
 
 
 @click.command()

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 
 from ribray.errors import RibrayError
+from ribray.signals import if_abandoned
 from ribray.storage import Location, missing_folders, remove_empty
 
 LOCK_FILE = "sweep.lock"
@@ -33,11 +34,16 @@ def sweep_lock(root: Location) -> Iterator[None]:
                           "shows its progress); if it is no longer running, delete that file")
     created = missing_folders(root)
     _claim(lock, me)
-    try:
-        yield
-    finally:
+
+    def release() -> None:
         if (_holder(lock) or {}).get("token") == me["token"]:
             lock.delete()
+
+    try:
+        with if_abandoned(release):  # a SIGTERM's stop that cannot finish still frees the folder
+            yield
+    finally:
+        release()
         remove_empty(created)  # a sweep refused before it wrote anything leaves no empty folders
 
 

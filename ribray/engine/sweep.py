@@ -11,6 +11,7 @@ from ribray.engine.tune_run import (
     Pass,
     check_resources_fit,
     check_still_planned,
+    embedded_ray_answers,
     latest_experiment,
     make_tuner,
     recorded_trials,
@@ -31,6 +32,7 @@ from ribray.results.tracking import (
     sweep_tags,
 )
 from ribray.secrets import redact
+from ribray.signals import lifeline
 from ribray.spec.validate import check_spec
 from ribray.storage import Location
 from ribray.trials import faults
@@ -94,10 +96,11 @@ def _run(spec, plan: Plan, layout: SweepLayout, started: float, resume: bool, ra
                faults.from_environment())
     if previous is not None and not resume:
         _suggest_resume(Location(previous), finished | rerun, echo)
-    grid, stopped = run.fit(Pass(done, previous if resume else None))
-    if resume and not stopped:
-        more, stopped = _run_new_trials(run, Location(previous), grid, echo)
-        grid += more
+    with lifeline(embedded_ray_answers()):  # a SIGTERM to the process group stops it too
+        grid, stopped = run.fit(Pass(done, previous if resume else None))
+        if resume and not stopped:
+            more, stopped = _run_new_trials(run, Location(previous), grid, echo)
+            grid += more
     summary = _summarize(plan, done, layout, grid, time.monotonic() - started)
     summary.failed |= stopped
     summary.not_run = [t for t in summary.not_run if t not in summary.failed]

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from ribray.engine.cluster import wait_for_cluster
+from ribray.engine.tune_run import embedded_ray_answers
 from ribray.errors import RibrayError
 
 
@@ -32,7 +33,9 @@ def test_an_address_that_is_not_host_and_port_is_refused_at_once():
         wait_for_cluster("no-port-here", timeout_s=30)
 
 
-def test_a_live_gcs_is_joined_at_once(ray_cluster):
+def test_a_live_gcs_is_joined_at_once_and_the_embedded_ray_is_watched(ray_cluster):
     started = time.monotonic()
     wait_for_cluster(ray_cluster.get_runtime_context().gcs_address, timeout_s=30)
     assert time.monotonic() - started < 5
+    answers = embedded_ray_answers()
+    assert answers is not None and answers()
