@@ -323,6 +323,12 @@ CASES = [
     Case("a FIFO as the spec", ["spec.fifo is not a regular file"], args=["validate", "TMP/spec.fifo"], setup=_fifo),
     Case("/dev/zero as the spec", ["/dev/zero is not a regular file"], args=["sweep", "/dev/zero"]),
     Case("a folder as the spec", ["is a directory"], args=["validate", "TMP"], code=2),
+    # issue 21: secrets with reserved characters, a cluster address that does not answer
+    Case("storage password holding / # ? and a space", ["storage", "holds credentials", "written %40"],
+         spec={"storage": f"s3://AKIAEXAMPLE:a/b#{SECRET}?c d@bucket/runs"}),
+    Case("cluster address where nothing answers", ["--address 127.0.0.1:1", "no Ray cluster answers", "after 0.5 s",
+                                                   "ray_current_cluster", "--address auto", "--connect-timeout"],
+         args=["sweep", "SPEC", "--address", "127.0.0.1:1", "--connect-timeout", "0.5"]),
 ]
 
 

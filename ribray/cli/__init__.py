@@ -15,11 +15,12 @@ from ribray import __version__
 
 class RibrayGroup(click.Group):
     """Turns RibrayError into a one-line message and exit code 1 (no traceback); Ctrl-C into
-    exit code 130, as shells expect."""
+    exit code 130 and, for `ribray sweep`, SIGTERM into 143, as shells expect."""
 
     def invoke(self, ctx):
         from ribray.errors import RibrayError, first_line
         from ribray.secrets import redact
+        from ribray.signals import interrupted_exit_code
 
         try:
             return super().invoke(ctx)
@@ -31,9 +32,9 @@ class RibrayGroup(click.Group):
                 raise  # a bug: its traceback is wanted
             click.secho(f"error: {redact(first_line(error))}", fg="red", err=True)
             sys.exit(1)
-        except KeyboardInterrupt:  # Ctrl-C before or after a sweep's own handling of it
+        except KeyboardInterrupt:  # Ctrl-C (or SIGTERM) before or after a sweep's own handling of it
             click.secho("interrupted", fg="yellow", err=True)
-            sys.exit(130)
+            sys.exit(interrupted_exit_code())
 
 
 def _from_a_service(error: BaseException) -> bool:

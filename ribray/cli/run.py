@@ -63,24 +63,31 @@ def _done_trials(spec) -> set[str]:
 @spec_argument
 @click.option("--resume", is_flag=True, help="continue the last interrupted run from its checkpoints")
 @click.option("--address", default=None, help="Ray cluster to join ('auto': the one this machine belongs to)")
+@click.option("--connect-timeout", "connect_timeout_s", type=click.FloatRange(min=0, min_open=True), default=60.0,
+              show_default=True, envvar="RIBRAY_CONNECT_TIMEOUT",
+              help="seconds to wait for the --address cluster to answer before failing")
 @click.option("--max-concurrent", type=click.IntRange(min=1), default=None,
               help="at most this many trials at once (default: as many as the cluster fits)")
 @click.option("--rerun-changed-data", is_flag=True,
               help="run again the finished trials whose data changed since (their old results are set aside)")
 @click.option("--rerun-changed-plugins", is_flag=True,
               help="run again the finished trials whose plugins' code changed since (old results set aside)")
-def sweep(spec: str, resume: bool, address: str | None, max_concurrent: int | None,
+def sweep(spec: str, resume: bool, address: str | None, connect_timeout_s: float, max_concurrent: int | None,
           rerun_changed_data: bool, rerun_changed_plugins: bool) -> None:
-    """Run every trial of SPEC that is not done yet."""
-    from ribray.cli.views import print_summary
+    """Run every trial of SPEC that is not done yet. SIGTERM stops it as Ctrl-C does."""
+    from ribray.signals import if_abandoned, interrupted_exit_code, stop_on_sigterm
+
+    stop_on_sigterm()  # first: a scheduler's SIGTERM during validation is an interrupt too
+    from ribray.cli.views import print_summary, resume_hint
     from ribray.engine import run_sweep
     from ribray.spec import load_spec
 
-    summary = run_sweep(load_spec(spec), resume=resume, address=address, max_concurrent=max_concurrent,
-                        rerun_changed_data=rerun_changed_data, rerun_changed_plugins=rerun_changed_plugins,
-                        echo=click.echo)
+    with if_abandoned(lambda: click.echo(resume_hint(spec))):
+        summary = run_sweep(load_spec(spec), resume=resume, address=address, connect_timeout_s=connect_timeout_s,
+                            max_concurrent=max_concurrent, rerun_changed_data=rerun_changed_data,
+                            rerun_changed_plugins=rerun_changed_plugins, echo=click.echo)
     print_summary(summary, spec)
-    sys.exit(0 if summary.complete else 1 if summary.failed else 130)  # 130: interrupted (Ctrl-C)
+    sys.exit(0 if summary.complete else 1 if summary.failed else interrupted_exit_code())  # 130 / 143
 
 
 @click.command()

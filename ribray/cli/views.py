@@ -128,4 +128,8 @@ def print_summary(summary, spec_path: str) -> None:
     elif summary.failed:
         click.echo(f"fix the failures, then `ribray sweep {spec_path}` runs only what is missing.")
     else:
-        click.echo(f"interrupted: `ribray sweep {spec_path} --resume` continues from the checkpoints.")
+        click.echo(resume_hint(spec_path))
+
+
+def resume_hint(spec_path: str) -> str:
+    return f"interrupted: `ribray sweep {spec_path} --resume` continues from the checkpoints."

@@ -20,57 +20,72 @@ def _duration(seconds: float) -> str:
 class Progress(Callback):
     """Prints one line per trial event (works in a terminal and in `ray job` logs).
 
-    `planned` and `results` let it count, when Tune starts (also in a resumed run, which
-    brings back the callback pickled when it began), the planned trials whose shard exists."""
+    Trials are counted by their plan id, so none is counted twice: `planned` and `results` let
+    it find, when Tune starts (also in a resumed run, which brings back the callback pickled
+    when it began), the planned trials whose shard exists; a restored trial that finds its
+    shard then completes without being counted again."""
 
     def __init__(self, total: int, already_done: int, planned: list[str] | None = None,
                  results: str | None = None):
-        self.total, self.done = total, already_done
+        self.total, self.already_done = total, already_done
         self.planned, self.results = planned, results
-        self.failed = 0
+        self.finished: set[str] = set()
         self.failed_ids: list[str] = []  # plan trial ids, for the summary if Tune itself fails
-        self.running: dict[str, float] = {}
+        self.running: dict[str, float] = {}  # plan trial id -> when it started
         self.durations: list[float] = []
         self.started = time.monotonic()
 
     def setup(self, **info) -> None:
-        self.started, self.running, self.failed = time.monotonic(), {}, 0
+        self.started, self.running, self.failed_ids, self.finished = time.monotonic(), {}, [], set()
         planned, results = getattr(self, "planned", None), getattr(self, "results", None)
         if planned is not None and results is not None:
             from ribray.results.store import done_trial_ids
             from ribray.storage import Location
 
-            self.done = len(done_trial_ids(Location(results)) & set(planned))
+            self.finished, self.already_done = done_trial_ids(Location(results)) & set(planned), 0
+        else:  # a Progress pickled by ribray 0.1 (a resumed old run) kept only its count, as `done`
+            self.already_done = vars(self).get("done", getattr(self, "already_done", 0))
+
+    @property
+    def done(self) -> int:
+        return min(self.total, getattr(self, "already_done", 0) + len(self.finished))  # never past the plan
+
+    @property
+    def failed(self) -> int:
+        return len(set(self.failed_ids) - self.finished)
 
     def on_trial_start(self, iteration, trials, trial, **info):
-        self.running[trial.trial_id] = time.monotonic()
+        self.running[_plan_id(trial)] = time.monotonic()
         self._print(f"started  {_label(trial)}")
 
     def on_trial_complete(self, iteration, trials, trial, **info):
-        self._finish(trial)
         if (trial.last_result or {}).get(FAILED_FOR_GOOD):  # ended without an error: not retried
-            self.failed += 1
-            self.failed_ids.append((trial.config or {}).get("trial_id", trial.trial_id))
+            self._finish(trial)
+            self.failed_ids.append(_plan_id(trial))
             self._print(f"FAILED   {_label(trial)} (for good, not retried; see the summary)")
             return
-        self.done += 1
-        self._print(f"finished {_label(trial)}")
+        before = _plan_id(trial) in self.finished  # restored, it found its shard: counted already
+        self._finish(trial, timed=not before)
+        self.finished.add(_plan_id(trial))
+        self._print(f"finished {_label(trial)}" + (" (before the interruption)" if before else ""))
 
     def on_trial_error(self, iteration, trials, trial, **info):
-        self._finish(trial)
         if self._has_shard(trial):  # finished before an interruption; Tune, restoring it, finds
-            self._print(f"finished {_label(trial)} (before the interruption)")  # its checkpoint gone
+            self._finish(trial, timed=False)  # its checkpoint gone
+            self.finished.add(_plan_id(trial))
+            self._print(f"finished {_label(trial)} (before the interruption)")
             return
-        self.failed += 1
-        self.failed_ids.append((trial.config or {}).get("trial_id", trial.trial_id))
+        self._finish(trial)
+        self.failed_ids.append(_plan_id(trial))
         self._print(f"FAILED   {_label(trial)} (after retries; see the summary)")
 
     def on_trial_recover(self, iteration, trials, trial, **info):
         self._print(f"retrying {_label(trial)} from its last checkpoint")
 
-    def _finish(self, trial) -> None:
-        start = self.running.pop(trial.trial_id, None)
-        if start is not None:
+    def _finish(self, trial, timed: bool = True) -> None:
+        """No longer running; `timed`: its duration counts for the ETA."""
+        start = self.running.pop(_plan_id(trial), None)
+        if start is not None and timed:
             self.durations.append(time.monotonic() - start)
 
     def _has_shard(self, trial) -> bool:
@@ -84,18 +99,22 @@ class Progress(Callback):
         return Location(results).child(shard_name(trial_id)).exists()
 
     def _print(self, event: str) -> None:
-        waiting = self.total - self.done - self.failed - len(self.running)
+        running = len(set(self.running) - self.finished)  # a restored trial that finds its shard: done
+        waiting = max(0, self.total - self.done - self.failed - running)
         line = (f"[ribray {_duration(time.monotonic() - self.started)}] {self.done}/{self.total} done, "
-                f"{len(self.running)} running, {waiting} waiting, {self.failed} failed"
-                f"{self._eta(waiting)} | {event}")
+                f"{running} running, {waiting} waiting, {self.failed} failed"
+                f"{self._eta(waiting, running)} | {event}")
         print(line, file=sys.stdout, flush=True)  # looked up per call: the callback is pickled
 
-    def _eta(self, waiting: int) -> str:
+    def _eta(self, waiting: int, running: int) -> str:
         if not self.durations:
             return ""
         mean = sum(self.durations) / len(self.durations)
-        lanes = max(1, len(self.running))
-        return f", ETA {_duration(mean * (waiting + len(self.running)) / lanes)}"
+        return f", ETA {_duration(mean * (waiting + running) / max(1, running))}"
+
+
+def _plan_id(trial) -> str:
+    return (trial.config or {}).get("trial_id", trial.trial_id)
 
 
 def _label(trial) -> str:

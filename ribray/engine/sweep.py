@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from ribray.engine.cluster import CONNECT_TIMEOUT_S, RayAddress
 from ribray.engine.inputs import rerun_producers_of_broken_weights
 from ribray.engine.tune_run import (
     Pass,
     check_resources_fit,
     check_still_planned,
+    embedded_ray_answers,
     latest_experiment,
     make_tuner,
     recorded_trials,
@@ -32,6 +34,7 @@ from ribray.results.tracking import (
     tracking_failure,
 )
 from ribray.secrets import redact
+from ribray.signals import lifeline
 from ribray.spec.validate import check_spec
 from ribray.storage import Location, full_message, is_full
 from ribray.trials import faults
@@ -66,20 +69,22 @@ class Reruns:
 
 
 def run_sweep(spec, *, resume: bool = False, address: str | None = None,
-              max_concurrent: int | None = None, rerun_changed_data: bool = False,
-              rerun_changed_plugins: bool = False, echo=print) -> SweepSummary:
-    """Run every planned trial not yet done; return how the sweep ended."""
+              connect_timeout_s: float = CONNECT_TIMEOUT_S, max_concurrent: int | None = None,
+              rerun_changed_data: bool = False, rerun_changed_plugins: bool = False, echo=print) -> SweepSummary:
+    """Run every planned trial not yet done (on the embedded Ray, or on the cluster at
+    `address`, waited for at most `connect_timeout_s` seconds); return how the sweep ended."""
     started = time.monotonic()
     spec.activate()
     check_spec(spec)
     plan = make_plan(spec)
     layout = SweepLayout.of(spec)
+    ray_address = RayAddress(address, connect_timeout_s)
     with sweep_lock(layout.root):
-        return _run(spec, plan, layout, started, resume, address, max_concurrent,
+        return _run(spec, plan, layout, started, resume, ray_address, max_concurrent,
                     Reruns(rerun_changed_data, rerun_changed_plugins), echo)
 
 
-def _run(spec, plan: Plan, layout: SweepLayout, started: float, resume: bool, address: str | None,
+def _run(spec, plan: Plan, layout: SweepLayout, started: float, resume: bool, ray_address: RayAddress,
          max_concurrent: int | None, reruns: Reruns, echo) -> SweepSummary:
     finished = verified_done(layout.results, echo)
     fingerprints = _fingerprints(spec, plan, echo)
@@ -99,16 +104,17 @@ def _run(spec, plan: Plan, layout: SweepLayout, started: float, resume: bool, ad
         check_still_planned(Location(previous), plan, finished)
     for name in layout.failed.list_files(".txt"):  # failed for good in an earlier run: try again now
         layout.failed.child(name).delete()
-    start_ray(address)
-    check_resources_fit(spec.resources, embedded=address is None, echo=echo)  # before anything is written
+    start_ray(ray_address.address, ray_address.connect_timeout_s)
+    check_resources_fit(spec.resources, embedded=ray_address.address is None, echo=echo)  # before anything is written
     run = _Run(spec, plan, layout, _context(spec, layout, plan, fingerprints), max_concurrent,
                faults.from_environment())
     if previous is not None and not resume:
         _suggest_resume(Location(previous), finished | rerun, echo)
-    grid, stopped = run.fit(Pass(done, previous if resume else None))
-    if resume and not stopped:
-        more, stopped = _run_new_trials(run, Location(previous), grid, echo)
-        grid += more
+    with lifeline(embedded_ray_answers()):  # a SIGTERM to the process group stops it too
+        grid, stopped = run.fit(Pass(done, previous if resume else None))
+        if resume and not stopped:
+            more, stopped = _run_new_trials(run, Location(previous), grid, echo)
+            grid += more
     summary = _summarize(plan, done, layout, grid, time.monotonic() - started)
     summary.failed |= stopped
     summary.not_run = [t for t in summary.not_run if t not in summary.failed]

@@ -8,12 +8,15 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ribray.engine.cluster import CONNECT_TIMEOUT_S, takes_connections, wait_for_cluster
 from ribray.errors import RibrayError
 from ribray.plan import Plan
 from ribray.results.layout import SweepLayout, tune_trial_folder
+from ribray.signals import sigterm_stays_an_interrupt
 from ribray.storage import Location
 from ribray.trials.context import SweepContext
 
@@ -29,7 +32,9 @@ class Pass:
     failed: set[str] = field(default_factory=set)
 
 
-def start_ray(address: str | None) -> None:
+def start_ray(address: str | None, connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Start the embedded Ray (`address` None), or join the cluster at `address`, waiting for
+    it at most `connect_timeout_s` seconds (engine/cluster.py)."""
     import ray
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -40,16 +45,42 @@ def start_ray(address: str | None) -> None:
     logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     _quiet_tune()
     _keep_credentials_out_of_runtime_envs()
+    if address:  # first: an address that does not answer is an error even where Ray runs already
+        wait_for_cluster(address, connect_timeout_s)
     if ray.is_initialized():
         return
-    if address:
-        ray.init(address=address, log_to_driver=True)
-    else:
+    if not address:
         stop_orphaned_ray_processes()
-        # address="local": a new embedded Ray, never some other cluster this machine knows of;
-        # its "Started a local Ray instance" is ribray's business, not the user's
-        ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1",
-                 logging_level=logging.WARNING)
+    with sigterm_stays_an_interrupt():  # ray.init installs Ray's own SIGTERM handlers
+        if address:
+            ray.init(address=address, log_to_driver=True)
+        else:
+            # address="local": a new embedded Ray, never some other cluster this machine knows of;
+            # its "Started a local Ray instance" is ribray's business, not the user's
+            ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1",
+                     logging_level=logging.WARNING)
+
+
+def embedded_ray_answers() -> Callable[[], bool] | None:
+    """For the Ray this process started (None when it joined a cluster): a check that it is still
+    up, its GCS and raylet running and the GCS taking connections (a GCS sent SIGTERM closes its
+    port at once; its process lingers for seconds)."""
+    import psutil
+    import ray
+
+    processes = [p for p in psutil.Process().children() if p.name() in ("gcs_server", "raylet")]
+    if not processes:
+        return None
+    host, _, port = ray.get_runtime_context().gcs_address.rpartition(":")
+
+    def answers() -> bool:
+        try:
+            running = all(p.status() != psutil.STATUS_ZOMBIE for p in processes)
+        except psutil.NoSuchProcess:
+            return False
+        return running and takes_connections(host, int(port), timeout_s=1.0)
+
+    return answers
 
 
 def stop_orphaned_ray_processes(echo=print) -> int:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from ribray.conditional import read_versioned, write_if
 from ribray.errors import RibrayError
 from ribray.results.layout import LOCK_FILE, SweepLayout
+from ribray.signals import if_abandoned
 from ribray.storage import Location, StorageError, missing_folders, remove_empty
 
 __all__ = ["LOCK_FILE", "check_unlocked", "lock_holder", "sweep_lock"]
@@ -45,10 +46,18 @@ def sweep_lock(root: Location, command: str = SWEEP) -> Iterator[None]:
     except BaseException:
         remove_empty(created)
         raise
+    released = []
+
+    def release_once() -> None:
+        if not released:
+            released.append(True)
+            release()
+
     try:
-        yield
+        with if_abandoned(release_once):  # a SIGTERM's stop that cannot finish still frees the folder
+            yield
     finally:
-        release()
+        release_once()
         remove_empty(created)  # a command refused before it wrote anything leaves no empty folders
 
 

@@ -22,7 +22,8 @@ def no_credentials(uri: str) -> str:
         raise ValueError(f"{redact(uri)} holds credentials (user:password@ or a secret option); they would "
                          "be copied into trial configs and logs. Give them to the storage client by its "
                          "environment instead (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, "
-                         "GOOGLE_APPLICATION_CREDENTIALS) or an instance role")
+                         "GOOGLE_APPLICATION_CREDENTIALS) or an instance role (an @ that is part of a path "
+                         "is written %40)")
     return uri
 
 

@@ -7,9 +7,11 @@ they start listens on 127.0.0.1 and is stopped by the test.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -112,6 +114,37 @@ def test_ctrl_c_stops_a_resumed_sweep_before_the_trials_the_spec_gained(fake_dat
     assert last.wait(300) == 0, (tmp_path / "driver3.log").read_text()[-3000:]
     assert "running the 1 trial(s) the spec gained" in (tmp_path / "driver3.log").read_text()
     assert_exactly_once(load_spec(path), results, eval_sets=2)
+
+
+def test_sigterm_stops_like_ctrl_c_and_resume_counts_each_trial_once(fake_data, tmp_path):
+    spec_dict = tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"], interpolations={},
+                          resources={"gpu": 0, "cpu": 1})
+    path = write_spec(tmp_path / "spec.yaml", spec_dict)
+    results, lock = tmp_path / "runs" / "t" / "results", tmp_path / "runs" / "t" / "sweep.lock"
+    for number, group in ((1, False), (2, True)):  # `kill PID`, then `timeout` / Slurm: the whole group
+        marker = tmp_path / f"fired{number}"
+        fault = {"RIBRAY_INJECT_FAULT": _fault("sleep", marker, method="ft", epoch=0, step=0, seconds=120)}
+        driver = Driver(["sweep", str(path)] + (["--resume"] if number > 1 else []),
+                        tmp_path / f"driver{number}.log", env=fault)
+        wait_for(marker.exists, 180, "ft to start")
+        signalled = time.monotonic()
+        driver.terminate(group=group)
+        assert driver.wait(60) == 143, (tmp_path / f"driver{number}.log").read_text()[-3000:]
+        assert time.monotonic() - signalled < 30, "within the 30 s Slurm and Kubernetes give before SIGKILL"
+        log = (tmp_path / f"driver{number}.log").read_text()
+        assert f"interrupted: `ribray sweep {path} --resume` continues" in log, log[-3000:]
+        assert "Traceback" not in log and not lock.exists(), log[-3000:]
+
+    last = Driver(["sweep", str(path), "--resume"], tmp_path / "driver3.log")
+    assert last.wait(300) == 0, (tmp_path / "driver3.log").read_text()[-3000:]
+    assert_exactly_once(load_spec(path), results, eval_sets=2)
+    lines = [line for n in (1, 2, 3) for line in (tmp_path / f"driver{n}.log").read_text().splitlines()
+             if line.startswith("[ribray ")]
+    counts = [re.search(r"\] (\d+)/(\d+) done, \d+ running, \d+ waiting, \d+ failed(, ETA \d+(h\d\dm|m\d\ds))? \|", line)
+              for line in lines]
+    assert lines and all(counts), lines  # no negative count, no negative ETA
+    assert all(int(c.group(1)) <= int(c.group(2)) for c in counts), lines  # never more done than planned
+    assert lines[-1].startswith("[ribray") and "2/2 done" in lines[-1]
 
 
 def test_killed_worker_node_reschedules_the_trial(fake_data, tmp_path):

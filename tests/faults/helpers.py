@@ -105,6 +105,14 @@ class Driver:
         """Ctrl-C in the driver's terminal: SIGINT to its whole process group."""
         os.killpg(self.process.pid, signal.SIGINT)
 
+    def terminate(self, group: bool) -> None:
+        """SIGTERM to the driver alone (`kill PID`, Kubernetes), or to its whole process group,
+        its embedded Ray included (`timeout`, Slurm, systemd)."""
+        if group:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        else:
+            self.process.send_signal(signal.SIGTERM)
+
     def wait(self, timeout: float) -> int:
         try:
             return self.process.wait(timeout)
