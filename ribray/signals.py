@@ -39,6 +39,20 @@ def stop_on_sigterm() -> None:
 
 
 @contextlib.contextmanager
+def sigint_restored() -> Iterator[None]:
+    """Run a block that installs its own SIGINT handler (a Ray Tune run: Tune restores the one
+    before it only after a signal), and put back the handler it found: a later SIGTERM in this
+    process (a notebook's next sweep, its validation) must not reach a finished run's handler."""
+    main = threading.current_thread() is threading.main_thread()
+    handler = signal.getsignal(signal.SIGINT) if main else None
+    try:
+        yield
+    finally:
+        if main and handler is not None:
+            signal.signal(signal.SIGINT, handler)
+
+
+@contextlib.contextmanager
 def sigterm_stays_an_interrupt() -> Iterator[None]:
     """Run a block that installs its own SIGTERM handler (`ray.init`): a SIGTERM within it,
     which Ray's handlers turn into SystemExit, still ends as an interrupt; after it, SIGTERM

@@ -59,7 +59,7 @@ class Progress(Callback):
         self._print(f"started  {_label(trial)}")
 
     def on_trial_complete(self, iteration, trials, trial, **info):
-        if (trial.last_result or {}).get(FAILED_FOR_GOOD):  # ended without an error: not retried
+        if (getattr(trial, "last_result", None) or {}).get(FAILED_FOR_GOOD):  # ended without an error: not retried
             self._finish(trial)
             self.failed_ids.append(_plan_id(trial))
             self._print(f"FAILED   {_label(trial)} (for good, not retried; see the summary)")

@@ -34,7 +34,7 @@ from ribray.results.tracking import (
     tracking_failure,
 )
 from ribray.secrets import redact
-from ribray.signals import lifeline
+from ribray.signals import lifeline, sigint_restored
 from ribray.spec.validate import check_spec
 from ribray.storage import Location, full_message, is_full
 from ribray.trials import faults
@@ -140,7 +140,8 @@ class _Run:
         tuner, progress = make_tuner(self.spec, self.plan, run, self.context, self.layout,
                                      self.max_concurrent, self.fault)
         try:
-            grid = list(tuner.fit())
+            with sigint_restored():  # Tune leaves its SIGINT handler behind when no signal came
+                grid = list(tuner.fit())
         except Exception as error:  # noqa: BLE001 - Tune's own bookkeeping failed (e.g. a full disk)
             blamed = (progress and progress.failed_ids) or self._not_done([])
             return [], _driver_failure(self.layout.root, error, blamed)

@@ -76,7 +76,7 @@ class SweepLayout:
         """The marker's fields, or None when there is none (or it is not ribray's)."""
         try:
             found = json.loads(self.marker.read_bytes())
-        except (OSError, ValueError):
+        except (FileNotFoundError, ValueError):  # another OSError: the storage cannot be reached, said as it is
             return None
         return found if isinstance(found, dict) and isinstance(found.get("sweep"), str) else None
 

@@ -198,9 +198,7 @@ def _holder(lock: Location, patience: int = 0) -> dict | None:
         try:
             data = lock.read_bytes()
         except FileNotFoundError:
-            return None
-        except OSError:
-            data = b""
+            return None  # another OSError (a store that cannot be reached) is no holder: it is raised
         holder = _parse(data)
         if holder is not None:
             return holder

@@ -293,7 +293,7 @@ def test_an_eval_image_deleted_mid_sweep_fails_the_trial_that_read_it(ray_cluste
     ft = next(t for t in make_plan(spec).trials if t.kind == "finetune")
     assert list(summary.failed) == [ft.trial_id], summary
     error = summary.failed[ft.trial_id]
-    assert "PermanentError: data changed while the sweep ran (imagenet_val at" in error
+    assert "failed for good (not retried): data changed while the sweep ran (imagenet_val at" in error
     assert "24 files (listing" in error and "23 files (listing" in error and "--rerun-changed-data" in error
     assert [p.stem for p in shard_files(tmp_path / "runs" / "t" / "results")] == [
         t.trial_id for t in make_plan(spec).trials if t.kind == "pretrained"]
