@@ -313,9 +313,9 @@ def _import_file(module: str, folder: str, plugin: Plugin) -> None:
 
 
 def _materialize(plugin: Plugin) -> str:
-    """The plugin's captured files, written once under the temp folder (per identity); the folder
-    to put on sys.path."""
-    base = Path(tempfile.gettempdir()) / "ribray-plugins" / plugin.identity
+    """The plugin's captured files, written once under the temp folder (per user and identity);
+    the folder to put on sys.path."""
+    base = _cache() / plugin.identity
     target = base / plugin.modules[0] if plugin.package else base
     for name, data in plugin.files:
         path = target / name
@@ -326,6 +326,22 @@ def _materialize(plugin: Plugin) -> str:
         temp.write_bytes(data)
         os.replace(temp, path)  # workers of one node may write the same file at once
     return str(base)
+
+
+def cache_folder() -> Path:
+    """Where plugins' captured files are written to be imported: this user's own folder under the
+    temp folder (nobody else may write code there that this user would then import)."""
+    return Path(tempfile.gettempdir()) / f"ribray-plugins-{os.getuid()}"
+
+
+def _cache() -> Path:
+    folder = cache_folder()
+    folder.mkdir(mode=0o700, exist_ok=True)
+    info = folder.lstat()
+    if folder.is_symlink() or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise RibrayError(f"{folder} is not this user's private folder (owner {info.st_uid}, mode "
+                          f"{info.st_mode & 0o777:o}); remove it, or set TMPDIR to a folder of your own")
+    return folder
 
 
 def _where(error: BaseException, folder: str | None) -> str:

@@ -39,14 +39,26 @@ class Entry:
     name: str  # the registry name
     options: BaseModel
     key: str = ""  # the spec's key it came from (a grid's variants share one)
-    grid: tuple[tuple[str, Any], ...] = field(default=())  # this variant's grid values
+    grid: tuple[tuple[str, Any], ...] = field(default=())  # this variant's grid values: (option path, value)
+    explicit: bool = False  # the key is a label of the spec's (it named the entry with `method:`)
 
-    def spec_item(self, name_key: str) -> tuple[str, dict]:
-        """(key, options) as a spec writes this entry, grids expanded: loading it gives it back."""
-        options = self.options.model_dump(mode="json")
-        if self.grid:
-            return self.label, {name_key: self.name, **options}
-        return self.key, options if self.key == self.name else {name_key: self.name, **options}
+
+def as_written(entries, name_key: str) -> dict[str, dict]:
+    """The entries as a spec writes them (`methods:`, `interpolations:`), a grid as its grid:
+    loading the result gives the same entries back (spec.yaml of the sweep's MLflow run, the spec
+    hash)."""
+    by_key: dict[str, list[Entry]] = {}
+    for entry in entries:
+        by_key.setdefault(entry.key, []).append(entry)
+    written = {}
+    for key, group in by_key.items():
+        options = group[0].options.model_dump(mode="json")
+        for path in dict.fromkeys(p for entry in group for p, _ in entry.grid):
+            values = list(dict.fromkeys(v for entry in group for p, v in entry.grid if p == path))
+            *parents, leaf = path.split(".")
+            (options[parents[0]] if parents else options)[leaf] = {GRID: values}
+        written[key] = {name_key: group[0].name, **options} if group[0].explicit else options
+    return written
 
 
 def is_grid(value: Any) -> bool:
@@ -65,7 +77,7 @@ def grid_values(options: dict) -> list[tuple[tuple[str, ...], list]]:
     for path, values in found:
         if not isinstance(values, list) or not values:
             raise ValueError(f"{'.'.join(path)}: a grid is a non-empty list of values ({{grid: [a, b]}})")
-    return found
+    return sorted(found, key=lambda grid: (len(grid[0]), grid[0]))  # labels alike, however the options are ordered
 
 
 def expand(options: dict) -> list[tuple[tuple[tuple[str, Any], ...], dict]]:
@@ -82,7 +94,7 @@ def expand(options: dict) -> list[tuple[tuple[tuple[str, Any], ...], dict]]:
                 filled[path[0]] = value
             else:
                 filled[path[0]][path[1]] = value
-            chosen.append((path[-1], value))
+            chosen.append((".".join(path), value))
         variants.append((tuple(chosen), filled))
     return variants
 
@@ -168,13 +180,14 @@ def _parse_one(spec_key: str, options: Any, registry: Registry, key: str, what: 
         except ValidationError as error:
             problems += lines_of(error, cls, (key, spec_key))
             continue
+        gridded = [(path.split(".")[-1], value) for path, value in values]  # labels name the option alone
         if explicit:
-            label = with_options(spec_key, values)
+            label = with_options(spec_key, gridded)
         else:  # the options that differ from the defaults, and a grid's values even where they do not
-            skipped = {k for k, _ in values} | set(shown_as_alpha)
+            skipped = {k for k, _ in gridded} | set(shown_as_alpha)
             label = with_options(name, [(k, v) for k, v in changed_options(typed, cls()) if k not in skipped]
-                                 + list(values))
-        found.append(Entry(label, name, typed, spec_key, values))
+                                 + gridded)
+        found.append(Entry(label, name, typed, spec_key, values, explicit))
     return found, sorted(set(problems), key=problems.index)
 
 

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, Field, PrivateAttr, StrictInt, field_serial
 
 from ribray.data.declared import DatasetDeclaration
 from ribray.options import PRETRAINED, AnalysesOptions, CurvesOptions, EvalOptions, Strict, TrainOptions, TrainSubset
-from ribray.spec.entries import LABEL, MAX_LABEL, Entry, is_grid, with_options
+from ribray.spec.entries import LABEL, MAX_LABEL, Entry, as_written, is_grid, with_options
 
 
 def no_credentials(uri: str) -> str:
@@ -223,8 +223,7 @@ class Spec(Strict):
     @field_serializer("methods", "interpolations")
     def _as_written(self, entries: dict[str, Entry], info) -> dict[str, Any]:
         """As a spec writes them (grids expanded): what spec.yaml and the spec hash hold."""
-        name_key = "method" if info.field_name == "methods" else "interpolation"
-        return dict(entry.spec_item(name_key) for entry in entries.values())
+        return as_written(entries.values(), "method" if info.field_name == "methods" else "interpolation")
 
     @model_validator(mode="after")
     def _distinct_labels(self) -> Spec:

@@ -6,7 +6,6 @@ plugin that fails in the workers."""
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 
 import pyarrow.dataset as ds
@@ -17,6 +16,7 @@ from mlflow.tracking import MlflowClient
 from ribray.engine import run_sweep
 from ribray.errors import RibrayError
 from ribray.plan import make_plan
+from ribray.plugins import cache_folder
 from ribray.report import build_reports
 from ribray.results import read_results, sweep_dir
 from ribray.spec import load_spec, parse_spec
@@ -49,7 +49,7 @@ def example_sweep(ray_cluster, tmp_path_factory):
     plugin = spec._plugins[0]
     # the workers get the code the driver read, not the files: move them (and the copy the
     # driver imported) away while the sweep runs
-    shutil.rmtree(Path(tempfile.gettempdir()) / "ribray-plugins" / plugin.identity)
+    shutil.rmtree(cache_folder() / plugin.identity)
     (root / "ribray_example").rename(root / "elsewhere")
     try:
         summary = run_sweep(spec, max_concurrent=2)

@@ -152,3 +152,19 @@ def test_spec_hashes_of_earlier_specs_are_kept():
     models = parse_spec(base | {"models": ["tiny_vit", {"name": "tiny_resnet", "checkpoint": "/x/y.pt"}],
                                 "seeds": [0, 1]})
     assert models.spec_hash() == "042f4877e101b739"
+
+
+def test_the_spec_as_written_loads_back_the_same_variants():
+    """spec.yaml (the sweep's MLflow artifact) holds the spec as written, grids as grids: read
+    back, it is the same spec, with the same labels."""
+    spec = parse_spec(BASE | {"methods": {"ewc": {"weight": {"grid": [1, 10]}}, "ewc_w3": {"method": "ewc", "weight": 3},
+                                          "lwf": {"temperature": 4}, "lp": {}},
+                              "train": {"lr": {"grid": [0.01, 0.1]}},
+                              "interpolations": {"mix": {"interpolation": "wise_ft", "of": "lp(lr=0.1)"}}})
+    written = spec.model_dump(mode="json")
+    again = parse_spec(BASE | {"methods": written["methods"], "interpolations": written["interpolations"],
+                               "train": written["train"]})
+    assert list(again.methods) == list(spec.methods) and list(again.interpolations) == ["mix"]
+    assert again.spec_hash() == spec.spec_hash()
+    assert written["methods"]["ewc"]["weight"] == {"grid": [1.0, 10.0]}
+    assert written["methods"]["ewc_w3"]["method"] == "ewc"
