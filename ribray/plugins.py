@@ -150,7 +150,8 @@ def _module_name(name: str, path: Path) -> str:
     mine = {str(path), str(path / "__init__.py")}
     if found is not None and not any(o and str(Path(o).resolve()) in mine for o in origins):
         raise RibrayError(f"plugin {path} would be imported as {name!r}, which would shadow the installed "
-                          f"module {found.origin or name}; rename the plugin")
+                          f"module {found.origin or name}; rename the plugin, or, if that module is this plugin "
+                          f"installed, name it by its module (plugins: [{name}])")
     return name
 
 

@@ -152,7 +152,8 @@ class _Run:
     def _not_done(self, grid: list) -> list[str]:
         """The planned trials without a shard, and without an error of their own in `grid`."""
         done = done_trial_ids(self.layout.results)
-        errored = {(r.config or {}).get("trial_id") for r in grid if r.error is not None}
+        errored = {(r.config or {}).get("trial_id") for r in grid
+                   if r.error is not None or (r.metrics or {}).get(FAILED_FOR_GOOD)}
         return [t.trial_id for t in self.plan.trials if t.trial_id not in done and t.trial_id not in errored]
 
 

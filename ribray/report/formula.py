@@ -31,7 +31,8 @@ def ri_symbols(scope) -> list[tuple[str, str]]:
     """Each symbol of the formula (HTML-free text) and what it stands for in this report."""
     sets = ", ".join(scope.rib_sets) or "none"
     return [
-        ("A_i^(j)", "the top-1 accuracy (%) on ImageNet-RIB set j of the model fine-tuned on downstream set i"),
+        ("A_i^(j)", f"the top-1 accuracy (%) on {scope.sets_name.removesuffix('s')} j of the model fine-tuned on "
+                    "downstream set i"),
         ("A_pre^(j)", "the top-1 accuracy (%) on set j of the same pretrained model before fine-tuning"),
         ("n", f"the number of {scope.sets_name} evaluated: n = {scope.n} ({sets}); the sum runs over the "
               "n − 1 sets other than i, or over all n (dividing by n) when i is not one of them, "
