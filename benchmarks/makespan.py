@@ -73,7 +73,7 @@ class BarrierSearcher(PlanSearcher):
     """A two-phase sweep: plan order, but no interpolation until every other trial is done."""
 
     def _next_ready(self) -> str | None:
-        ready = [i for i in self.order if self._deps_done(i)]
+        ready = [i for i in self.pending_ids() if self._deps_done(i)]
         if any(not t.early and i not in self.done | self.failed for i, t in self.trials.items()):
             ready = [i for i in ready if not self.trials[i].early]
         return ready[0] if ready else None

@@ -20,6 +20,7 @@ from ribray.engine.tune_run import (
 from ribray.errors import RibrayError
 from ribray.plan import Plan, make_plan
 from ribray.results.checks import verified_done
+from ribray.results.identity import ShardIdentity
 from ribray.results.layout import SweepLayout, sweep_dir
 from ribray.results.lock import sweep_lock
 from ribray.results.store import done_trial_ids
@@ -86,9 +87,10 @@ def run_sweep(spec, *, resume: bool = False, address: str | None = None,
 
 def _run(spec, plan: Plan, layout: SweepLayout, started: float, resume: bool, ray_address: RayAddress,
          max_concurrent: int | None, reruns: Reruns, echo) -> SweepSummary:
-    finished = verified_done(layout.results, echo)
+    shards = verified_done(layout.results, echo)
+    finished = set(shards)
     fingerprints = _fingerprints(spec, plan, echo)
-    rerun = _changed_inputs(plan, layout, fingerprints, finished, reruns, echo)
+    rerun = _changed_inputs(plan, layout, fingerprints, shards, reruns, echo)
     finished -= rerun
     finished -= rerun_producers_of_broken_weights(plan, layout, finished & set(plan.by_id()), echo)
     done = finished & set(plan.by_id())
@@ -219,15 +221,15 @@ CHANGED = {"data": ("were computed on other data than the spec's data now", "--r
                        "declared otherwise)", "--rerun-changed-plugins", "or restore the plugin's code")}
 
 
-def _changed_inputs(plan: Plan, layout: SweepLayout, fingerprints: dict[str, str], finished: set[str],
-                    reruns: Reruns, echo) -> set[str]:
+def _changed_inputs(plan: Plan, layout: SweepLayout, fingerprints: dict[str, str],
+                    shards: dict[str, ShardIdentity | None], reruns: Reruns, echo) -> set[str]:
     """Finished trials computed on other data, or with other plugin code, than the spec's now:
     refused, or (reruns) their shards and fine-tuned weights set aside so that they run again."""
     from ribray.plugins import identities
     from ribray.results.checks import identity_changes, set_aside
 
     by_id = plan.by_id()
-    data, code = identity_changes(layout.results, fingerprints, identities(), finished & set(by_id))
+    data, code = identity_changes(shards, fingerprints, identities(), set(shards) & set(by_id))
     rerun: set[str] = set()
     for what, changed, allowed in (("data", data, reruns.data), ("plugins", code, reruns.plugins)):
         changed = {t: why for t, why in changed.items() if t not in rerun}

@@ -4,30 +4,40 @@ never deleted) and its trial runs again, or the sweep refuses and says why."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pyarrow.parquet as pq
 
 from ribray.errors import first_line
+from ribray.results.identity import ShardIdentity
 from ribray.storage import Location
 
 # Columns every ribray version has written: a Parquet file without them is not a shard
 REQUIRED_COLUMNS = ("trial_id", "kind", "model", "method", "eval_set", "top1", "final")
+SCAN_THREADS = 16  # footers read at once: I/O-bound, and pyarrow reads without the GIL
 SET_ASIDE = ".set-aside"  # results/.set-aside/, weights/.set-aside/: hidden from readers
 
 
 def shard_problem(location: Location) -> str | None:
     """Why `location` is not a readable ribray shard (its footer only: fast, also in S3), or None."""
+    return _scan(location)[0]
+
+
+def _scan(location: Location) -> tuple[str | None, ShardIdentity | None]:
+    """(why the shard is not whole, or None; what it was computed from): one open, its footer."""
     try:
         with location.fs.open_input_file(location.path) as handle:
-            metadata = pq.ParquetFile(handle).metadata
+            parquet = pq.ParquetFile(handle)
+            metadata = parquet.metadata
+            names = set(metadata.schema.names)
+            missing = [c for c in REQUIRED_COLUMNS if c not in names]
+            if missing:
+                return f"not ribray results: no column {', '.join(missing)}", None
+            if metadata.num_rows == 0:
+                return "holds no rows", None
+            return None, ShardIdentity.of_file(parquet)
     except Exception as error:  # noqa: BLE001 - pyarrow's errors for truncated or foreign files vary
-        return f"not a complete Parquet file ({first_line(error)})"
-    names = set(metadata.schema.names)
-    missing = [c for c in REQUIRED_COLUMNS if c not in names]
-    if missing:
-        return f"not ribray results: no column {', '.join(missing)}"
-    if metadata.num_rows == 0:
-        return "holds no rows"
-    return None
+        return f"not a complete Parquet file ({first_line(error)})", None
 
 
 def set_aside(location: Location) -> Location:
@@ -38,48 +48,47 @@ def set_aside(location: Location) -> Location:
     return target
 
 
-def verified_done(results: Location, echo=print) -> set[str]:
-    """Ids of the trials whose shard is whole; a broken shard is set aside (and said so), and
-    its trial counts as not done."""
-    done = set()
-    for name in results.list_files(".parquet"):
-        shard = results.child(name)
-        problem = shard_problem(shard)
+def verified_done(results: Location, echo=print) -> dict[str, ShardIdentity | None]:
+    """{trial id: what its shard was computed from} of the trials whose shard is whole, from one
+    read of each shard's footer (in parallel threads: also fast on object stores); a broken shard
+    is set aside (and said so), and its trial counts as not done."""
+    names = results.list_files(".parquet")
+    with ThreadPoolExecutor(max_workers=SCAN_THREADS) as pool:
+        scans = list(pool.map(lambda name: _scan(results.child(name)), names))
+    done = {}
+    for name, (problem, identity) in zip(names, scans, strict=True):
         if problem is None:
-            done.add(name.removesuffix(".parquet"))
+            done[name.removesuffix(".parquet")] = identity
             continue
+        shard = results.child(name)
         moved = set_aside(shard)
         echo(f"warning: {shard.uri}: {problem}; moved to {moved.uri}, its trial runs again")
     return done
 
 
-def identity_changes(results: Location, fingerprints: dict[str, str], plugins: dict[str, str],
-                     trial_ids: set[str]) -> tuple[dict[str, str], dict[str, str]]:
-    """({trial id: what changed} for data, the same for plugins' code), read in one pass over the
-    finished trials' shards: rows that record another fingerprint of their eval set or of the set
-    they were fine-tuned on than the data has now; rows that record a plugin whose code (or a
-    declared dataset whose declaration) is not `plugins`' now. Shards of ribray versions that
-    recorded none are taken as they are."""
-    columns = ["trial_id", "eval_set", "downstream", "data_fingerprint", "train_fingerprint", "plugins"]
+def identity_changes(shards: dict[str, ShardIdentity | None], fingerprints: dict[str, str],
+                     plugins: dict[str, str], trial_ids: set[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """({trial id: what changed} for data, the same for plugins' code), of the finished trials
+    `trial_ids` (their identities, read by verified_done): shards that record another fingerprint
+    of their eval set or of the set they were fine-tuned on than the data has now; shards that
+    record a plugin whose code (or a declared dataset whose declaration) is not `plugins`' now.
+    Shards of ribray versions that recorded none are taken as they are."""
     data, code = {}, {}
     for trial_id in sorted(trial_ids):
-        shard = results.child(f"{trial_id}.parquet")
-        with shard.fs.open_input_file(shard.path) as handle:
-            present = [c for c in columns if c in pq.ParquetFile(handle).schema_arrow.names]
-            if "data_fingerprint" not in present:
-                continue
-            table = pq.read_table(handle, columns=present)
-        for row in table.to_pylist():
-            for dataset, recorded, what in ((row["eval_set"], row["data_fingerprint"], "evaluated on"),
-                                            (row.get("downstream"), row.get("train_fingerprint"), "fine-tuned on")):
-                now = fingerprints.get(dataset)
-                if recorded and now and recorded != now:
-                    data.setdefault(trial_id, f"{what} {dataset}: {listed_files(recorded)} then, {listed_files(now)} now")
-            for used in row.get("plugins") or []:
-                now = plugins.get(used["plugin"])
-                if now != used["identity"]:
-                    code.setdefault(trial_id, f"{used['plugin']}: code {used['identity']} then, "
-                                              + (f"{now} now" if now else "not named by the spec now"))
+        identity = shards.get(trial_id)
+        if identity is None:
+            continue
+        recorded = [*((d, was, "evaluated on") for d, was in identity.evaluated.items()),
+                    *((d, was, "fine-tuned on") for d, was in identity.trained.items())]
+        for dataset, was, what in recorded:
+            now = fingerprints.get(dataset)
+            if now and was != now:
+                data.setdefault(trial_id, f"{what} {dataset}: {listed_files(was)} then, {listed_files(now)} now")
+        for plugin, was in identity.plugins.items():
+            now = plugins.get(plugin)
+            if now != was:
+                code.setdefault(trial_id, f"{plugin}: code {was} then, "
+                                          + (f"{now} now" if now else "not named by the spec now"))
     return data, code
 
 

@@ -51,16 +51,28 @@ def sweep_status(layout: SweepLayout, plan) -> SweepStatus:
         if trial.trial_id not in done:
             state, error, error_file, failures = seen.get(trial.trial_id, (WAITING, "", "", 0))
         found.append(TrialStatus(trial.trial_id, trial.label, trial.kind, state, error, error_file, failures))
-    failed = {t.trial_id for t in found if t.state == FAILED}
-    by_id = {t.trial_id: t for t in found}
-    for trial in plan.trials:
-        if by_id[trial.trial_id].state == WAITING and _blocked(trial, plan.by_id(), failed):
-            by_id[trial.trial_id].state = BLOCKED
+    blocked = _blocked({t.trial_id for t in found if t.state == FAILED}, plan.trials)
+    for status in found:
+        if status.state == WAITING and status.trial_id in blocked:
+            status.state = BLOCKED
     return SweepStatus(layout.root.name, found, run)
 
 
-def _blocked(trial, trials: dict, failed: set[str]) -> bool:
-    return any(d in failed or (d in trials and _blocked(trials[d], trials, failed)) for d in trial.depends_on)
+def _blocked(failed: set[str], trials) -> set[str]:
+    """Ids of the trials that wait, directly or further down, on a failed trial (in one pass
+    over the plan's dependencies)."""
+    dependents: dict[str, list[str]] = {}
+    for trial in trials:
+        for dependency in trial.depends_on:
+            dependents.setdefault(dependency, []).append(trial.trial_id)
+    blocked: set[str] = set()
+    queue = list(failed)
+    while queue:
+        for dependent in dependents.get(queue.pop(), ()):
+            if dependent not in blocked:
+                blocked.add(dependent)
+                queue.append(dependent)
+    return blocked
 
 
 def _tune_states(layout: SweepLayout) -> tuple[dict[str, tuple], str | None]:

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ribray.errors import RibrayError
+from ribray.results.identity import ShardIdentity
 from ribray.results.schema import SCHEMA
 from ribray.storage import Location
 
@@ -20,6 +21,7 @@ def shard_name(trial_id: str) -> str:
 def write_shard(results: Location, trial_id: str, rows: list[dict]) -> Location:
     """Write a trial's rows as one shard; a re-run of the same trial replaces it whole."""
     table = pa.Table.from_pylist([_complete(row) for row in rows], schema=SCHEMA)
+    table = table.replace_schema_metadata(SCHEMA.metadata | ShardIdentity.of_rows(rows).to_metadata())
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
     target = results.child(shard_name(trial_id))

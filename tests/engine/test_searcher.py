@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import pickle
+
+import pytest
 from ray.tune.search import Searcher
 
 from ribray.engine.searcher import PlanSearcher
+from ribray.errors import RibrayError
 from ribray.plan import make_plan
 from ribray.spec import parse_spec
 
@@ -74,7 +79,26 @@ def test_state_round_trips(tmp_path):
     searcher.suggest("b")
     searcher.on_trial_complete("a", {"trial_finished": 1})
     searcher.save(str(tmp_path / "state.json"))
-    restored = PlanSearcher([])
+    restored = PlanSearcher(list(plan.trials))  # as Tune unpickles it from tuner.pkl
     restored.restore(str(tmp_path / "state.json"))
     assert restored.get_state() == searcher.get_state()
     assert restored.suggest("c") == searcher.suggest("c")
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert set(state) == {"version", "order", "done", "failed", "running"}  # ids, not configs
+
+
+def test_a_state_of_another_plan_is_refused(tmp_path):
+    plan, searcher = _searcher()
+    searcher.save(str(tmp_path / "state.json"))
+    with pytest.raises(RibrayError, match=rf"names {len(plan)} trial\(s\) this searcher's plan does not have"):
+        PlanSearcher([]).restore(str(tmp_path / "state.json"))
+
+
+def test_a_pickled_searcher_keeps_its_place(tmp_path):
+    plan, searcher = _searcher()
+    searcher.suggest("a")
+    searcher.on_trial_complete("a", {"trial_finished": 1})
+    searcher.suggest("b")
+    copy = pickle.loads(pickle.dumps(searcher))
+    assert copy.get_state() == searcher.get_state()
+    assert [copy.suggest(f"c{i}") for i in range(3)] == [searcher.suggest(f"c{i}") for i in range(3)]

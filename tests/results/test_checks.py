@@ -1,0 +1,63 @@
+"""A sweep's start-up checks read one footer per shard: what each trial was computed from is
+written there; shards of older ribray versions (the same facts only in their rows, or none)
+are checked from their rows, or taken as they are."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ribray.results.checks import identity_changes, verified_done
+from ribray.results.identity import IDENTITY_KEY
+from ribray.results.schema import SCHEMA
+from ribray.results.store import write_shard
+from ribray.storage import Location
+
+ROWS = [{"trial_id": "t1", "kind": "finetune", "model": "m", "method": "ft", "downstream": "imagenet_r",
+         "eval_set": eval_set, "top1": 50.0, "final": True, "data_fingerprint": f"{n}:aaa{n}",
+         "train_fingerprint": "11:aaa11", "plugins": [{"plugin": "my_method", "identity": "code1"}]}
+        for n, eval_set in enumerate(["imagenet_val", "imagenet_r", "imagenet_sketch"], start=10)]
+NOW = {"imagenet_val": "10:aaa10", "imagenet_r": "11:aaa11", "imagenet_sketch": "12:aaa12"}
+
+
+def _older_shard(results: Location, trial_id: str, rows: list[dict], drop: tuple[str, ...] = ()) -> None:
+    """A shard as ribray 0.4 (no identity in the footer) or 0.2 (no fingerprint columns) wrote it."""
+    table = pa.Table.from_pylist([{c: r.get(c) for c in SCHEMA.names} for r in rows], schema=SCHEMA)
+    pq.write_table(table.drop_columns(list(drop)), results.child(f"{trial_id}.parquet").path)
+
+
+def test_the_footer_says_what_a_shard_was_computed_from_and_changes_are_found_from_it(tmp_path):
+    results = Location(str(tmp_path))
+    write_shard(results, "t1", ROWS)
+    assert IDENTITY_KEY in pq.ParquetFile(tmp_path / "t1.parquet").metadata.metadata
+
+    shards = verified_done(results)
+    assert identity_changes(shards, NOW, {"my_method": "code1"}, {"t1"}) == ({}, {})
+    data, code = identity_changes(shards, NOW | {"imagenet_sketch": "13:bbb"}, {"my_method": "code2"}, {"t1"})
+    assert data == {"t1": "evaluated on imagenet_sketch: 12 files (listing aaa12) then, 13 files (listing bbb) now"}
+    assert code == {"t1": "my_method: code code1 then, code2 now"}
+    data, code = identity_changes(shards, NOW | {"imagenet_r": "41:sss"}, {}, {"t1"})
+    assert data == {"t1": "evaluated on imagenet_r: 11 files (listing aaa11) then, 41 files (listing sss) now"}
+    assert code == {"t1": "my_method: code code1 then, not named by the spec now"}
+
+
+def test_older_shards_are_checked_from_their_rows_or_taken_as_they_are(tmp_path):
+    results = Location(str(tmp_path))
+    _older_shard(results, "t04", ROWS)
+    _older_shard(results, "t02", ROWS, drop=("data_fingerprint", "train_fingerprint", "plugins"))
+
+    shards = verified_done(results)
+    assert sorted(shards) == ["t02", "t04"] and shards["t02"] is None
+    data, _ = identity_changes(shards, NOW | {"imagenet_r": "99:new"}, {"my_method": "code1"}, {"t02", "t04"})
+    assert data == {"t04": "evaluated on imagenet_r: 11 files (listing aaa11) then, 99 files (listing new) now"}
+
+
+def test_a_broken_shard_is_set_aside_and_said_so_while_the_others_count(tmp_path):
+    results = Location(str(tmp_path))
+    write_shard(results, "t1", ROWS)
+    (tmp_path / "t2.parquet").write_bytes((tmp_path / "t1.parquet").read_bytes()[:200])
+    said = []
+
+    assert list(verified_done(results, said.append)) == ["t1"]
+    assert len(said) == 1 and "t2.parquet: not a complete Parquet file" in said[0] and "its trial runs again" in said[0]
+    assert (tmp_path / ".set-aside" / "t2.parquet").exists() and not (tmp_path / "t2.parquet").exists()
