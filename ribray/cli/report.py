@@ -18,7 +18,13 @@ import click
 @click.option("--allow-mixed", is_flag=True,
               help="report shards of several specs, or eval sets evaluated with different decoders "
                    "or precisions, together")
-def report(target: str, out: str | None, output_format: str, allow_mixed: bool) -> None:
+@click.option("--figures", type=click.Choice(["auto", "summary", "all", "none"]), default="auto",
+              show_default=True,
+              help="which figures to draw (every table is written whatever this says): summary = the heatmaps "
+                   "across models, RI per model, OTDD and dataset size; all = also one per (model, method): "
+                   "accuracy matrices, learning curves, CKA; auto = summary, plus those while there are at most "
+                   "24 (a one-model sweep); none = no figure, the fastest")
+def report(target: str, out: str | None, output_format: str, allow_mixed: bool, figures: str) -> None:
     """Write the RI/mRI tables, accuracy matrices, heatmaps and report.html for TARGET
     (a results folder of Parquet shards, or a spec file)."""
     from ribray.errors import RibrayError
@@ -26,7 +32,7 @@ def report(target: str, out: str | None, output_format: str, allow_mixed: bool) 
     try:
         from ribray.report import report_json, run_report, summary_text
 
-        reports, folder, files = run_report(target, out=out, allow_mixed=allow_mixed)
+        reports, folder, files = run_report(target, out=out, allow_mixed=allow_mixed, figures=figures)
     except RibrayError as error:
         raise click.ClickException(str(error)) from None
     logged = _log_to_mlflow(target, folder, reports[0])

@@ -56,7 +56,7 @@ def curve_sections(report: Report) -> list[Section]:
             points[key][row["downstream"]][row["eval_set"]][row["epoch"]].append(row["top1"])
     plots = [CurvePlot(f"curves/{slug(model)}/{slug(method)}", f"{paper_name(model)} / {method}: accuracy during fine-tuning",
                        _plain(points[(model, method)])) for model, method in sorted(points)]
-    return [Section("Learning curves", plots=plots)] if plots else []
+    return [Section("Learning curves", plots=plots, detail=True)] if plots else []
 
 
 def _plain(nested):
@@ -78,7 +78,7 @@ def cka_sections(report: Report) -> list[Section]:
         grids.append(Grid(stem=f"cka/{slug(model)}/{slug(method)}", title=f"CKA to the pretrained model: {paper_name(model)} / {method}",
                           corner="layer", rows=layers, columns=sets, column_title="fine-tuned on",
                           cells={k: Stat.of(v) for k, v in cells.items()}, unit="linear CKA"))
-    return [Section("CKA between pretrained and fine-tuned representations", grids=grids)] if grids else []
+    return [Section("CKA between pretrained and fine-tuned representations", grids=grids, detail=True)] if grids else []
 
 
 def otdd_sections(report: Report) -> list[Section]:

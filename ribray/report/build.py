@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
 from ribray.data import RIB_SETS
 from ribray.errors import RibrayError
 from ribray.plan import FINETUNE
@@ -20,7 +22,6 @@ from ribray.report.robustness import (
 )
 from ribray.report.rows import (
     PRETRAINED,
-    Accuracy,
     as_planned,
     check_columns,
     check_one_evaluation,
@@ -30,6 +31,7 @@ from ribray.report.rows import (
     newest_per_cell,
     records,
     reported,
+    result_frame,
 )
 from ribray.report.scope import (
     IMAGENET_VAL,
@@ -75,12 +77,12 @@ def build_reports(results: Any, spec=None, allow_mixed: bool = False) -> list[Re
     or other specs are left out, so mixed spec hashes are fine); without one, results of
     several specs are refused unless allow_mixed. An eval set evaluated with different
     decoders or precisions is refused unless allow_mixed, either way."""
-    rows = records(results)
+    rows = result_frame(results)
     check_columns(rows)
     plan = None
     notes: list[str] = []
     accuracies = final_accuracies(rows)
-    if not accuracies:
+    if accuracies.empty:
         raise RibrayError("the results hold no final accuracies yet (only learning-curve points "
                           "or analysis rows): nothing to report")
     if spec is not None:
@@ -109,13 +111,19 @@ def build_reports(results: Any, spec=None, allow_mixed: bool = False) -> list[Re
     return reports
 
 
-def analysis_rows(rows: list[dict], scope: Scope, plan=None) -> list[dict]:
+def analysis_rows(rows: pd.DataFrame, scope: Scope, plan=None) -> list[dict]:
     """The rows the analysis views draw: learning-curve points and CKA/OTDD values."""
-    planned = {t.trial_id for t in plan.trials} if plan is not None else None
-    return [r for r in rows if r.get("model") in scope.models
-            and (planned is None or r["trial_id"] in planned)
-            and (not reported(r.get("kind")) or (r.get("kind") == FINETUNE and r.get("final") is False))
-            and (r.get("train_subset") is None or r["train_subset"] == scope.train_subset)]
+    def column(name: str) -> pd.Series:
+        return rows[name] if name in rows.columns else pd.Series([None] * len(rows), index=rows.index, dtype=object)
+
+    kind, final, subset = column("kind"), column("final"), column("train_subset")
+    wanted = column("model").isin(scope.models)
+    if plan is not None:
+        wanted &= column("trial_id").isin({t.trial_id for t in plan.trials})
+    curve_point = (kind == FINETUNE) & final.map(lambda f: f is False).astype(bool)
+    wanted &= ~kind.map(reported).astype(bool) | curve_point
+    wanted &= subset.isna() | (subset == scope.train_subset)
+    return records(rows[wanted])
 
 
 def build_report(results: Any, spec=None, allow_mixed: bool = False, train_subset: str = "all") -> Report:
@@ -126,20 +134,21 @@ def build_report(results: Any, spec=None, allow_mixed: bool = False, train_subse
     raise RibrayError(f"no results for train subset {train_subset!r}")
 
 
-def _restrict_to_plan(accuracies: list[Accuracy], plan) -> tuple[list[Accuracy], list[str]]:
-    planned = set(plan_subsets(plan))
-    outside = {a.trial_id for a in accuracies if a.trial_id not in planned}
+def _restrict_to_plan(accuracies: pd.DataFrame, plan) -> tuple[pd.DataFrame, list[str]]:
+    planned = accuracies["trial_id"].isin(set(plan_subsets(plan)))
+    outside = set(accuracies.loc[~planned, "trial_id"])
     notes = []
     if outside:
         notes.append(f"{len(outside)} trial(s) in the results are not in this spec's plan "
                      "(older settings or another spec) and are left out")
-    return as_planned([a for a in accuracies if a.trial_id in planned], plan), notes
+    return as_planned(accuracies[planned], plan), notes
 
 
-def build_report_for(scope: Scope, accuracies: list[Accuracy], notes: list[str] | None = None) -> Report:
+def build_report_for(scope: Scope, accuracies: pd.DataFrame, notes: list[str] | None = None) -> Report:
     """The Report of `scope` from de-duplicated final accuracies."""
-    accuracies = [a for a in accuracies if a.model in scope.models and
-                  (a.method == PRETRAINED or a.train_subset == scope.train_subset)]
+    pretrained_rows = accuracies["method"] == PRETRAINED
+    accuracies = accuracies[accuracies["model"].isin(scope.models)
+                            & (pretrained_rows | (accuracies["train_subset"] == scope.train_subset))]
     pretrained = _pretrained_accuracy(scope, accuracies)
     reference = {m: {s: stat.mean for s, stat in sets.items()} for m, sets in pretrained.items()}
     by_trial = _by_trial(accuracies)
@@ -152,21 +161,22 @@ def build_report_for(scope: Scope, accuracies: list[Accuracy], notes: list[str] 
     return report
 
 
-def _pretrained_accuracy(scope: Scope, accuracies: list[Accuracy]) -> dict[str, dict[str, Stat]]:
+def _pretrained_accuracy(scope: Scope, accuracies: pd.DataFrame) -> dict[str, dict[str, Stat]]:
     """model -> eval set -> the pretrained model's accuracy (over its seeds, if it has any)."""
     found: dict[str, dict[str, dict]] = {m: {} for m in scope.models}
-    for a in accuracies:
-        if a.method == PRETRAINED:
-            found[a.model].setdefault(a.eval_set, {})[a.seed] = a.top1
+    rows = accuracies[accuracies["method"] == PRETRAINED]
+    for model, eval_set, seed, top1 in zip(rows["model"], rows["eval_set"], rows["seed"], rows["top1"], strict=True):
+        found[model].setdefault(eval_set, {})[seed] = top1
     return {m: {s: Stat.of(sets.get(s, {None: NAN})) for s in scope.eval_sets} for m, sets in found.items()}
 
 
-def _by_trial(accuracies: list[Accuracy]) -> dict[tuple, dict[str, float]]:
+def _by_trial(accuracies: pd.DataFrame) -> dict[tuple, dict[str, float]]:
     """(model, method, downstream, seed) -> eval set -> accuracy, for the tuned models."""
     found: dict[tuple, dict[str, float]] = {}
-    for a in accuracies:
-        if a.method != PRETRAINED:
-            found.setdefault((a.model, a.method, a.downstream, a.seed), {})[a.eval_set] = a.top1
+    rows = accuracies[accuracies["method"] != PRETRAINED]
+    for *trial, eval_set, top1 in zip(rows["model"], rows["method"], rows["downstream"], rows["seed"],
+                                      rows["eval_set"], rows["top1"], strict=True):
+        found.setdefault(tuple(trial), {})[eval_set] = top1
     return found
 
 

@@ -11,7 +11,7 @@ from ribray.report.robustness import MISSING
 from ribray.report.tables import Grid
 
 if TYPE_CHECKING:
-    from ribray.report.sections import Plot
+    from ribray.report.sections import Plot, Section
 
 MISSING_COLOUR = "#d9d9d9"
 VECTOR_FORMATS = ("pdf", "svg")  # beside every PNG, for a paper's figures
@@ -35,6 +35,23 @@ def save_figure(figure, path: Path) -> Path:
 def figure_files(png: Path) -> list[Path]:
     """A figure's files as save_figure writes them: the PNG, then its PDF and SVG."""
     return [png, *(png.with_suffix(f".{suffix}") for suffix in VECTOR_FORMATS)]
+
+
+# Which figures a report draws (`ribray report --figures`); the tables are written whatever it says.
+# summary: heatmaps across models, RI per model, OTDD, dataset size; all: also a figure per
+# (model, method) (accuracy matrices, learning curves, CKA); auto: summary, and the per-(model,
+# method) figures while there are at most DETAIL_LIMIT (one model's sweep); none: no figure.
+FIGURES = ("auto", "summary", "all", "none")
+DETAIL_LIMIT = 24
+
+
+def drawn_sections(sections: list[Section], figures: str) -> list[Section]:
+    """The sections whose figures `figures` (a key of FIGURES) draws."""
+    if figures not in FIGURES:
+        raise ValueError(f"figures must be one of {', '.join(FIGURES)}, not {figures!r}")
+    detail = sum(len(s.grids) + len(s.plots) for s in sections if s.detail)
+    with_detail = figures == "all" or (figures == "auto" and detail <= DETAIL_LIMIT)
+    return [] if figures == "none" else [s for s in sections if with_detail or not s.detail]
 
 
 FIGURES_PER_WORKER = 8  # below this, starting a process costs more than it saves

@@ -31,9 +31,10 @@ details { margin: 0.5em 0 1em; } summary { cursor: pointer; font-weight: 600; }
 """
 
 
-def render_html(report: Report, sections: list[Section], title: str,
-                links: list[tuple[str, str]] = ()) -> str:
-    """The page: overview, missing trials and notes, then every section."""
+def render_html(report: Report, sections: list[Section], title: str, links: list[tuple[str, str]] = (),
+                drawn: set[str] | None = None, left_out: int = 0) -> str:
+    """The page: overview, missing trials and notes, then every section; the figures whose
+    stems are in `drawn` (None: all), and a line on the `left_out` ones not drawn."""
     parts = [f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
              "<meta name='viewport' content='width=device-width, initial-scale=1'>"
              f"<title>{escape(title)}</title>",
@@ -43,7 +44,10 @@ def render_html(report: Report, sections: list[Section], title: str,
         parts.append(f"<p>Other reports:</p><ul>{items}</ul>")
     parts.append(_problems(report))
     parts.append(_definition(report))
-    parts += [_section(section) for section in sections]
+    if left_out:
+        parts.append(f"<p class='files'>{left_out} figure(s) are not drawn (their tables are here); "
+                     "<code>ribray report --figures all</code> draws every one.</p>")
+    parts += [_section(section, drawn) for section in sections]
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -82,18 +86,22 @@ def _missing_list(missing: list[Missing], limit: int = 200) -> str:
     return f"<details><summary>Missing trials</summary><ul>{items}{more}</ul></details>"
 
 
-def _section(section: Section) -> str:
+def _section(section: Section, drawn: set[str] | None = None) -> str:
+    def shown(stem: str) -> bool:
+        return drawn is None or stem in drawn
+
     body = [f"<p>{escape(t)}</p>" for t in section.text]
-    body += [_grid(grid) for grid in section.grids]
+    body += [_grid(grid, shown(grid.stem)) for grid in section.grids]
     body += [f"<h3>{escape(p.title)}</h3>{_files(p.stem, FIGURE_FORMATS)}"
-             f"<img src='{escape(p.stem)}.png' alt='{escape(p.title)}' loading='lazy'>" for p in section.plots]
+             f"<img src='{escape(p.stem)}.png' alt='{escape(p.title)}' loading='lazy'>"
+             for p in section.plots if shown(p.stem)]
     if section.collapsed:
         return (f"<h2>{escape(section.title)}</h2><details><summary>show {len(section.grids)} "
                 f"table(s)</summary>{''.join(body)}</details>")
     return f"<h2>{escape(section.title)}</h2>" + "".join(body)
 
 
-def _grid(grid: Grid) -> str:
+def _grid(grid: Grid, figure: bool = True) -> str:
     side = [grid.side_title] if grid.side else []
     head = "".join(f"<th title='{escape(c)}'>{escape(grid.label(c))}</th>" for c in [grid.corner, *grid.columns, *side])
     rows = []
@@ -104,10 +112,11 @@ def _grid(grid: Grid) -> str:
             cells.append((stat.shown() if stat else "", stat is None or stat.complete))
         tds = "".join(f"<td{'' if ok else ' class=missing'}>{escape(text)}</td>" for text, ok in cells)
         rows.append(f"<tr><td title='{escape(row)}'>{escape(grid.label(row))}</td>{tds}</tr>")
+    image = f"<img src='{escape(grid.stem)}.png' alt='{escape(grid.title)}' loading='lazy'>" if figure else ""
     return (f"<h3>{escape(grid.title)}</h3><div class='scroll'><table><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table></div>"
-            f"<p class='caption'>{RI_MATHML + '. ' if grid.formula else ''}{escape(grid.caption)}</p>{_files(grid.stem, TABLE_FORMATS + FIGURE_FORMATS)}"
-            f"<img src='{escape(grid.stem)}.png' alt='{escape(grid.title)}' loading='lazy'>")
+            f"<p class='caption'>{RI_MATHML + '. ' if grid.formula else ''}{escape(grid.caption)}</p>"
+            f"{_files(grid.stem, TABLE_FORMATS + (FIGURE_FORMATS if figure else ()))}{image}")
 
 
 TABLE_FORMATS = (("csv", "CSV"), ("md", "Markdown"), ("tex", "LaTeX"))

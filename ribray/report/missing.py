@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ribray.report.rows import PRETRAINED, Accuracy
+import pandas as pd
+
+from ribray.report.rows import PRETRAINED
 from ribray.report.scope import ExpectedTrial, Scope
 
 
@@ -27,17 +29,18 @@ class Missing:
                 "eval_sets": list(self.eval_sets), "what": self.describe()}
 
 
-def evaluated_sets(accuracies: list[Accuracy]) -> dict[tuple, set[str]]:
+def evaluated_sets(accuracies: pd.DataFrame) -> dict[tuple, set[str]]:
     """(model, method, downstream, seed) -> eval sets with a result; the pretrained model's
     evaluations are pooled over seeds (its evaluation does not depend on one)."""
     found: dict[tuple, set[str]] = {}
-    for a in accuracies:
-        seed = None if a.method == PRETRAINED else a.seed
-        found.setdefault((a.model, a.method, a.downstream, seed), set()).add(a.eval_set)
+    seeds = accuracies["seed"].where(accuracies["method"] != PRETRAINED, None)
+    for *trial, eval_set in zip(accuracies["model"], accuracies["method"], accuracies["downstream"], seeds,
+                                accuracies["eval_set"], strict=True):
+        found.setdefault(tuple(trial), set()).add(eval_set)
     return found
 
 
-def find_missing(scope: Scope, accuracies: list[Accuracy]) -> list[Missing]:
+def find_missing(scope: Scope, accuracies: pd.DataFrame) -> list[Missing]:
     """Every expected trial that is absent or lacks an evaluation RI or the tables need."""
     found = evaluated_sets(accuracies)
     missing = []

@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 
 from ribray.report.build import Report
-from ribray.report.figures import draw_all, figure_files
+from ribray.report.figures import draw_all, drawn_sections, figure_files
 from ribray.report.formula import RI_LATEX, ri_symbols
 from ribray.report.html import render_html
 from ribray.report.robustness import Stat
@@ -26,21 +26,23 @@ def report_folder(out: Path, report: Report, index: int) -> Path:
     return out if index == 0 else out / f"train_subset={slug(report.scope.train_subset)}"
 
 
-def write_reports(reports: list[Report], out: Path, title: str = "ribray report") -> list[Path]:
-    """Write every report's files under `out`; returns the paths written."""
+def write_reports(reports: list[Report], out: Path, title: str = "ribray report",
+                  figures: str = "auto") -> list[Path]:
+    """Write every report's files under `out`, with the figures `figures` chooses (a key of
+    figures.FIGURES); returns the paths written."""
     folders = [report_folder(out, r, i) for i, r in enumerate(reports)]
     written = []
     for index, (report, folder) in enumerate(zip(reports, folders, strict=True)):
         links = [(f"train subset {r.scope.train_subset}", _relative(f / "report.html", folder))
                  for j, (r, f) in enumerate(zip(reports, folders, strict=True)) if j != index]
         name = title if index == 0 else f"{title} — train subset {report.scope.train_subset}"
-        written += write_report(report, folder, name, links)
+        written += write_report(report, folder, name, links, figures)
     if len(reports) > 1:  # a dataset-size sweep: robustness against the fine-tuning set's size
-        written += _write_size_plot(reports, folders[0])
+        written += _write_size_plot(reports, folders[0], draw=figures != "none")
     return written
 
 
-def _write_size_plot(reports: list[Report], folder: Path) -> list[Path]:
+def _write_size_plot(reports: list[Report], folder: Path, draw: bool = True) -> list[Path]:
     import csv
 
     from ribray.report.analyses import SizePlot
@@ -52,7 +54,7 @@ def _write_size_plot(reports: list[Report], folder: Path) -> list[Path]:
                                                     "ood_accuracy", "mri", "imagenet_val"])
         writer.writeheader()
         writer.writerows(plot.rows())
-    return [table, *figure_files(plot.draw(folder / "dataset_size.png"))]
+    return [table, *(figure_files(plot.draw(folder / "dataset_size.png")) if draw else [])]
 
 
 def _relative(target: Path, start: Path) -> str:
@@ -62,22 +64,25 @@ def _relative(target: Path, start: Path) -> str:
 
 
 def write_report(report: Report, folder: Path, title: str = "ribray report",
-                 links: list[tuple[str, str]] = ()) -> list[Path]:
-    """One report's files in `folder`: every table as CSV (mean and std columns), Markdown,
-    LaTeX (booktabs) and a heatmap (PNG, PDF, SVG), every other figure in the same three
-    formats, plus report.md, report.json, missing.csv and report.html."""
+                 links: list[tuple[str, str]] = (), figures: str = "auto") -> list[Path]:
+    """One report's files in `folder`: every table as CSV (mean and std columns), Markdown and
+    LaTeX (booktabs), plus report.md, report.json, missing.csv and report.html; and the figures
+    `figures` chooses (figures.FIGURES): heatmaps of tables and other plots, each as PNG, PDF
+    and SVG."""
     folder.mkdir(parents=True, exist_ok=True)
     sections = report_sections(report)
     written = []
     for section in sections:
         for grid in section.grids:
             written += _write_grid(grid, folder)
-    written += draw_all([(what, folder / f"{what.stem}.png")
-                         for section in sections for what in [*section.grids, *section.plots]])
+    drawings = [what for section in drawn_sections(sections, figures) for what in [*section.grids, *section.plots]]
+    written += draw_all([(what, folder / f"{what.stem}.png") for what in drawings])
+    left_out = sum(len(s.grids) + len(s.plots) for s in sections) - len(drawings)
     written.append(_write(folder / "report.md", report_markdown(report, sections, title)))
     written.append(_write(folder / "report.json", json.dumps(report_json(report), indent=1) + "\n"))
     written.append(_write(folder / "missing.csv", missing_csv(report)))
-    written.append(_write(folder / "report.html", render_html(report, sections, title, links)))
+    drawn = {what.stem for what in drawings}
+    written.append(_write(folder / "report.html", render_html(report, sections, title, links, drawn, left_out)))
     return written
 
 

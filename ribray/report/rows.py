@@ -1,22 +1,45 @@
 """The rows a report reads: final top-1 accuracies of pretrained, fine-tuned and interpolated
-models, one per (model, method, downstream set, seed, train subset, eval set)."""
+models, one per (model, method, downstream set, seed, train subset, eval set).
+
+They are kept as columns (a pandas DataFrame, one row per accuracy) from the results table to
+the report's cells: a sweep of 50,000 trials has 450,000 of them, too many for a Python object
+each."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
 
 from ribray.errors import RibrayError
 from ribray.options import PRETRAINED
 from ribray.plan import KINDS, method_label
 
-__all__ = ["PRETRAINED", "Accuracy", "MixedSpecsError", "final_accuracies", "method_label", "records"]
+__all__ = ["ACCURACY_COLUMNS", "COLUMNS", "PRETRAINED", "MixedSpecsError", "final_accuracies", "method_label",
+           "result_frame"]
 REQUIRED_COLUMNS = ("kind", "model", "method", "eval_set", "top1")
 COLUMNS = (*REQUIRED_COLUMNS, "trial_id", "spec_hash", "alpha", "downstream", "seed",
            "train_subset", "final", "finished_at", "epoch", "layer", "value", "decode", "eval_precision",
            "method_label", "rib", "data_fingerprint")
+NUMBERS = ("top1", "alpha", "value")  # float64 columns, NaN where missing; every other column: objects, None
+# One final accuracy (percent) of one trial on one eval set per row; `method` is the table label.
+ACCURACY_COLUMNS = (
+    "model",  # the model's label
+    "method",  # the method's label: ft, lp, ..., wise_ft(0.5), soup, ewc(weight=10), pretrained
+    "downstream", "seed", "train_subset", "eval_set", "top1", "trial_id",
+    "finished",  # when the trial finished, as an orderable number (-inf: not recorded)
+    "decode",  # pil | nvjpeg; None: not recorded (ribray 0.1)
+    "precision",  # bf16 | fp16 | fp32; None: not recorded
+    "kind",  # the trial's kind (finetune, interpolate, pretrained)
+    "base",  # the registered method or interpolation the label is a variant of
+    "alpha",
+    "rib",  # RI averages over its eval set (None: not recorded, ribray 0.2 and older)
+    "data",  # the eval set's fingerprint (ribray.data.fingerprint); None: not recorded
+)
+KEY = ("model", "method", "downstream", "seed", "train_subset", "eval_set")  # what one number stands for
 
 
 class MixedSpecsError(RibrayError):
@@ -27,45 +50,46 @@ class MixedEvaluationError(RibrayError):
     """One eval set's accuracies were made from different pixels or precisions."""
 
 
-@dataclass(frozen=True)
-class Accuracy:
-    """One final accuracy (percent) of one trial on one eval set; `method` is the table label."""
-
-    model: str  # the model's label
-    method: str  # the method's label: ft, lp, ..., wise_ft(0.5), soup, ewc(weight=10), pretrained
-    downstream: str | None
-    seed: int | None
-    train_subset: str
-    eval_set: str
-    top1: float
-    trial_id: str | None = None
-    finished_at: Any = None
-    decode: str | None = None  # pil | nvjpeg; None: not recorded (ribray 0.1)
-    precision: str | None = None  # bf16 | fp16 | fp32; None: not recorded
-    kind: str = ""  # the trial's kind (finetune, interpolate, pretrained)
-    base: str = ""  # the registered method or interpolation the label is a variant of
-    alpha: float | None = None
-    rib: bool | None = None  # RI averages over its eval set (None: not recorded, ribray 0.2 and older)
-    data: str | None = None  # the eval set's fingerprint (ribray.data.fingerprint); None: not recorded
-
-    @property
-    def key(self) -> tuple:
-        """What one number in the tables stands for (several trials may claim it)."""
-        return (self.model, self.method, self.downstream, self.seed, self.train_subset, self.eval_set)
-
-
-def records(results: Any) -> list[dict]:
-    """The rows of a pyarrow Table, a pandas DataFrame or a list of dicts, with None for
-    missing values (pandas writes NaN / NaT, pyarrow None)."""
+def result_frame(results: Any) -> pd.DataFrame:
+    """The columns a report reads of a pyarrow Table, a pandas DataFrame or a list of row dicts:
+    numbers as float64 (NaN where missing), everything else as Python objects with None for
+    missing values (pandas writes NaN / NaT / <NA>, pyarrow None)."""
     if hasattr(results, "column_names"):  # pyarrow Table: only the columns a report needs
-        wanted = [c for c in COLUMNS if c in results.column_names]
-        rows = results.select(wanted).to_pylist()
-    elif hasattr(results, "to_dict"):  # pandas DataFrame
-        wanted = [c for c in COLUMNS if c in results.columns]
-        rows = results[wanted].to_dict("records")
+        present = [c for c in COLUMNS if c in results.column_names]
+        return pd.DataFrame({c: _column(results.column(c), c) for c in present}, index=pd.RangeIndex(results.num_rows))
+    if hasattr(results, "to_dict"):  # pandas DataFrame
+        frame = results[[c for c in COLUMNS if c in results.columns]]
     else:
-        rows = [{c: row[c] for c in COLUMNS if c in row} for row in results]
-    return [{k: _none_if_missing(v) for k, v in row.items()} for row in rows]
+        rows = list(results)
+        present = [c for c in COLUMNS if any(c in row for row in rows)]
+        frame = pd.DataFrame({c: pd.Series([row.get(c) for row in rows], dtype=object) for c in present})
+    return pd.DataFrame({c: _plain(frame[c], c) for c in frame.columns}, index=pd.RangeIndex(len(frame)))
+
+
+def _column(column: pa.ChunkedArray, name: str) -> pd.Series:
+    """An Arrow column as `result_frame` holds it. Objects through a dictionary: each distinct
+    value is one Python object (450,000 rows name a few hundred models, methods and sets)."""
+    if name in NUMBERS:
+        return pd.Series(column.to_numpy(), dtype="float64")  # nulls become NaN
+    if name == "finished_at":
+        return column.to_pandas()
+    encoded = column.combine_chunks().dictionary_encode()
+    values = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
+    return pd.Series(values[encoded.indices.fill_null(len(encoded.dictionary)).to_numpy()], dtype=object)
+
+
+def _plain(column: pd.Series, name: str) -> pd.Series:
+    column = column.reset_index(drop=True)
+    if name in NUMBERS:
+        return pd.to_numeric(column.astype(object).where(column.notna(), None), errors="coerce").astype("float64")
+    if name == "finished_at":
+        return column
+    return column.astype(object).where(column.notna(), None)
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """A few rows as dicts, None for missing values (learning-curve points, analysis values)."""
+    return [{k: _none_if_missing(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def _none_if_missing(value: Any) -> Any:
@@ -75,18 +99,19 @@ def _none_if_missing(value: Any) -> Any:
         return value
 
 
-def check_columns(rows: list[dict]) -> None:
-    if not rows:
+def check_columns(frame: pd.DataFrame) -> None:
+    if frame.empty:
         raise RibrayError("no result rows to report on")
-    absent = [c for c in REQUIRED_COLUMNS if c not in rows[0]]
+    absent = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if absent:
         raise RibrayError(f"results lack the column(s) {', '.join(absent)} "
                           "(expected the ribray results schema, ribray.results.SCHEMA)")
 
 
-def check_one_spec(rows: list[dict], allow_mixed: bool) -> None:
+def check_one_spec(frame: pd.DataFrame, allow_mixed: bool) -> None:
     """Refuse results written by several specs unless the caller says that is intended."""
-    hashes = sorted({r["spec_hash"] for r in rows if r.get("spec_hash")})
+    found = frame["spec_hash"] if "spec_hash" in frame.columns else pd.Series([], dtype=object)
+    hashes = sorted({h for h in found.unique() if h})
     if len(hashes) > 1 and not allow_mixed:
         raise MixedSpecsError(
             f"the results come from {len(hashes)} different specs (spec hashes {', '.join(hashes)}); "
@@ -94,19 +119,27 @@ def check_one_spec(rows: list[dict], allow_mixed: bool) -> None:
             "or --allow-mixed to report every shard together")
 
 
-def check_one_evaluation(accuracies: list[Accuracy], allow_mixed: bool) -> list[str]:
+def _trials_per_value(accuracies: pd.DataFrame, by: list[str]) -> dict[tuple, tuple[int, str]]:
+    """(eval set, *values of `by`) -> (how many accuracies, the first one's trial id or '?')."""
+    groups = accuracies.assign(trial=accuracies["trial_id"].map(lambda t: t or "?")) \
+        .groupby(["eval_set", *by], dropna=False, sort=False)["trial"]
+    return {key: (count, first) for key, count, first in zip(groups.size().index, groups.size(), groups.first(),
+                                                             strict=True)}
+
+
+def check_one_evaluation(accuracies: pd.DataFrame, allow_mixed: bool) -> list[str]:
     """Refuse, unless allowed, an eval set whose accuracies were computed with different
     decoders or precisions (they are not comparable: different pixels, different rounding);
     with allow_mixed, a note per such set."""
-    by_set: dict[str, dict[tuple, list[str]]] = {}
-    for a in accuracies:
-        by_set.setdefault(a.eval_set, {}).setdefault((a.decode, a.precision), []).append(a.trial_id or "?")
+    by_set: dict[str, dict[tuple, tuple[int, str]]] = {}
+    for (eval_set, decode, precision), found in _trials_per_value(accuracies, ["decode", "precision"]).items():
+        by_set.setdefault(eval_set, {})[(_or_none(decode), _or_none(precision))] = found
     mixed = {s: modes for s, modes in by_set.items() if len(modes) > 1}
     if not mixed:
         return []
     lines = [f"{s} was evaluated with " + " and with ".join(
-        f"decode {d or 'unrecorded'}, precision {p or 'unrecorded'} ({len(ids)} trial(s), e.g. {ids[0]})"
-        for (d, p), ids in sorted(modes.items(), key=lambda m: (str(m[0][0]), str(m[0][1]))))
+        f"decode {d or 'unrecorded'}, precision {p or 'unrecorded'} ({count} trial(s), e.g. {first})"
+        for (d, p), (count, first) in sorted(modes.items(), key=lambda m: (str(m[0][0]), str(m[0][1]))))
         for s, modes in sorted(mixed.items())]
     if not allow_mixed:
         raise MixedEvaluationError(
@@ -116,19 +149,19 @@ def check_one_evaluation(accuracies: list[Accuracy], allow_mixed: bool) -> list[
     return [f"mixed evaluations: {line}" for line in lines]
 
 
-def check_one_image_set(accuracies: list[Accuracy], allow_mixed: bool) -> list[str]:
+def check_one_image_set(accuracies: pd.DataFrame, allow_mixed: bool) -> list[str]:
     """Refuse, unless allowed, an eval set whose accuracies were computed on different images
     (its folder's fingerprint differs between rows: RI would subtract accuracies on different
     images); with allow_mixed, a note per such set. Rows that recorded none are not compared."""
-    by_set: dict[str, dict[str, list[str]]] = {}
-    for a in accuracies:
-        if a.data:
-            by_set.setdefault(a.eval_set, {}).setdefault(a.data, []).append(a.trial_id or "?")
+    by_set: dict[str, dict[str, tuple[int, str]]] = {}
+    recorded = accuracies[accuracies["data"].map(bool).astype(bool)]
+    for (eval_set, listed), found in _trials_per_value(recorded, ["data"]).items():
+        by_set.setdefault(eval_set, {})[listed] = found
     mixed = {s: found for s, found in by_set.items() if len(found) > 1}
     if not mixed:
         return []
     lines = [f"{s} was evaluated on " + " and on ".join(
-        f"{listed} ({len(ids)} trial(s), e.g. {ids[0]})" for listed, ids in sorted(found.items()))
+        f"{listed} ({count} trial(s), e.g. {first})" for listed, (count, first) in sorted(found.items()))
         for s, found in sorted(mixed.items())]
     if not allow_mixed:
         raise MixedEvaluationError(
@@ -139,24 +172,37 @@ def check_one_image_set(accuracies: list[Accuracy], allow_mixed: bool) -> list[s
     return [f"different images: {line}" for line in lines]
 
 
-def final_accuracies(rows: list[dict]) -> list[Accuracy]:
+def _or_none(value: Any) -> Any:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def final_accuracies(frame: pd.DataFrame) -> pd.DataFrame:
     """The rows that count in tables: final evaluations (not learning-curve points) of the
-    pretrained, fine-tuned and interpolated models; analysis rows (CKA, OTDD) are left out."""
-    found = []
-    for row in rows:
-        learning_curve_point = row.get("final") is not None and not row["final"]
-        if learning_curve_point or not reported(row["kind"]) or row["top1"] is None:
-            continue
-        seed = row.get("seed")
-        found.append(Accuracy(
-            model=row["model"], method=row.get("method_label") or method_label(row["method"], row.get("alpha")),
-            downstream=row.get("downstream"), seed=None if seed is None else int(seed),
-            train_subset=row.get("train_subset") or "all", eval_set=row["eval_set"],
-            top1=float(row["top1"]), trial_id=row.get("trial_id"),
-            finished_at=row.get("finished_at"), decode=row.get("decode"), precision=row.get("eval_precision"),
-            kind=row["kind"], base=row["method"], alpha=row.get("alpha"), rib=row.get("rib"),
-            data=row.get("data_fingerprint")))
-    return found
+    pretrained, fine-tuned and interpolated models; analysis rows (CKA, OTDD) are left out.
+    Columns: ACCURACY_COLUMNS."""
+    def column(name: str) -> pd.Series:
+        return frame[name] if name in frame.columns else pd.Series([None] * len(frame), dtype=object)
+
+    learning_curve_point = column("final").map(lambda final: final is not None and not final).astype(bool)
+    kept = frame[~learning_curve_point & frame["kind"].map(reported).astype(bool) & frame["top1"].notna()]
+    alpha = kept["alpha"] if "alpha" in kept.columns else pd.Series(math.nan, index=kept.index)
+    labels = column("method_label").loc[kept.index]
+    shown = [label or method_label(method, None if math.isnan(a) else a)
+             for label, method, a in zip(labels, kept["method"], alpha, strict=True)]
+    finished = pd.to_datetime(column("finished_at").loc[kept.index], utc=True)
+    stamps = finished.astype("int64").astype("float64").where(finished.notna(), -math.inf)
+    return pd.DataFrame({
+        "model": kept["model"], "method": shown, "downstream": column("downstream").loc[kept.index],
+        "seed": pd.Series([None if s is None else int(s) for s in column("seed").loc[kept.index]],
+                          index=kept.index, dtype=object),
+        "train_subset": column("train_subset").loc[kept.index].map(lambda s: s or "all"),
+        "eval_set": kept["eval_set"], "top1": kept["top1"].astype("float64"),
+        "trial_id": column("trial_id").loc[kept.index], "finished": stamps,
+        "decode": column("decode").loc[kept.index], "precision": column("eval_precision").loc[kept.index],
+        "kind": kept["kind"], "base": kept["method"], "alpha": alpha.astype("float64"),
+        "rib": column("rib").loc[kept.index], "data": column("data_fingerprint").loc[kept.index],
+    }, columns=list(ACCURACY_COLUMNS)).reset_index(drop=True).astype(
+        {c: object for c in ACCURACY_COLUMNS if c not in ("top1", "finished", "alpha")})
 
 
 def reported(kind: str) -> bool:
@@ -164,33 +210,28 @@ def reported(kind: str) -> bool:
     return kind in KINDS and KINDS.get(kind).reported
 
 
-def as_planned(accuracies: list[Accuracy], plan) -> list[Accuracy]:
+def as_planned(accuracies: pd.DataFrame, plan) -> pd.DataFrame:
     """Each accuracy of a planned trial under the plan's names: its model's and method's labels
     (a trial that another spec ran under other labels is this spec's row), and its train subset
     (interpolation rows of older versions carry none)."""
-    by_id = plan.by_id()
-    found = []
-    for accuracy in accuracies:
-        trial = by_id.get(accuracy.trial_id)
-        if trial is not None:
-            accuracy = replace(accuracy, model=trial.model.shown, method=trial.method_label,
-                               train_subset=trial.row_fields()["train_subset"] or "all")
-        found.append(accuracy)
+    names = {t.trial_id: (t.model.shown, t.method_label, t.row_fields()["train_subset"] or "all")
+             for t in plan.trials}
+    planned = accuracies["trial_id"].map(names)
+    found = accuracies.copy()
+    mask = planned.notna()
+    for index, column in enumerate(("model", "method", "train_subset")):
+        found.loc[mask, column] = planned[mask].map(lambda named, i=index: named[i])
     return found
 
 
-def newest_per_cell(accuracies: list[Accuracy]) -> tuple[list[Accuracy], set[str]]:
+def newest_per_cell(accuracies: pd.DataFrame) -> tuple[pd.DataFrame, set[str]]:
     """One accuracy per cell: when several trials claim one (e.g. results of two specs),
-    the most recently finished wins. Returns the kept rows and the superseded trial ids."""
-    kept: dict[tuple, Accuracy] = {}
-    for accuracy in sorted(accuracies, key=_finish_order):
-        kept[accuracy.key] = accuracy
-    winners = {a.trial_id for a in kept.values()}
-    superseded = {a.trial_id for a in accuracies if a.trial_id not in winners and a.trial_id}
-    return list(kept.values()), superseded
-
-
-def _finish_order(accuracy: Accuracy) -> tuple:
-    finished = accuracy.finished_at
-    stamp = finished.timestamp() if isinstance(finished, datetime) else -math.inf
-    return (stamp, accuracy.trial_id or "")
+    the most recently finished wins. Returns the kept rows (in the order their cells first
+    come, finish order) and the superseded trial ids."""
+    order = accuracies.assign(_tid=accuracies["trial_id"].map(lambda t: t or ""), _at=range(len(accuracies)))
+    order = order.sort_values(["finished", "_tid", "_at"], kind="stable")
+    cell = order.groupby(list(KEY), dropna=False, sort=False).ngroup()
+    kept = order.assign(_cell=cell.to_numpy()).drop_duplicates("_cell", keep="last").sort_values("_cell")
+    winners = set(kept["trial_id"])
+    superseded = {t for t in accuracies["trial_id"].unique() if t and t not in winners}
+    return kept.drop(columns=["_tid", "_at", "_cell"]).reset_index(drop=True), superseded

@@ -7,9 +7,11 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from ribray.data import IMAGENET_VAL, RIB_SETS
 from ribray.plan import FINETUNE, INTERPOLATE, trial_label
-from ribray.report.rows import PRETRAINED, Accuracy, reported
+from ribray.report.rows import PRETRAINED, reported
 
 PAPER_METHOD_ORDER = ("ft", "lp", "lp_ft", "vpt", "lora", "ewc", "lwf")
 PAPER_INTERPOLATION_ORDER = ("wise_ft", "soup")
@@ -109,27 +111,33 @@ def _seed_order(seed: int | None) -> tuple:
     return (seed is None, seed or 0)
 
 
-def infer_scope(accuracies: list[Accuracy], train_subset: str = "all") -> Scope:
+def infer_scope(accuracies: pd.DataFrame, train_subset: str = "all") -> Scope:
     """The grid the results imply: every model x method x downstream set x seed seen.
 
     Downstream sets are pooled over models (a sweep fine-tunes every model on the same sets),
     so a model whose fine-tunes are partly missing is reported as incomplete, not as a
     sweep with a smaller n. RI's sets are those the rows record as such (`rib`; the paper's
     eight for rows of older versions)."""
-    tuned = [a for a in accuracies if a.method != PRETRAINED and a.train_subset == train_subset]
-    models = {a.model for a in tuned}
+    pretrained = accuracies["method"] == PRETRAINED
+    tuned = accuracies[~pretrained & (accuracies["train_subset"] == train_subset)]
+    models = set(tuned["model"])
     if train_subset == "all":
-        models |= {a.model for a in accuracies if a.method == PRETRAINED}
-    rib = {a.eval_set for a in accuracies if a.rib or (a.rib is None and a.eval_set in RIB_SETS)}
-    downstream = ordered_sets({a.downstream for a in tuned if a.downstream}, rib)
-    seen_evals = {a.eval_set for a in accuracies if a.model in models}
+        models |= set(accuracies.loc[pretrained, "model"])
+    rib_pairs = accuracies[["eval_set", "rib"]].drop_duplicates()
+    rib = {s for s, r in zip(rib_pairs["eval_set"], rib_pairs["rib"], strict=True)
+           if r or (r is None and s in RIB_SETS)}
+    downstream = ordered_sets({d for d in tuned["downstream"].unique() if d}, rib)
+    seen_evals = set(accuracies.loc[accuracies["model"].isin(models), "eval_set"])
     eval_sets = [IMAGENET_VAL] if IMAGENET_VAL in seen_evals else []
     eval_sets += [d for d in downstream if d not in eval_sets]
     eval_sets += ordered_sets(seen_evals - set(eval_sets), rib)
-    rows = {a.method: MethodRow(a.kind == INTERPOLATE, a.base or a.method, a.alpha) for a in tuned}
+    last = tuned.drop_duplicates("method", keep="last")
+    rows = {m: MethodRow(k == INTERPOLATE, b or m, None if a != a else a)
+            for m, k, b, a in zip(last["method"], last["kind"], last["base"], last["alpha"], strict=True)}
     methods = ordered_methods(rows)
-    across = frozenset(m for m in methods if all(a.seed is None for a in tuned if a.method == m))
-    seeds = sorted({a.seed for a in tuned if a.method not in across}, key=_seed_order) or [None]
+    seeded = set(tuned.loc[tuned["seed"].notna(), "method"])
+    across = frozenset(m for m in methods if m not in seeded)
+    seeds = sorted({s for s in tuned.loc[~tuned["method"].isin(across), "seed"].unique()}, key=_seed_order) or [None]
     return _scope(train_subset, sorted(models), downstream, eval_sets, methods, seeds,
                   rib_sets=ordered_sets(rib & set(eval_sets), rib), across_seeds=across)
 
@@ -183,11 +191,11 @@ def scope_from_plan(spec, plan, train_subset: str = "all") -> Scope:
                   methods, list(spec.seeds), expected, rib_sets=ordered_sets(rib, rib), across_seeds=across)
 
 
-def report_subsets(accuracies: list[Accuracy], plan=None) -> list[str]:
+def report_subsets(accuracies: pd.DataFrame, plan=None) -> list[str]:
     """The train subsets to report, 'all' (the main tables) first."""
     if plan is not None:
         found = {t.row_fields()["train_subset"] for t in plan.trials if t.kind in (FINETUNE, INTERPOLATE)}
     else:
-        found = {a.train_subset for a in accuracies if a.method != PRETRAINED}
+        found = set(accuracies.loc[accuracies["method"] != PRETRAINED, "train_subset"])
     others = sorted(found - {"all"})
     return (["all"] if "all" in found or not others else []) + others

@@ -29,6 +29,7 @@ class Section:
     plots: list[Plot] = field(default_factory=list)
     text: list[str] = field(default_factory=list)
     collapsed: bool = False  # folded in the HTML page (there are many per-method matrices)
+    detail: bool = False  # a figure per (model, method): drawn with `--figures all` (figures.FIGURES)
 
 
 def summary_sections(report: Report) -> list[Section]:
@@ -48,7 +49,7 @@ def per_model_sections(report: Report) -> list[Section]:
         matrices = [accuracy_grid(report, model, m) for m in report.scope.methods
                     if report.has_results(model, m)]
         if matrices:
-            sections.append(Section(f"{model}: accuracy matrices", grids=matrices, collapsed=True))
+            sections.append(Section(f"{model}: accuracy matrices", grids=matrices, collapsed=True, detail=True))
     return sections
 
 

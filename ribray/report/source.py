@@ -48,24 +48,30 @@ def _loose_shards(target: str) -> Location | None:
 
 
 def load_results(source: ReportSource):
-    """Every shard of the results folder as one pyarrow Table (clear errors when there is none)."""
+    """Every shard of the results folder as one pyarrow Table of the columns a report reads
+    (clear errors when there is none)."""
+    from ribray.report.rows import COLUMNS
     from ribray.results import read_results
 
     if source.results.is_local and not Path(source.results.path).is_dir():
         where = " (has the sweep run yet?)" if source.spec is not None else ""
         raise RibrayError(f"results folder not found: {source.results.uri}{where}")
-    return read_results(source.results)
+    return read_results(source.results, columns=COLUMNS)
 
 
-def run_report(target: str, out: str | Path | None = None, allow_mixed: bool = False):
-    """`ribray report`: read TARGET's results, build the reports, write them. Returns
+def run_report(target: str, out: str | Path | None = None, allow_mixed: bool = False, figures: str = "auto"):
+    """`ribray report`: read TARGET's results, build the reports, write them with the figures
+    `figures` chooses (ribray.report.figures.FIGURES; "none": the tables only). Returns
     (reports, output folder, files written)."""
     from ribray.report.build import build_reports
+    from ribray.report.figures import FIGURES
     from ribray.report.output import write_reports
 
+    if figures not in FIGURES:
+        raise RibrayError(f"figures: {figures!r} is not one of {', '.join(FIGURES)}")
     source = resolve_source(target, out)
     table = load_results(source)
     reports = build_reports(table, spec=source.spec, allow_mixed=allow_mixed)
     folder = source.out
-    files = write_reports(reports, folder, source.title)
+    files = write_reports(reports, folder, source.title, figures)
     return reports, folder, files
