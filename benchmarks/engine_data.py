@@ -20,14 +20,19 @@ PROVENANCE = {"ribray_version": "0.3.0", "torch_version": "2.6.0", "timm_version
               "host": "gpu-node-0", "gpu": "NVIDIA H200"}
 
 
-def synthetic_results(spec, plan, results_location_or_path, seed: int = 0) -> int:
+def synthetic_results(spec, plan, results_location_or_path, seed: int = 0,
+                      fingerprints: dict[str, str] | None = None) -> int:
     """Write a shard for every trial of `plan` (of `spec`) into the results folder, as the
-    sweep would after finishing them all; returns the number of rows written. Shards are
+    sweep would after finishing them all; returns the number of rows written. `fingerprints`:
+    the data's (dataset -> fingerprint) to record; default: made up from the set's name. Shards are
     written by a pool of threads (pyarrow's Parquet writer and the file writes release the GIL)."""
     results = results_location_or_path
     if not isinstance(results, Location):
         results = Location(str(Path(results).resolve()) if "://" not in str(results) else str(results))
     sets = _eval_set_facts(spec.resolved_eval_sets())
+    for name, fingerprint in (fingerprints or {}).items():
+        if name in sets:
+            sets[name]["fingerprint"] = fingerprint
     spec_hash = spec.spec_hash()
 
     def write(index_trial) -> int:

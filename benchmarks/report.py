@@ -40,7 +40,22 @@ def table(sections: list[Section], device: str, device_type: str, quick: bool) -
             line = f"{check.name:<{width}}  {_value(check):>8}  {target:>8}  {_verdict(check)}"
             lines.append(line + (f"  ({check.note})" if check.note else ""))
     lines += ["", "images/s:"] + [f"  {name}: {text}" for name, text in _rates(sections)]
+    lines += _engine_times(sections)
     return "\n".join(lines)
+
+
+def _engine_times(sections: list[Section]) -> list[str]:
+    """The engine measurement's seconds per operation at each plan size, and its growth."""
+    engine = next((s.numbers for s in sections if s.name == "engine"), None)
+    if engine is None:
+        return []
+    plans = engine["plans"]
+    header = f"  {'operation':<20}" + "".join(f"{p['trials']:>10,}" for p in plans) + "  exponent"
+    lines = ["", "engine seconds by trials in the plan:", header]
+    for name, value in engine["exponents"].items():
+        lines.append(f"  {name:<20}" + "".join(f"{p['seconds'][name]:>10.3f}" for p in plans)
+                     + f"  {'-' if value is None else f'{value:.2f}':>8}")
+    return lines
 
 
 def _rates(sections: list[Section]) -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ from ribray.storage import Location
 
 # Columns every ribray version has written: a Parquet file without them is not a shard
 REQUIRED_COLUMNS = ("trial_id", "kind", "model", "method", "eval_set", "top1", "final")
-SCAN_THREADS = 16  # footers read at once: I/O-bound, and pyarrow reads without the GIL
+SCAN_THREADS = 16  # footers read at once from an object store (latency-bound); a local disk: one
 SET_ASIDE = ".set-aside"  # results/.set-aside/, weights/.set-aside/: hidden from readers
 
 
@@ -50,10 +50,11 @@ def set_aside(location: Location) -> Location:
 
 def verified_done(results: Location, echo=print) -> dict[str, ShardIdentity | None]:
     """{trial id: what its shard was computed from} of the trials whose shard is whole, from one
-    read of each shard's footer (in parallel threads: also fast on object stores); a broken shard
-    is set aside (and said so), and its trial counts as not done."""
+    read of each shard's footer (on an object store, in parallel threads: there each read waits on
+    the network; on a local disk they would only contend for the GIL); a broken shard is set
+    aside (and said so), and its trial counts as not done."""
     names = results.list_files(".parquet")
-    with ThreadPoolExecutor(max_workers=SCAN_THREADS) as pool:
+    with ThreadPoolExecutor(max_workers=1 if results.is_local else SCAN_THREADS) as pool:
         scans = list(pool.map(lambda name: _scan(results.child(name)), names))
     done = {}
     for name, (problem, identity) in zip(names, scans, strict=True):

@@ -44,7 +44,7 @@ class ShardIdentity:
         fingerprints, ribray 0.2 and older: taken as it is)."""
         recorded = (parquet.metadata.metadata or {}).get(IDENTITY_KEY)
         if recorded is not None:
-            payload = json.loads(recorded)
+            payload = json.loads(recorded.decode())
             return cls(payload["evaluated"], payload["trained"], payload["plugins"])
         present = [c for c in COLUMNS if c in parquet.schema_arrow.names]
         if "data_fingerprint" not in present:
