@@ -15,7 +15,9 @@ The paper's main grid (sweeps/full.yaml) is 511 trials a seed; seed lists of 10 
   with every shard written;
 - `report_tables`: `ribray report`'s tables and pages (`--figures none`) from those shards.
 
-Each time is the best of a few repeats, and each operation's growth is the least-squares
+`baseline_dict` (a dict of the plan's trials by id) is the bare baseline: how the machine
+itself slows as the working set outgrows its caches. Each plan is measured in a fresh
+process; each time is the best of a few repeats, and each operation's growth is the least-squares
 slope of log(time) over log(trials): 1 is linear, 2 quadratic. `python -m benchmarks.run
 --only engine` writes it all to the results JSON.
 """
@@ -24,10 +26,12 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 import pickle
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -110,6 +114,7 @@ def operations(plan: Plan, spec, layout, fingerprints: dict[str, str], results_w
 
     repeats = 3 if len(plan) < 10_000 else 1
     return [
+        ("baseline_dict", lambda: {t.trial_id: t for t in plan.trials}, repeats),  # the machine's own growth
         ("plan", lambda: make_plan(spec), repeats),
         ("handout", lambda: hand_out(plan, hours), repeats),
         ("searcher_half_done", lambda: PlanSearcher(list(plan.trials), done=half_done(plan), hours=hours), repeats),
@@ -163,12 +168,17 @@ def growth(plans: list[dict]) -> dict[str, float | None]:
             if plans[-1]["seconds"][name] >= FIT_FLOOR_S else None for name in plans[0]["seconds"]}
 
 
+NOT_ENGINE = ("baseline_dict", "write_results")  # reported, not checked
+
+
 def measure(quick: bool, seed_counts: tuple[int, ...] | None = None) -> Section:
+    """Each plan in a fresh process (a heap left by the previous plan would slow the next)."""
     seed_counts = seed_counts or SEED_COUNTS["quick" if quick else "full"]
     with tempfile.TemporaryDirectory(prefix="ribray-engine-scale-") as folder:
         plans = []
         for seeds in seed_counts:
-            plans.append(measure_plan(seeds, Path(folder)))
+            with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as fresh:
+                plans.append(fresh.submit(measure_plan, seeds, Path(folder)).result())
             print(f"engine: {plans[-1]['trials']} trials: "
                   + ", ".join(f"{k} {v:.3f}s" for k, v in plans[-1]["seconds"].items()), flush=True)
     exponents = growth(plans)
@@ -176,7 +186,7 @@ def measure(quick: bool, seed_counts: tuple[int, ...] | None = None) -> Section:
     checks = [Check(f"engine growth exponent: {name}", value, MAX_EXPONENT, at_least=False,
                     note="" if value is not None else
                     f"{largest['seconds'][name] * 1e3:.1f} ms at {largest['trials']} trials: too fast to fit")
-              for name, value in exponents.items() if name != "write_results"]
+              for name, value in exponents.items() if name not in NOT_ENGINE]
     return Section("engine", {"plans": plans, "exponents": exponents}, checks)
 
 
