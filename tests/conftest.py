@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+# ribray's per-user cache (timm's names and model sizes): this session's own, never the user's
+os.environ["RIBRAY_CACHE_DIR"] = tempfile.mkdtemp(prefix="ribray-test-cache-")
 
 from pathlib import Path  # noqa: E402
 

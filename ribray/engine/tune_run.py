@@ -266,9 +266,8 @@ def _default_concurrency(spec) -> int:
 
 
 def latest_experiment(layout: SweepLayout) -> str | None:
-    """The newest restorable Tune experiment of this sweep, if any."""
-    from ray import tune
-
+    """The newest restorable Tune experiment of this sweep, if any (Ray is imported only when
+    there is a run to look at: a first sweep prints its plan before importing Ray)."""
     tune_dir = layout.tune
     if tune_dir.is_local:
         if not Path(tune_dir.path).is_dir():
@@ -279,6 +278,10 @@ def latest_experiment(layout: SweepLayout) -> str | None:
 
         infos = tune_dir.fs.get_file_info(pafs.FileSelector(tune_dir.path, allow_not_found=True))
         names = sorted(Path(i.path).name for i in infos if Path(i.path).name.startswith("run-"))
+    if not names:
+        return None
+    from ray import tune
+
     for name in reversed(names):
         run_dir = tune_dir.child(name)
         path, filesystem = run_dir.for_ray()

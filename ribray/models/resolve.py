@@ -15,7 +15,14 @@ from ribray.models.clip_zero_shot import (
     check_open_clip_name,
     open_clip_weights_problem,
 )
-from ribray.models.timm_family import build_timm, timm_names, timm_weights_problem
+from ribray.models.timm_family import (
+    build_timm,
+    meta_state_bytes,
+    timm_names,
+    timm_source,
+    timm_state_bytes,
+    timm_weights_problem,
+)
 
 
 def _registry():
@@ -128,19 +135,19 @@ def _offline(offline: bool | None) -> bool:
 
 def state_bytes(name: str) -> float | None:
     """Bytes of the named model's state dict in fp32 (its final weights on disk), counted on a
-    model built on the meta device: nothing is allocated or downloaded. None when it cannot be
-    built that way."""
-    import torch
-
-    from ribray.models.clip_zero_shot import zero_shot_state_bytes
-
+    model built on the meta device: nothing is allocated or downloaded. A model timm builds is
+    counted once per timm version (then read from the cache: no torch, no timm). None when it
+    cannot be built that way."""
     entry = _entry(name)
     source = entry.source if entry else name
-    try:
-        if source.startswith(OPEN_CLIP_PREFIX):
+    if source.startswith(OPEN_CLIP_PREFIX):
+        from ribray.models.clip_zero_shot import zero_shot_state_bytes
+
+        try:
             return zero_shot_state_bytes(source)
-        with torch.device("meta"):
-            module = entry.build(False) if entry is not None else build_timm(name, False)
-    except Exception:  # noqa: BLE001 - a size estimate is optional; `validate` reports real problems
-        return None
-    return float(sum(t.numel() * 4 for t in module.state_dict().values()))
+        except Exception:  # noqa: BLE001 - a size estimate is optional; `validate` reports real problems
+            return None
+    timm_name = timm_source(entry, name)
+    if timm_name is not None:
+        return timm_state_bytes(timm_name)
+    return meta_state_bytes(lambda: entry.build(False))

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 
 from ribray.models.base import ModelEntry
 from ribray.models.cache import cached_file_problem, hub_file_problem
+from ribray.models.timm_index import cached_state_bytes, timm_index
 
 HF_WEIGHTS = "pytorch_model.bin"  # timm's default hub file name, and its safetensors twin
 HF_SAFE_WEIGHTS = "model.safetensors"
@@ -27,19 +29,43 @@ def timm_entry(name: str, timm_name: str, summary: str, paper_column: str = "") 
                       weights=f"timm `{timm_name}` (Hugging Face hub `timm/{timm_name}`)")
 
 
-@functools.lru_cache(maxsize=1)
-def timm_names() -> frozenset[str]:
-    """Every architecture name and every `arch.tag` name with pretrained weights."""
-    import timm
+def timm_source(entry: ModelEntry | None, name: str) -> str | None:
+    """The timm name that the model `name` (registry `entry`, or None) is, built exactly as
+    timm builds it (a plain timm name, or an alias made by `timm_entry`); None for any other build."""
+    if entry is None:
+        return name
+    build = entry.build
+    is_timm = isinstance(build, functools.partial) and build.func is build_timm and not build.keywords
+    return build.args[0] if is_timm and len(build.args) == 1 else None
 
-    return frozenset(timm.list_models()) | frozenset(timm.list_models(pretrained=True))
+
+def timm_names() -> frozenset[str]:
+    """Every architecture name and every `arch.tag` name with pretrained weights (ribray/models/
+    timm_index.py: from the per-user cache when it is this timm version's)."""
+    return timm_index().names
+
+
+def timm_state_bytes(timm_name: str) -> float | None:
+    """Bytes of the model's state dict in fp32 (built once on the meta device, then cached)."""
+    return cached_state_bytes(timm_name, lambda: meta_state_bytes(lambda: build_timm(timm_name, False)))
+
+
+def meta_state_bytes(build: Callable[[], object]) -> float | None:
+    """Bytes in fp32 of the state dict of the module `build()` returns, built on the meta
+    device (nothing allocated or downloaded); None when it cannot be built that way."""
+    import torch
+
+    try:
+        with torch.device("meta"):
+            module = build()
+    except Exception:  # noqa: BLE001 - a size estimate is optional; `validate` reports real problems
+        return None
+    return float(sum(t.numel() * 4 for t in module.state_dict().values()))
 
 
 def timm_weights_problem(timm_name: str) -> str | None:
     """None when timm would find this model's pretrained weights offline, else what is missing."""
-    from timm.models import get_pretrained_cfg
-
-    cfg = get_pretrained_cfg(timm_name)
+    cfg = timm_index().weights.get(timm_name)
     if cfg is None or not (cfg.hf_hub_id or cfg.url or cfg.file):
         return f"timm has no pretrained weights for {timm_name!r}"
     if cfg.file:

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import torch
-from ray import tune
 
 from ribray.data import get_dataset
 from ribray.data.loading import train_loader
@@ -119,6 +118,8 @@ def _curve_point(trial: FinetuneTrial, ctx: TrialContext, model, data_config, ou
 def _resume(trainer: Trainer, outcome: Outcome, ctx: TrialContext) -> bool:
     """Continue from Tune's last epoch checkpoint of this trial, if there is one and it was
     trained with the plugins' code this trial runs (else the trial starts afresh)."""
+    from ray import tune
+
     checkpoint = tune.get_checkpoint()
     if checkpoint is None:
         return False
@@ -136,6 +137,8 @@ def _resume(trainer: Trainer, outcome: Outcome, ctx: TrialContext) -> bool:
 def _checkpoint(trainer: Trainer, outcome: Outcome, ctx: TrialContext, metrics: dict) -> None:
     """Hand Tune this epoch's checkpoint (it copies it to the sweep's tune/ folder); a full disk
     fails the trial at once (StorageFullError: a retry would fill it again)."""
+    from ray import tune
+
     started = time.perf_counter()
     state = {"trainer": trainer.state_dict(), "train_seconds": outcome.train_seconds,
              "curve": [(epoch, vars(result)) for epoch, result in outcome.curve], "plugins": ctx.plugins}

@@ -1,4 +1,6 @@
-"""The Ray Tune trainable: run one planned trial, write its shard, log its MLflow run."""
+"""The Ray Tune trainable: run one planned trial, write its shard, log its MLflow run.
+Ray is imported where a trial reports to it: the driver imports this module (for
+FAILED_FOR_GOOD) before `ribray sweep` prints its plan, and Ray's import can come after."""
 
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ import tempfile
 from pathlib import Path
 
 from pydantic import ValidationError
-from ray import tune
 
 from ribray.errors import PermanentError, RibrayError, first_line
 from ribray.plan import Trial
@@ -33,6 +34,8 @@ def run_trial(config: dict, context: SweepContext, fault: dict[str, str] | None 
     A trial that fails for good (a PermanentError: a retry would fail alike) ends without
     raising, reporting its error as `failed_for_good`: Tune retries every exception, and this one
     would only repeat. The sweep counts such a trial as failed, with that error."""
+    from ray import tune
+
     failed_for_good = context.layout.failed.child(f"{config.get('trial_id')}.txt")
     try:
         if failed_for_good.exists():  # failed for good in this run already (a restored run retries it)
@@ -45,6 +48,8 @@ def run_trial(config: dict, context: SweepContext, fault: dict[str, str] | None 
 
 
 def _run_trial(trial: Trial, context: SweepContext, fault: dict[str, str] | None) -> None:
+    from ray import tune
+
     from ribray.trials import RUNNERS
     from ribray.trials.common import now, result_rows, trial_plugins
 
