@@ -13,7 +13,7 @@ from ribray.errors import RibrayError
 from ribray.plan import Trial
 
 METRIC = "trial_finished"  # Tune reserves "done" for itself
-STATE_VERSION = 2  # ids only; ribray <= 0.4 saved every trial's config (still read)
+STATE_VERSION = 2  # ids only; ribray 0.2.0 and older saved every trial's config (still read)
 
 
 class PlanSearcher(Searcher):
@@ -54,7 +54,7 @@ class PlanSearcher(Searcher):
         self.__dict__.update(state)
         if saved is not None:
             self.set_state(saved)
-        else:  # pickled by ribray <= 0.4: order / done / failed / running as attributes
+        else:  # pickled by ribray 0.2.0 and older: order / done / failed / running as attributes
             self._index(pending=list(state.get("order", [])), done=set(state.get("done", ())),
                         failed=set(state.get("failed", ())), running=dict(state.get("running", {})))
 
@@ -87,7 +87,7 @@ class PlanSearcher(Searcher):
                 "failed": sorted(self.failed), "running": self.running}
 
     def set_state(self, state: dict) -> None:
-        """Also reads the states ribray 0.1 (its trial configs, no hours) and <= 0.4 (every
+        """Also reads the states ribray 0.1 (its trial configs, no hours) and 0.2.0 (every
         trial's config) saved."""
         if "trials" in state:
             self.trials = {c["trial_id"]: Trial.from_config(c) for c in state["trials"]}

@@ -41,7 +41,7 @@ class ShardIdentity:
     @classmethod
     def of_file(cls, parquet: pq.ParquetFile) -> ShardIdentity | None:
         """From the footer; a shard of an older ribray: from its columns (None where it recorded no
-        fingerprints, ribray 0.2 and older: taken as it is)."""
+        fingerprints, the oldest versions: taken as it is)."""
         recorded = (parquet.metadata.metadata or {}).get(IDENTITY_KEY)
         if recorded is not None:
             payload = json.loads(recorded.decode())

@@ -21,7 +21,7 @@ NOW = {"imagenet_val": "10:aaa10", "imagenet_r": "11:aaa11", "imagenet_sketch": 
 
 
 def _older_shard(results: Location, trial_id: str, rows: list[dict], drop: tuple[str, ...] = ()) -> None:
-    """A shard as ribray 0.4 (no identity in the footer) or 0.2 (no fingerprint columns) wrote it."""
+    """A shard as ribray wrote it before footers held its identity, or (drop) before rows held fingerprints."""
     table = pa.Table.from_pylist([{c: r.get(c) for c in SCHEMA.names} for r in rows], schema=SCHEMA)
     pq.write_table(table.drop_columns(list(drop)), results.child(f"{trial_id}.parquet").path)
 
