@@ -20,21 +20,28 @@ SET_ASIDE = ".set-aside"  # results/.set-aside/, weights/.set-aside/: hidden fro
 
 def shard_problem(location: Location) -> str | None:
     """Why `location` is not a readable ribray shard (its footer only: fast, also in S3), or None."""
-    return _scan(location)[0]
+    return _scan(location, identity=False)[0]
 
 
-def _scan(location: Location) -> tuple[str | None, ShardIdentity | None]:
-    """(why the shard is not whole, or None; what it was computed from): one open, its footer."""
+def footer_problem(metadata: pq.FileMetaData) -> str | None:
+    """Why a Parquet file with this footer is not a whole ribray shard, or None."""
+    names = set(metadata.schema.names)
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        return f"not ribray results: no column {', '.join(missing)}"
+    if metadata.num_rows == 0:
+        return "holds no rows"
+    return None
+
+
+def _scan(location: Location, identity: bool = True) -> tuple[str | None, ShardIdentity | None]:
+    """(why the shard is not whole, or None; what it was computed from, if `identity`): one open."""
     try:
         with location.fs.open_input_file(location.path) as handle:
             parquet = pq.ParquetFile(handle)
-            metadata = parquet.metadata
-            names = set(metadata.schema.names)
-            missing = [c for c in REQUIRED_COLUMNS if c not in names]
-            if missing:
-                return f"not ribray results: no column {', '.join(missing)}", None
-            if metadata.num_rows == 0:
-                return "holds no rows", None
+            problem = footer_problem(parquet.metadata)
+            if problem is not None or not identity:
+                return problem, None
             return None, ShardIdentity.of_file(parquet)
     except Exception as error:  # noqa: BLE001 - pyarrow's errors for truncated or foreign files vary
         return f"not a complete Parquet file ({first_line(error)})", None

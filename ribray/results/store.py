@@ -73,13 +73,13 @@ def _read_batch(shards: list[Location], schema: pa.Schema) -> pa.Table:
 def _read_shard(shard: Location, schema: pa.Schema) -> pa.Table:
     """One shard, opened once: its footer checked (checks.shard_problem's rules and words), then
     only `schema`'s columns read."""
-    from ribray.results.checks import REQUIRED_COLUMNS, shard_problem
+    from ribray.results.checks import footer_problem, shard_problem
 
     try:
         with shard.fs.open_input_stream(shard.path) as stream:  # a shard is small: one read (one GET)
             parquet = pq.ParquetFile(pa.BufferReader(stream.read_buffer()))
         present = set(parquet.schema_arrow.names)
-        whole = parquet.metadata.num_rows > 0 and all(c in present for c in REQUIRED_COLUMNS)
+        whole = footer_problem(parquet.metadata) is None
         # one thread per shard: the pool reads shards side by side, and a shard's columns are tiny
         table = parquet.read([c for c in schema.names if c in present], use_threads=False) if whole else None
     except Exception:  # noqa: BLE001 - pyarrow's errors for truncated or foreign files vary; said below
