@@ -154,10 +154,15 @@ class Location:
 
     def list_files(self, suffix: str = "") -> list[str]:
         """Names of the files directly inside this folder (hidden temp files excluded)."""
+        return [name for name, _ in self.list_file_infos(suffix)]
+
+    def list_file_infos(self, suffix: str = "") -> list[tuple[str, pafs.FileInfo]]:
+        """(name, size and modification time) of the files directly inside this folder, by name,
+        from one listing (on an object store the listing carries them: no request per file)."""
         selector = pafs.FileSelector(self.path, allow_not_found=True)
-        names = [posixpath.basename(info.path) for info in self.fs.get_file_info(selector)
+        infos = [(posixpath.basename(info.path), info) for info in self.fs.get_file_info(selector)
                  if info.type == pafs.FileType.File]
-        return sorted(n for n in names if n.endswith(suffix) and not n.startswith("."))
+        return sorted(((n, i) for n, i in infos if n.endswith(suffix) and not n.startswith(".")), key=lambda p: p[0])
 
     def delete(self) -> None:
         if self.exists():

@@ -10,6 +10,7 @@ import os
 import posixpath
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pyarrow.fs as pafs
@@ -214,3 +215,26 @@ def test_results_read_with_pandas_keep_integer_seeds_and_boolean_flags(tmp_path)
         frame = frame.sort_values("trial_id")
         assert str(frame["seed"].dtype) == "Int64" and str(frame["final"].dtype) == "boolean"
         assert frame["seed"].tolist()[0] == 3 and pd.isna(frame["seed"].tolist()[1])
+
+
+@pytest.mark.parametrize("where", ["local", "s3", "gcs"])
+def test_a_sweep_start_reads_only_the_footers_its_shard_index_has_not_seen(where, tmp_path, request, monkeypatch):
+    """The listing's sizes and times (one listing, also on object stores) tell which shards the
+    index knows as they are now; a rewritten shard is read again."""
+    from ribray.results import checks, write_shard
+
+    root = Location(str(tmp_path)) if where == "local" else _bucket(where, request)[0].child(f"index-{os.getpid()}")
+    results, index = root.child("results"), root.child("shard-index.json")
+    for trial_id in ("a1", "b2"):
+        write_shard(results, trial_id, [{"trial_id": trial_id, "kind": "finetune", "model": "m", "method": "ft",
+                                         "eval_set": "imagenet_r", "top1": 1.0, "final": True,
+                                         "data_fingerprint": "3:abc"}])
+    assert sorted(checks.verified_done(results, index=index)) == ["a1", "b2"] and index.exists()
+    read, scan = [], checks._scan
+    monkeypatch.setattr(checks, "_scan", lambda location, identity=True: read.append(location.name) or scan(location))
+    assert sorted(checks.verified_done(results, index=index)) == ["a1", "b2"] and read == []
+    time.sleep(1.1)  # an object store's listed times are whole seconds
+    write_shard(results, "b2", [{"trial_id": "b2", "kind": "finetune", "model": "m", "method": "ft",
+                                 "eval_set": "imagenet_r", "top1": 2.0, "final": True, "data_fingerprint": "4:def"}])
+    shards = checks.verified_done(results, index=index)
+    assert read == ["b2.parquet"] and shards["b2"].evaluated == {"imagenet_r": "4:def"}

@@ -19,7 +19,7 @@ from ribray.engine.tune_run import (
 )
 from ribray.errors import RibrayError
 from ribray.plan import Plan, make_plan
-from ribray.results.checks import verified_done
+from ribray.results.checks import ShardIndex, verified_done
 from ribray.results.identity import ShardIdentity
 from ribray.results.layout import SweepLayout, sweep_dir
 from ribray.results.lock import sweep_lock
@@ -87,7 +87,7 @@ def run_sweep(spec, *, resume: bool = False, address: str | None = None,
 
 def _run(spec, plan: Plan, layout: SweepLayout, started: float, resume: bool, ray_address: RayAddress,
          max_concurrent: int | None, reruns: Reruns, echo) -> SweepSummary:
-    shards = verified_done(layout.results, echo)
+    shards = verified_done(layout.results, echo, layout.shard_index)
     finished = set(shards)
     fingerprints = _fingerprints(spec, plan, echo)
     rerun = _changed_inputs(plan, layout, fingerprints, shards, reruns, echo)
@@ -121,6 +121,7 @@ def _run(spec, plan: Plan, layout: SweepLayout, started: float, resume: bool, ra
     summary.failed |= stopped
     summary.not_run = [t for t in summary.not_run if t not in summary.failed]
     _prune_checkpoints(layout, echo)
+    ShardIndex(layout.shard_index, echo).scan(layout.results)  # this run's shards: the next start reads none
     _close_tracking(run.context.tracking, summary)
     return summary
 

@@ -4,11 +4,13 @@ never deleted) and its trial runs again, or the sweep refuses and says why."""
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from ribray.errors import first_line
+from ribray.errors import RibrayError, first_line
 from ribray.results.identity import ShardIdentity
 from ribray.storage import Location
 
@@ -55,23 +57,92 @@ def set_aside(location: Location) -> Location:
     return target
 
 
-def verified_done(results: Location, echo=print) -> dict[str, ShardIdentity | None]:
+def verified_done(results: Location, echo=print, index: Location | None = None) -> dict[str, ShardIdentity | None]:
     """{trial id: what its shard was computed from} of the trials whose shard is whole, from one
     read of each shard's footer (on an object store, in parallel threads: there each read waits on
     the network; on a local disk they would only contend for the GIL); a broken shard is set
-    aside (and said so), and its trial counts as not done."""
-    names = results.list_files(".parquet")
-    with ThreadPoolExecutor(max_workers=1 if results.is_local else SCAN_THREADS) as pool:
-        scans = list(pool.map(lambda name: _scan(results.child(name)), names))
-    done = {}
-    for name, (problem, identity) in zip(names, scans, strict=True):
-        if problem is None:
-            done[name.removesuffix(".parquet")] = identity
-            continue
+    aside (and said so), and its trial counts as not done. With `index` (the sweep's
+    shard-index.json), only the shards it has not seen at their size and time are read."""
+    whole, broken = ShardIndex(index, echo).scan(results)
+    for name, problem in broken.items():
         shard = results.child(name)
         moved = set_aside(shard)
         echo(f"warning: {shard.uri}: {problem}; moved to {moved.uri}, its trial runs again")
-    return done
+    return {name.removesuffix(".parquet"): identity for name, identity in whole.items()}
+
+
+class ShardIndex:
+    """What a footer scan learnt of each whole shard (its identity), kept in a JSON file by the
+    shard's name, size and modification time as the listing gives them: a shard rewritten since
+    has another time (or size), and is read again; one without a listed time is always read. The
+    identities are few (one per data and plugin state), so the file keeps each once. A missing,
+    foreign or unreadable file is an empty index: the cost is one full scan, never a wrong result."""
+
+    VERSION = 1
+
+    def __init__(self, location: Location | None, echo=print):
+        self.location, self.echo = location, echo
+
+    def scan(self, results: Location) -> tuple[dict[str, ShardIdentity | None], dict[str, str]]:
+        """({shard file name: identity} of the whole shards, {name: why not whole} of the others):
+        the index's answer where it has seen a shard as it is now, a footer read for the rest; the
+        index is rewritten when the answer differs from what it held."""
+        listed = results.list_file_infos(".parquet")
+        known = self._load()
+        fresh = [(name, info) for name, info in listed if known.get(name, (None,))[0] != _stamp(info)]
+        with ThreadPoolExecutor(max_workers=1 if results.is_local else SCAN_THREADS) as pool:
+            scans = dict(zip((n for n, _ in fresh), pool.map(lambda pair: _scan(results.child(pair[0])), fresh),
+                             strict=True))
+        whole, broken, entries = {}, {}, {}
+        for name, info in listed:
+            if name in scans:
+                problem, identity = scans[name]
+                if problem is not None:
+                    broken[name] = problem
+                    continue
+            else:
+                identity = known[name][1]
+            whole[name] = identity
+            if _stamp(info) is not None:
+                entries[name] = (_stamp(info), identity)
+        if entries != known:
+            self._save(entries)
+        return whole, broken
+
+    def _load(self) -> dict[str, tuple[list[int], ShardIdentity | None]]:
+        if self.location is None:
+            return {}
+        try:
+            found = json.loads(self.location.read_bytes())
+            if found.get("version") != self.VERSION:
+                return {}
+            identities = [None if i is None else ShardIdentity(i["evaluated"], i["trained"], i["plugins"])
+                          for i in found["identities"]]
+            return {name: (stamp, identities[at] if at is not None else None)
+                    for name, (stamp, at) in found["shards"].items()}
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+            return {}  # none yet, or not this version's: read every footer once
+
+    def _save(self, entries: dict[str, tuple[list[int], ShardIdentity | None]]) -> None:
+        if self.location is None:
+            return
+        identities: dict[str, int] = {}  # an identity's JSON -> its place in the file's list
+        shards = {}
+        for name, (stamp, identity) in entries.items():
+            key = None if identity is None else json.dumps(vars(identity), sort_keys=True)
+            shards[name] = [stamp, None if key is None else identities.setdefault(key, len(identities))]
+        payload = {"version": self.VERSION, "identities": [json.loads(k) for k in identities], "shards": shards}
+        try:
+            self.location.write_bytes(json.dumps(payload, separators=(",", ":")).encode())
+        except RibrayError as error:  # the index only saves time: a storage that refuses it costs a scan
+            self.echo(f"warning: could not save {self.location.uri} ({first_line(error)}); the next start "
+                      "reads every footer again")
+
+
+def _stamp(info: pafs.FileInfo) -> list[int] | None:
+    """[size, modification time in ns] of a listed file, or None when the listing has no time."""
+    mtime = info.mtime_ns
+    return None if mtime is None or info.size is None else [info.size, mtime]
 
 
 def identity_changes(shards: dict[str, ShardIdentity | None], fingerprints: dict[str, str],

@@ -23,6 +23,7 @@ RESULTS, WEIGHTS, TUNE, REPORT, SCRATCH = "results", "weights", "tune", "report"
 FAILED = "failed"
 MLFLOW_DB, MLFLOW_ARTIFACTS = "mlflow.db", "mlartifacts"
 SWEEP_MARKER, LOCK_FILE = "ribray-sweep.json", "sweep.lock"
+SHARD_INDEX = "shard-index.json"
 TUNE_RUN_PREFIX, TUNE_RUN_STATE = "run-", "tuner.pkl"
 EXPECTED = "expected a spec file, a sweep folder (<storage>/<name>) or its results/ folder"
 
@@ -79,6 +80,13 @@ class SweepLayout:
         except (FileNotFoundError, ValueError):  # another OSError: the storage cannot be reached, said as it is
             return None
         return found if isinstance(found, dict) and isinstance(found.get("sweep"), str) else None
+
+    @property
+    def shard_index(self) -> Location:
+        """shard-index.json: what the start-up checks read in each shard's footer, by the shard's
+        size and modification time, so that a re-run reads only shards it has not seen
+        (`ribray.results.checks.ShardIndex`); deleting it costs one full scan, nothing else."""
+        return self.root.child(SHARD_INDEX)
 
     @property
     def failed(self) -> Location:

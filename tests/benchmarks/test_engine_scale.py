@@ -13,7 +13,8 @@ from benchmarks.engine_scale import MAX_EXPONENT, exponent
 
 OPERATIONS = {"baseline_dict", "plan", "handout", "searcher_half_done", "searcher_save", "searcher_unpickle",
               "searcher_restore", "status_fresh",
-              "write_results", "startup_checks", "status_done", "report_tables"}
+              "write_results", "startup_checks", "shard_index_written", "startup_checks_indexed", "status_done",
+              "report_tables"}
 
 
 def test_the_fit_tells_linear_from_quadratic():

@@ -93,10 +93,15 @@ def test_wise_ft_starts_before_the_last_finetune_finishes(finished):
     assert first_wise < last_finetune
 
 
-def test_rerun_is_a_noop(finished, capsys):
+def test_rerun_is_a_noop(finished, capsys, monkeypatch):
+    from ribray.results import checks
+
     spec, _ = finished
     before = {r["trial_id"]: r["finished_at"] for r in _rows(spec)}
+    read = []
+    monkeypatch.setattr(checks, "_scan", lambda location, identity=True: read.append(location.name))
     summary = run_sweep(spec)
+    assert read == []  # the sweep's shard index knows every shard it wrote: no footer is read again
     assert summary.already_done == summary.done == len(make_plan(spec))
     assert "nothing to do" in capsys.readouterr().out
     assert {r["trial_id"]: r["finished_at"] for r in _rows(spec)} == before

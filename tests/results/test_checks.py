@@ -4,6 +4,8 @@ are checked from their rows, or taken as they are."""
 
 from __future__ import annotations
 
+import json
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -61,3 +63,61 @@ def test_a_broken_shard_is_set_aside_and_said_so_while_the_others_count(tmp_path
     assert list(verified_done(results, said.append)) == ["t1"]
     assert len(said) == 1 and "t2.parquet: not a complete Parquet file" in said[0] and "its trial runs again" in said[0]
     assert (tmp_path / ".set-aside" / "t2.parquet").exists() and not (tmp_path / "t2.parquet").exists()
+
+
+def _counting_scans(monkeypatch) -> list[str]:
+    """The shards whose footer the start-up checks read (file names, in order)."""
+    from ribray.results import checks
+
+    read, scan = [], checks._scan
+    monkeypatch.setattr(checks, "_scan", lambda location, identity=True: read.append(location.name) or scan(location))
+    return read
+
+
+def test_the_shard_index_spares_a_rerun_every_footer_it_has_seen(tmp_path, monkeypatch):
+    results, index = Location(str(tmp_path / "results")), Location(str(tmp_path / "shard-index.json"))
+    write_shard(results, "t1", ROWS)
+    _older_shard(results, "t2", ROWS, drop=("data_fingerprint", "train_fingerprint", "plugins"))
+    read = _counting_scans(monkeypatch)
+
+    first = verified_done(results, index=index)
+    assert read == ["t1.parquet", "t2.parquet"] and index.exists()
+    again = verified_done(results, index=index)
+    assert read == ["t1.parquet", "t2.parquet"]  # nothing read the second time
+    assert again == first and again["t2"] is None
+    data, code = identity_changes(again, NOW | {"imagenet_sketch": "13:bbb"}, {"my_method": "code2"}, {"t1"})
+    assert data == {"t1": "evaluated on imagenet_sketch: 12 files (listing aaa12) then, 13 files (listing bbb) now"}
+    assert code == {"t1": "my_method: code code1 then, code2 now"}
+
+
+def test_a_shard_rewritten_since_the_index_saw_it_is_read_again(tmp_path, monkeypatch):
+    results, index = Location(str(tmp_path / "results")), Location(str(tmp_path / "shard-index.json"))
+    write_shard(results, "t1", ROWS)
+    write_shard(results, "t3", ROWS)
+    verified_done(results, index=index)
+    read = _counting_scans(monkeypatch)
+
+    write_shard(results, "t1", [r | {"data_fingerprint": "99:new"} for r in ROWS])  # computed again, other data
+    (tmp_path / "results" / "t3.parquet").write_bytes((tmp_path / "results" / "t1.parquet").read_bytes()[:200])
+    write_shard(results, "t4", ROWS)
+    said = []
+    shards = verified_done(results, said.append, index=index)
+    assert read == ["t1.parquet", "t3.parquet", "t4.parquet"]
+    assert sorted(shards) == ["t1", "t4"] and "t3.parquet: not a complete Parquet file" in said[0]
+    data, _ = identity_changes(shards, NOW, {"my_method": "code1"}, {"t1", "t4"})
+    assert data == {"t1": "evaluated on imagenet_val: 99 files (listing new) then, 10 files (listing aaa10) now"}
+
+
+def test_an_index_that_is_not_ribray_s_costs_one_full_scan_and_is_rewritten(tmp_path, monkeypatch):
+    results, index = Location(str(tmp_path / "results")), Location(str(tmp_path / "shard-index.json"))
+    write_shard(results, "t1", ROWS)
+    info = results.list_file_infos(".parquet")[0][1]
+    stamp = json.dumps([info.size, info.mtime_ns])  # as it is now: only the rest of the file is wrong
+    for foreign in ("not json", "[]", f'{{"version": 1, "identities": [], "shards": {{"t1.parquet": [{stamp}, 7]}}}}',
+                    f'{{"version": 99, "identities": [null], "shards": {{"t1.parquet": [{stamp}, 0]}}}}'):
+        (tmp_path / "shard-index.json").write_text(foreign)
+        read = _counting_scans(monkeypatch)
+        assert list(verified_done(results, index=index)) == ["t1"] and read == ["t1.parquet"]
+        monkeypatch.undo()
+    read = _counting_scans(monkeypatch)
+    assert list(verified_done(results, index=index)) == ["t1"] and read == []
