@@ -27,7 +27,10 @@ def check_spec(spec: Spec, *, data: bool = True, weights: bool = True, storage: 
         problems += data_problems
         notes += data_notes
     if problems:  # a grid's variants may share a problem: once each
-        raise SpecError("the spec cannot run:\n  " + "\n  ".join(dict.fromkeys(problems)))
+        from ribray.spec.overrides import name_overrides
+
+        message = "the spec cannot run:\n  " + "\n  ".join(dict.fromkeys(problems))
+        raise SpecError(name_overrides(message, spec._overrides))
     return notes
 
 
