@@ -11,9 +11,10 @@ import sys
 import click
 
 from ribray import __version__
+from ribray.cli.help import FullHelpGroup
 
 
-class RibrayGroup(click.Group):
+class RibrayGroup(FullHelpGroup):
     """Turns RibrayError into a one-line `Error: ...` (click's style for its usage errors) and exit
     code 1 (no traceback); Ctrl-C into exit code 130 and, for `ribray sweep`, SIGTERM into 143, as
     shells expect."""

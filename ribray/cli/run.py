@@ -7,7 +7,6 @@ import sys
 import click
 
 
-
 def _existing_spec(ctx, param, value: str) -> str:
     """A missing spec file is a usage error (exit 2), as a folder given for it is."""
     from pathlib import Path

@@ -245,7 +245,7 @@ def watch_status(layout, table, interval: float) -> None:
 
     from ribray.results.lock import is_locked
 
-    tty, shown, drawn, refreshes = sys.stdout.isatty(), None, 0, 0
+    tty, shown, drawn, refreshes = _terminal(), None, 0, 0
     try:
         while True:
             running = is_locked(layout.root)  # before reading: the last table is read after the sweep ended
@@ -266,3 +266,7 @@ def watch_status(layout, table, interval: float) -> None:
             time.sleep(interval)
     except KeyboardInterrupt:
         click.echo("\nstopped watching (a running sweep goes on)")
+
+
+def _terminal() -> bool:
+    return sys.stdout.isatty()

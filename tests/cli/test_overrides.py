@@ -165,3 +165,13 @@ def test_a_sweep_with_overrides_stores_and_hashes_the_overridden_spec(ray_cluste
     assert parent.data.params["overrides"] == "downstream=[imagenet_r] interpolations={}"
     stored = yaml.safe_load(open(client.download_artifacts(parent.info.run_id, "spec.yaml", str(tmp_path))))
     assert stored["downstream"] == ["imagenet_r"] and stored["interpolations"] == {}
+
+
+def test_status_counts_the_trials_of_the_spec_as_overridden(spec_file, tmp_path):
+    from ribray.results import SweepLayout
+    from ribray.storage import Location
+
+    SweepLayout(Location(str(tmp_path / "runs" / "t"))).mark("t", "t", "spec")
+    assert "t: 3 trials: 0 done, 0 failed, 3 waiting" in _run("status", spec_file).output
+    result = _run("status", spec_file, "--set", "seeds=[0, 1]")
+    assert result.exit_code == 0 and "t: 5 trials: 0 done, 0 failed, 5 waiting" in result.output
