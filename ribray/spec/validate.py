@@ -230,11 +230,33 @@ def _storage(spec: Spec) -> list[str]:
 
 
 def _data(spec: Spec) -> tuple[list[str], list[str]]:
+    from pathlib import Path
+
     from ribray.data.check import check_datasets
 
     names = spec.datasets_read()
+    problems = []
+    if not Path(spec.data.root).is_dir():  # one cause, said once, then what it means for each set
+        under_root = [n for n in names if n not in spec.data.folders]
+        if under_root:
+            problems.append(_missing_root(spec.data.root, under_root))
+        names = [n for n in names if n in spec.data.folders]
     results = check_datasets(spec.data.root, names, spec.data.folders)
-    problems = [f"data: {r.name} at {r.path}: " + ("; ".join(r.problems) or "not found")
-                for r in results if not r.usable]
+    problems += [f"data: {r.name} at {r.path}: " + ("; ".join(r.problems) or "not found")
+                 for r in results if not r.usable]
     notes = [f"data: {r.name}: {r.images} images at {r.path}" for r in results if r.usable]
     return problems, notes
+
+
+def _missing_root(root: str, names: list[str]) -> str:
+    """The data root is missing: which sets the sweep would have read from it, and where."""
+    import os
+    from pathlib import Path
+
+    from ribray.data import get_dataset
+
+    where = [f"{name} ({os.path.relpath(get_dataset(name).path(Path(root)), root)}/)" for name in names]
+    return (f"data.root: {root} does not exist, so none of the {len(names)} set(s) the sweep reads from it can be "
+            f"read: {', '.join(where)}. Put the sets there (`ribray data download-help` says where each comes from "
+            "and its layout; `ribray data fake ROOT` writes small generated ones), set data.root to the folder that "
+            "holds them, or give a set its own folder under data.folders")

@@ -44,7 +44,8 @@ BAD_SPECS = [
     ({"downstream": ["imagenet_rr"]}, "unknown dataset 'imagenet_rr'; did you mean 'imagenet_r'?"),
     ({"interpolations": {"wise_ft": {"of": "lp"}}}, "interpolations.wise_ft.of: method 'lp' is not in the sweep's methods"),
     ({"models": []}, "models: List should have at least 1 item"),
-    ({"data": {"root": "/nonexistent/ribray-data"}}, "imagenet_r at /nonexistent/ribray-data/imagenet-r"),
+    ({"data": {"root": "/nonexistent/ribray-data"}}, "data.root: /nonexistent/ribray-data does not exist, so none of "
+                                                     "the 3 set(s) the sweep reads from it can be read"),
 ]
 
 
@@ -99,6 +100,19 @@ def test_storage_not_writable(tmp_path, fake_data, no_ray):
     path = write_spec(tmp_path / "spec.yaml", tiny_spec(tmp_path, fake_data, storage=str(blocker / "runs")))
     result = _run("sweep", path)
     assert result.exit_code == 1 and "is not writable" in result.output
+
+
+def test_a_missing_data_root_is_said_once_with_the_sets_it_holds(tmp_path, fake_data, no_ray):
+    own_folder = fake_data / "imagenet-sketch"
+    spec = tiny_spec(tmp_path, fake_data, data={"root": str(tmp_path / "nowhere"),
+                                                "folders": {"imagenet_sketch": str(own_folder)}})
+    result = _run("validate", write_spec(tmp_path / "spec.yaml", spec))
+    assert result.exit_code == 1
+    assert result.output.count("does not exist") == 1
+    assert (f"  data.root: {tmp_path / 'nowhere'} does not exist, so none of the 2 set(s) the sweep reads from it can "
+            "be read: imagenet_r (imagenet-r/), imagenet_val (imagenet/val/). Put the sets there (`ribray data "
+            "download-help` says where each comes from") in result.output
+    assert "imagenet_sketch" not in result.output  # its own folder is there and fine
 
 
 def test_resume_without_a_previous_sweep(tmp_path, fake_data, no_ray):
