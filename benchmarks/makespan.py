@@ -2,7 +2,7 @@
 fine-tune first, interpolations only once all of them have finished) on the same plan, the
 same trial durations and the same number of lanes (fake GPUs), with sleep-based trials.
 
-Each order is simulated (an event loop driving the real searcher objects, no Ray) and run
+Each order is simulated (ribray.plan.schedule.simulate driving the real searcher objects, no Ray) and run
 as real Ray Tune trials; the two agree, so a measured difference comes from the order.
 
 Why one order beats another: both do the same work, so only idle lanes differ. A barrier
@@ -16,7 +16,6 @@ fine-tune also trains (units by downstream-set size).
 
 from __future__ import annotations
 
-import heapq
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,12 +26,12 @@ from benchmarks.results import Check, Section
 from benchmarks.sizes import Sizes
 from benchmarks.sleep_trial import IDLE, WARMUP, sleep_trial
 from ribray.engine.searcher import METRIC, PlanSearcher
-from ribray.plan import FINETUNE, Plan, Trial, make_plan
+from ribray.plan import FINETUNE, Plan, Trial, make_plan, schedule
+from ribray.plan.schedule import Schedule, Spans
 from ribray.spec import parse_spec
 
 TARGET = 0.85
 LANES = 2
-Spans = dict[str, tuple[float, float]]  # plan trial id -> (start, end) in seconds
 
 # Three downstream sets listed in DESIGN.md's order (the large one last), the methods a soup
 # reads, one WiSE-FT alpha and the soup: 16 trials.
@@ -140,28 +139,13 @@ def grid_plan(grid: dict | None = None) -> Plan:
 
 
 def makespan(spans: Spans) -> float:
-    return max(end for _, end in spans.values()) - min(start for start, _ in spans.values())
+    return Schedule(spans, lanes=1).makespan
 
 
 def simulate(searcher: PlanSearcher, seconds: Callable[[Trial], float], lanes: int) -> Spans:
-    """When each trial runs if `lanes` run at once and each takes exactly `seconds(trial)`;
-    the searcher is asked for a trial whenever a lane is free, as Tune does."""
-    clock, running, spans, asked, finished = 0.0, [], {}, 0, False
-    while True:
-        while not finished and len(running) < lanes:
-            tune_id = f"sim{asked}"
-            config = searcher.suggest(tune_id)
-            if config is None or config == Searcher.FINISHED:
-                finished = config == Searcher.FINISHED
-                break
-            asked += 1
-            trial = Trial.from_config(config)
-            spans[trial.trial_id] = (clock, clock + seconds(trial))
-            heapq.heappush(running, (spans[trial.trial_id][1], tune_id))
-        if not running:
-            return spans
-        clock, tune_id = heapq.heappop(running)
-        searcher.on_trial_complete(tune_id, {METRIC: 1})
+    """When each trial runs if `lanes` run at once and each takes exactly `seconds(trial)`:
+    `ribray plan --gpus`'s simulation, driving the searcher's own order."""
+    return schedule.simulate(searcher, {i: seconds(t) for i, t in searcher.trials.items()}, lanes).spans
 
 
 def run_on_ray(plan: Plan, searcher: PlanSearcher, cost: CostModel, lanes: int) -> Spans:

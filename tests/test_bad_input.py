@@ -257,7 +257,7 @@ CASES = [
     Case("data fake onto a file", ["cannot create the folder", "a-file"],
          args=["data", "fake", "TMP/a-file", "--datasets", "imagenet_r"], setup=_a_file),
     Case("data check of a missing root", ["does not exist"], args=["data", "check", "TMP/nowhere"]),
-    Case("validate of a missing spec", ["spec file not found"], args=["validate", "TMP/nowhere.yaml"]),
+    Case("validate of a missing spec", ["spec file not found"], args=["validate", "TMP/nowhere.yaml"], code=2),
     Case("unknown command", ["No such command 'sweeep'"], args=["sweeep", "SPEC"], code=2),
     # Targets and locks (issue 21, sections 2 and 7): never a folder outside the sweep, nothing while a sweep runs
     Case("prune of a folder that is no sweep's, its parent holding scratch/",

@@ -11,11 +11,13 @@ import sys
 import click
 
 from ribray import __version__
+from ribray.cli.help import FullHelpGroup
 
 
-class RibrayGroup(click.Group):
-    """Turns RibrayError into a one-line message and exit code 1 (no traceback); Ctrl-C into
-    exit code 130 and, for `ribray sweep`, SIGTERM into 143, as shells expect."""
+class RibrayGroup(FullHelpGroup):
+    """Turns RibrayError into a one-line `Error: ...` (click's style for its usage errors) and exit
+    code 1 (no traceback); Ctrl-C into exit code 130 and, for `ribray sweep`, SIGTERM into 143, as
+    shells expect."""
 
     def invoke(self, ctx):
         from ribray.errors import RibrayError, first_line
@@ -25,12 +27,12 @@ class RibrayGroup(click.Group):
         try:
             return super().invoke(ctx)
         except RibrayError as error:
-            click.secho(f"error: {redact(str(error))}", fg="red", err=True)
+            click.secho(f"Error: {redact(str(error))}", fg="red", err=True)
             sys.exit(1)
         except Exception as error:
             if not _from_a_service(error):
                 raise  # a bug: its traceback is wanted
-            click.secho(f"error: {redact(first_line(error))}", fg="red", err=True)
+            click.secho(f"Error: {redact(first_line(error))}", fg="red", err=True)
             sys.exit(1)
         except KeyboardInterrupt:  # Ctrl-C (or SIGTERM) before or after a sweep's own handling of it
             click.secho("interrupted", fg="yellow", err=True)

@@ -9,10 +9,11 @@ import sys
 
 import click
 
+from ribray.cli.help import FullHelpGroup
 from ribray.cli.registries import plugin_option, with_plugins
 
 
-@click.group()
+@click.group(cls=FullHelpGroup)
 def data() -> None:
     """The benchmark's datasets: list, check, generate fakes, where to get them."""
 

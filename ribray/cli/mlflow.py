@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import click
 
+from ribray.cli.help import FullHelpGroup
+
 
 @click.command()
 @click.argument("target", type=click.Path(exists=True, path_type=str))
@@ -18,7 +20,7 @@ def ui(target: str, host: str, port: int) -> None:
     serve_ui(target, host=host, port=port, echo=click.echo)
 
 
-@click.group()
+@click.group(cls=FullHelpGroup)
 def mlflow() -> None:
     """MLflow maintenance."""
 

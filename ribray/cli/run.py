@@ -6,46 +6,103 @@ import sys
 
 import click
 
-spec_argument = click.argument("spec", type=click.Path(dir_okay=False, path_type=str))
+
+def _existing_spec(ctx, param, value: str) -> str:
+    """A missing spec file is a usage error (exit 2), as a folder given for it is."""
+    from pathlib import Path
+
+    if not Path(value).exists() and not Path(value).is_symlink():
+        raise click.BadParameter(f"spec file not found: {value}", ctx=ctx, param=param)
+    return value
+
+
+spec_argument = click.argument("spec", type=click.Path(dir_okay=False, path_type=str), callback=_existing_spec)
+
+
+def overridable(command):
+    """SPEC, then overrides of its values: `KEY=VALUE ...` after it and/or `--set KEY=VALUE`."""
+    command = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+                           help="override a value of SPEC (repeatable): train.epochs=1, methods.ewc.weight=10, "
+                                "seeds=[0,1]; validated as the file is")(command)
+    command = click.argument("positional", nargs=-1, metavar="[KEY=VALUE]...")(command)
+    return spec_argument(command)
+
+
+def parse_cli_overrides(positional: tuple[str, ...], sets: tuple[str, ...]):
+    """Every override, positional ones first; a malformed one is a usage error (exit 2)."""
+    from ribray.errors import SpecError
+    from ribray.spec.overrides import parse_overrides
+
+    try:
+        return parse_overrides((*positional, *sets))
+    except SpecError as error:
+        raise click.UsageError(str(error)) from None
+
+
+def _load(spec: str, positional: tuple[str, ...], sets: tuple[str, ...]):
+    from ribray.spec import load_spec
+
+    return load_spec(spec, parse_cli_overrides(positional, sets))
 
 
 @click.command()
-@spec_argument
+@overridable
 @click.option("--no-data", is_flag=True, help="skip checking the dataset folders")
-def validate(spec: str, no_data: bool) -> None:
+def validate(spec: str, positional: tuple[str, ...], sets: tuple[str, ...], no_data: bool) -> None:
     """Check SPEC, its model/method/dataset names, data folders and storage (no Ray, no GPU)."""
-    from ribray.spec import load_spec
+    from ribray.spec.overrides import overrides_shown
     from ribray.spec.validate import check_spec
 
-    for note in check_spec(load_spec(spec), data=not no_data):
+    loaded = _load(spec, positional, sets)
+    if loaded._overrides:
+        click.echo(f"overrides: {overrides_shown(loaded._overrides)}")
+    for note in check_spec(loaded, data=not no_data):
         click.echo(note)
-    click.secho(f"{spec}: ok", fg="green")
+    click.secho(f"{spec}{' with its overrides' if loaded._overrides else ''}: ok", fg="green")
+
+
+def _price(ctx, param, value: str | None):
+    """--price as a GpuPrice; a bad one is a usage error."""
+    from ribray.errors import RibrayError
+    from ribray.plan.estimate import gpu_price
+
+    try:
+        return None if value is None else gpu_price(value)
+    except RibrayError as error:
+        raise click.BadParameter(str(error).removeprefix(f"--price {value}: "), ctx=ctx, param=param) from None
 
 
 @click.command()
-@spec_argument
+@overridable
 @click.option("--json", "as_json", is_flag=True, help="print the plan as JSON")
 @click.option("--summary", "summary_only", is_flag=True, help="only the totals, estimate and storage")
 @click.option("--throughput", type=click.Path(exists=True, dir_okay=False), default=None,
               help="images/second table (JSON) written by the benchmark, for the estimate")
-def plan(spec: str, as_json: bool, summary_only: bool, throughput: str | None) -> None:
+@click.option("--gpus", type=click.IntRange(min=1), default=None,
+              help="the wall-clock time of what is left to run on this many GPUs (the sweep's order, simulated)")
+@click.option("--price", default=None, callback=_price,
+              help="dollars per GPU-hour, or an instance type (g5.2xlarge, g2-standard-8); without it, --gpus "
+                   "prices the cluster configs' instance types")
+def plan(spec: str, positional: tuple[str, ...], sets: tuple[str, ...], as_json: bool, summary_only: bool,
+         throughput: str | None, gpus: int | None, price) -> None:
     """Print the trials of SPEC (done or not), their dependencies, the estimated GPU-hours by
-    kind, downstream set and eval set, and the storage the sweep needs."""
+    kind, downstream set and eval set, and the storage the sweep needs; with --gpus N its wall
+    time on N GPUs, with --price its cost."""
     from ribray.cli.views import plan_json, plan_table
     from ribray.models import state_bytes
     from ribray.plan import make_plan
-    from ribray.spec import load_spec
     from ribray.spec.validate import check_spec
 
-    loaded = load_spec(spec)
+    loaded = _load(spec, positional, sets)
     check_spec(loaded, data=False, weights=False, storage=False, build=False)
     the_plan = make_plan(loaded)
     done = _done_trials(loaded)
     if as_json:
-        click.echo(plan_json(loaded, the_plan, throughput, done))
+        click.echo(plan_json(loaded, the_plan, throughput, done, gpus, price))
         return
     sizes = {m.name: state_bytes(m.name) for m in loaded.models}
-    click.echo(plan_table(loaded, the_plan, throughput, done, sizes, summary_only))
+    click.echo(plan_table(loaded, the_plan, throughput, done, sizes, summary_only, gpus, price))
+
 
 
 def _done_trials(spec) -> set[str]:
@@ -60,7 +117,7 @@ def _done_trials(spec) -> set[str]:
 
 
 @click.command()
-@spec_argument
+@overridable
 @click.option("--resume", is_flag=True, help="continue the last interrupted run from its checkpoints")
 @click.option("--address", default=None, help="Ray cluster to join ('auto': the one this machine belongs to)")
 @click.option("--connect-timeout", "connect_timeout_s", type=click.FloatRange(min=0, min_open=True), default=60.0,
@@ -72,7 +129,7 @@ def _done_trials(spec) -> set[str]:
               help="run again the finished trials whose data changed since (their old results are set aside)")
 @click.option("--rerun-changed-plugins", is_flag=True,
               help="run again the finished trials whose plugins' code changed since (old results set aside)")
-def sweep(spec: str, resume: bool, address: str | None, connect_timeout_s: float, max_concurrent: int | None,
+def sweep(spec: str, positional: tuple[str, ...], sets: tuple[str, ...], resume: bool, address: str | None, connect_timeout_s: float, max_concurrent: int | None,
           rerun_changed_data: bool, rerun_changed_plugins: bool) -> None:
     """Run every trial of SPEC that is not done yet. SIGTERM stops it as Ctrl-C does."""
     from ribray.signals import if_abandoned, interrupted_exit_code, stop_on_sigterm
@@ -80,13 +137,15 @@ def sweep(spec: str, resume: bool, address: str | None, connect_timeout_s: float
     stop_on_sigterm()  # first: a scheduler's SIGTERM during validation is an interrupt too
     from ribray.cli.views import print_summary, resume_hint
     from ribray.engine import run_sweep
-    from ribray.spec import load_spec
+    from ribray.spec.overrides import command_line
 
-    with if_abandoned(lambda: click.echo(resume_hint(spec))):
-        summary = run_sweep(load_spec(spec), resume=resume, address=address, connect_timeout_s=connect_timeout_s,
+    loaded = _load(spec, positional, sets)
+    again = command_line(spec, loaded._overrides)  # what the hints tell the user to run
+    with if_abandoned(lambda: click.echo(resume_hint(again))):
+        summary = run_sweep(loaded, resume=resume, address=address, connect_timeout_s=connect_timeout_s,
                             max_concurrent=max_concurrent, rerun_changed_data=rerun_changed_data,
                             rerun_changed_plugins=rerun_changed_plugins, echo=click.echo)
-    print_summary(summary, spec)
+    print_summary(summary, again)
     sys.exit(0 if summary.complete else 1 if summary.failed else interrupted_exit_code())  # 130 / 143
 
 
@@ -112,40 +171,35 @@ def prune(target: str, dry_run: bool) -> None:
 
 
 @click.command()
-@spec_argument
+@overridable
 @click.option("--all", "show_all", is_flag=True, help="a line for every trial, not only failed and running")
 @click.option("--json", "as_json", is_flag=True, help="every trial's state as JSON")
-def status(spec: str, show_all: bool, as_json: bool) -> None:
+@click.option("--watch", is_flag=True, help="refresh the table until the sweep ends (Ctrl-C stops watching)")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+              help="seconds between refreshes of --watch")
+def status(spec: str, positional: tuple[str, ...], sets: tuple[str, ...], show_all: bool, as_json: bool,
+           watch: bool, interval: float) -> None:
     """Where every trial of SPEC stands: done, running, failed (with its error), waiting, or
-    blocked by a failed dependency; from the results and the state Ray Tune saved."""
+    blocked by a failed dependency; from the results and the state Ray Tune saved. --watch
+    refreshes it in place (a new table per change without a terminal) until the sweep ends."""
     import dataclasses
     import json
 
+    from ribray.cli.views import status_table, watch_status
     from ribray.plan import make_plan
     from ribray.results.layout import resolve_target
-    from ribray.results.status import FAILED, RUNNING, sweep_status
+    from ribray.results.status import sweep_status
 
-    target = resolve_target(spec)  # refused when no sweep of it has run yet
-    loaded = target.spec
-    found = sweep_status(target.layout, make_plan(loaded))
-    counts = found.counts()
+    target = resolve_target(spec, parse_cli_overrides(positional, sets))  # refused when no sweep of it has run yet
+    plan = make_plan(target.spec)
+    if watch:
+        if as_json:
+            raise click.UsageError("--watch shows the table; --json prints the state once")
+        watch_status(target.layout, lambda: status_table(sweep_status(target.layout, plan), show_all), interval)
+        return
+    found = sweep_status(target.layout, plan)
     if as_json:
-        click.echo(json.dumps({"sweep": loaded.name, "counts": dict(counts), "run": found.run,
+        click.echo(json.dumps({"sweep": target.spec.name, "counts": dict(found.counts()), "run": found.run,
                                "trials": [dataclasses.asdict(t) for t in found.trials]}, indent=2))
         return
-    order = ("done", "running", "failed", "waiting", "blocked")
-    click.echo(f"{loaded.name}: {len(found.trials)} trials: "
-               + ", ".join(f"{counts[s]} {s}" for s in order if counts[s] or s in ("done", "failed")))
-    kinds = sorted({t.kind for t in found.trials})
-    for kind in kinds:
-        mine = [t for t in found.trials if t.kind == kind]
-        click.echo(f"  {kind}: {sum(t.state == 'done' for t in mine)}/{len(mine)} done")
-    if found.run:
-        click.echo(f"latest Tune run: {found.run} (its saved state; running trials of a killed driver "
-                   "show as running until `--resume`)")
-    for trial in found.trials:
-        if show_all or trial.state in (FAILED, RUNNING):
-            line = f"  {trial.state:<8} {trial.trial_id}  {trial.label}"
-            if trial.state == FAILED:
-                line += f"\n           {trial.error}" + (f"\n           ({trial.error_file})" if trial.error_file else "")
-            click.echo(line)
+    click.echo(status_table(found, show_all))

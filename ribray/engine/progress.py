@@ -23,12 +23,21 @@ class Progress(Callback):
     Trials are counted by their plan id, so none is counted twice: `planned` and `results` let
     it find, when Tune starts (also in a resumed run, which brings back the callback pickled
     when it began), the planned trials whose shard exists; a restored trial that finds its
-    shard then completes without being counted again."""
+    shard then completes without being counted again.
+
+    The ETA is the plan's estimated work still to do (`hours` per plan id, the costs `ribray
+    plan` shows), less what the running trials have done, at the rate measured so far (seconds
+    per estimated hour over the trials timed this run), spread over the most trials seen
+    running at once (and never less than the longest running trial has left). Before the first
+    trial is timed there is no ETA."""
 
     def __init__(self, total: int, already_done: int, planned: list[str] | None = None,
-                 results: str | None = None):
+                 results: str | None = None, hours: dict[str, float] | None = None):
         self.total, self.already_done = total, already_done
         self.planned, self.results = planned, results
+        self.hours = dict(hours or {})
+        self.timed_hours = 0.0  # estimated hours of the trials in `durations`
+        self.lanes = 0  # the most trials seen running at once
         self.finished: set[str] = set()
         self.failed_ids: list[str] = []  # plan trial ids, for the summary if Tune itself fails
         self.running: dict[str, float] = {}  # plan trial id -> when it started
@@ -45,6 +54,16 @@ class Progress(Callback):
             self.finished, self.already_done = done_trial_ids(Location(results)) & set(planned), 0
         else:  # a Progress pickled by ribray 0.1 (a resumed old run) kept only its count, as `done`
             self.already_done = vars(self).get("done", getattr(self, "already_done", 0))
+        # the estimated hours of the trials not finished or failed, kept as they settle: O(1) per event
+        self.settled = set(self.finished)
+        self.left_hours = (sum(self._estimate(i) for i in planned if i not in self.settled) if planned else
+                           self._estimate("") * max(0, self.total - self.done))
+
+    def _settle(self, plan_id: str) -> None:
+        """`plan_id` finished or failed: its work is no longer left to do."""
+        if plan_id not in self.settled:
+            self.settled.add(plan_id)
+            self.left_hours = max(0.0, self.left_hours - self._estimate(plan_id))
 
     @property
     def done(self) -> int:
@@ -56,27 +75,32 @@ class Progress(Callback):
 
     def on_trial_start(self, iteration, trials, trial, **info):
         self.running[_plan_id(trial)] = time.monotonic()
+        self.lanes = max(getattr(self, "lanes", 0), len(set(self.running) - self.finished))
         self._print(f"started  {_label(trial)}")
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         if (getattr(trial, "last_result", None) or {}).get(FAILED_FOR_GOOD):  # ended without an error: not retried
             self._finish(trial)
             self.failed_ids.append(_plan_id(trial))
+            self._settle(_plan_id(trial))
             self._print(f"FAILED   {_label(trial)} (for good, not retried; see the summary)")
             return
         before = _plan_id(trial) in self.finished  # restored, it found its shard: counted already
         self._finish(trial, timed=not before)
         self.finished.add(_plan_id(trial))
+        self._settle(_plan_id(trial))
         self._print(f"finished {_label(trial)}" + (" (before the interruption)" if before else ""))
 
     def on_trial_error(self, iteration, trials, trial, **info):
         if self._has_shard(trial):  # finished before an interruption; Tune, restoring it, finds
             self._finish(trial, timed=False)  # its checkpoint gone
             self.finished.add(_plan_id(trial))
+            self._settle(_plan_id(trial))
             self._print(f"finished {_label(trial)} (before the interruption)")
             return
         self._finish(trial)
         self.failed_ids.append(_plan_id(trial))
+        self._settle(_plan_id(trial))
         self._print(f"FAILED   {_label(trial)} (after retries; see the summary)")
 
     def on_trial_recover(self, iteration, trials, trial, **info):
@@ -87,6 +111,7 @@ class Progress(Callback):
         start = self.running.pop(_plan_id(trial), None)
         if start is not None and timed:
             self.durations.append(time.monotonic() - start)
+            self.timed_hours = getattr(self, "timed_hours", 0.0) + self._estimate(_plan_id(trial))
 
     def _has_shard(self, trial) -> bool:
         results = getattr(self, "results", None)
@@ -109,8 +134,24 @@ class Progress(Callback):
     def _eta(self, waiting: int, running: int) -> str:
         if not self.durations:
             return ""
-        mean = sum(self.durations) / len(self.durations)
-        return f", ETA {_duration(mean * (waiting + running) / max(1, running))}"
+        return f", ETA {_duration(self.remaining_seconds())}"
+
+    def _estimate(self, plan_id: str) -> float:
+        """A trial's estimated hours; without estimates (a run pickled by an older ribray) each
+        trial counts as one unit."""
+        hours = getattr(self, "hours", None)
+        return hours.get(plan_id, 0.0) if hours else 1.0
+
+    def remaining_seconds(self) -> float:
+        """Estimated seconds until every trial not yet finished or failed is done (see the class)."""
+        timed = getattr(self, "timed_hours", 0.0) or len(self.durations)
+        rate = sum(self.durations) / timed if timed else 0.0  # seconds per estimated hour
+        now, finished = time.monotonic(), self.finished
+        running = {i: now - start for i, start in self.running.items() if i not in finished}  # -> seconds so far
+        spent = sum(min(elapsed, rate * self._estimate(i)) for i, elapsed in running.items())
+        lanes = max(1, getattr(self, "lanes", 0), len(running))
+        longest = max((rate * self._estimate(i) - elapsed for i, elapsed in running.items()), default=0.0)
+        return max(0.0, (rate * self.left_hours - spent) / lanes, longest)  # the last trial does not split
 
 
 def _plan_id(trial) -> str:

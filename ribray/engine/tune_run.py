@@ -208,8 +208,9 @@ def make_tuner(spec, plan: Plan, run: Pass, context: SweepContext, layout: Sweep
         path, filesystem = Location(run.previous).for_ray()
         return tune.Tuner.restore(path, trainable, resume_unfinished=True, resume_errored=True,
                                   storage_filesystem=filesystem), None
+    hours = plan_hours(plan, load_throughput())  # the searcher orders by them, the ETA counts work in them
     progress = Progress(total=len(plan), already_done=len(run.done), planned=sorted(plan.by_id()),
-                        results=layout.results.uri)
+                        results=layout.results.uri, hours=hours)
     storage_path, storage_filesystem = layout.tune.for_ray()
     run_config = tune.RunConfig(
         name=f"run-{time.strftime('%Y%m%d-%H%M%S')}", storage_path=storage_path,
@@ -218,8 +219,7 @@ def make_tuner(spec, plan: Plan, run: Pass, context: SweepContext, layout: Sweep
         checkpoint_config=tune.CheckpointConfig(num_to_keep=1), stop=StopWhenStorageFull(layout.root.uri),
         callbacks=[progress, CheckpointPruner()], verbose=0)
     record_trials(layout.tune.child(run_config.name), plan)
-    searcher = PlanSearcher(list(plan.trials), done=run.done, failed=run.failed,
-                            hours=plan_hours(plan, load_throughput()))
+    searcher = PlanSearcher(list(plan.trials), done=run.done, failed=run.failed, hours=hours)
     concurrency = max_concurrent or _default_concurrency(spec)
     tune_config = tune.TuneConfig(search_alg=searcher, num_samples=-1,
                                   max_concurrent_trials=concurrency, reuse_actors=True,

@@ -22,7 +22,7 @@ class EwcOptions(MethodOptions):
 
 @register("ewc")
 class ElasticWeightConsolidation(Method):
-    summary = "squared L2 distance to the pretrained weights (weight 1, no Fisher)"
+    summary = "L2-SP, the paper's EWC: squared L2 distance to the pretrained weights (weight 1, no Fisher)"
     Options = EwcOptions
 
     def setup(self, model: nn.Module, inputs: MethodInputs) -> None:

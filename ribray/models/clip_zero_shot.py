@@ -158,6 +158,21 @@ def open_clip_weights_problem(name: str) -> str | None:
     return cached_file_problem(os.path.expanduser("~/.cache/clip"), config["url"])
 
 
+def open_clip_weights_url(name: str) -> str | None:
+    """Where open_clip downloads this tag's weights from: the Hugging Face hub's repo page, a URL,
+    or None (a local file, or no tag)."""
+    import open_clip
+    from huggingface_hub import constants
+
+    arch, tag = parse_name(name)
+    config = open_clip.get_pretrained_cfg(arch, tag) if tag else {}
+    if config.get("file") or not config:
+        return None
+    if config.get("hf_hub"):
+        return f"{constants.ENDPOINT}/{os.path.split(config['hf_hub'])[0]}"
+    return config.get("url") or None
+
+
 def _entry(alias: str) -> ModelEntry:
     import functools
 

@@ -14,6 +14,7 @@ from ribray.models.clip_zero_shot import (
     build_zero_shot,
     check_open_clip_name,
     open_clip_weights_problem,
+    open_clip_weights_url,
 )
 from ribray.models.timm_family import (
     build_timm,
@@ -22,6 +23,7 @@ from ribray.models.timm_family import (
     timm_source,
     timm_state_bytes,
     timm_weights_problem,
+    timm_weights_url,
 )
 
 
@@ -91,18 +93,34 @@ def check_weights_available(name: str, pretrained: bool = True, checkpoint: str 
     """Raise RibrayError, before any sweep starts, when the model's weights cannot be had:
     a missing checkpoint file, or (offline: HF_HUB_OFFLINE=1, the default of `offline=None`
     when it is set) pretrained weights that are not in the local timm / open_clip cache.
-    With hub access the weights are downloaded when first built, so nothing is checked."""
+    Online, `weights_to_download` says which weights the trials would download."""
     if checkpoint is not None:
         check_checkpoint_file(checkpoint)
         return
-    if not pretrained or not _offline(offline):
+    if not pretrained or not is_offline(offline):
         return
     problem = missing_weights(name)
     if problem:
-        raise RibrayError(
-            f"{problem}. Download them on a machine with internet (`HF_HUB_OFFLINE=0 ribray models "
-            f"--download {name}`) and copy its Hugging Face cache ($HF_HOME, default ~/.cache/huggingface) "
-            f"here, or give a local weights file as `checkpoint:` in this model's entry of the spec")
+        raise RibrayError(f"{problem}. {weights_advice([name])}")
+
+
+def weights_advice(names: list[str]) -> str:
+    """How to get pretrained weights onto a machine that cannot download them."""
+    return (f"Download them on a machine with internet (`HF_HUB_OFFLINE=0 ribray models "
+            f"{' '.join(f'--download {n}' for n in names)}`) and copy its Hugging Face cache ($HF_HOME, default "
+            "~/.cache/huggingface) here, or give a local weights file as `checkpoint:` in the model's entry of the spec")
+
+
+def weights_url(name: str) -> str | None:
+    """Where the named model's pretrained weights are downloaded from (a page of the Hugging Face
+    hub or a URL); None when it has none to download."""
+    entry = _entry(name)
+    source = entry.source if entry else name
+    if not source:
+        return None
+    if source.startswith(OPEN_CLIP_PREFIX):
+        return open_clip_weights_url(source)
+    return timm_weights_url(source)
 
 
 def missing_weights(name: str) -> str | None:
@@ -120,12 +138,13 @@ def missing_weights(name: str) -> str | None:
 
 def download_weights(name: str) -> None:
     """Build the named model with pretrained weights once, so that they land in the cache."""
-    if _offline(None):
+    if is_offline():
         raise RibrayError("HF_HUB_OFFLINE is set: unset it (HF_HUB_OFFLINE=0) to download weights")
     build_model(name, pretrained=True)
 
 
-def _offline(offline: bool | None) -> bool:
+def is_offline(offline: bool | None = None) -> bool:
+    """HF_HUB_OFFLINE, unless `offline` says."""
     if offline is not None:
         return offline
     from huggingface_hub import constants

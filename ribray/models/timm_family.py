@@ -75,6 +75,19 @@ def timm_weights_problem(timm_name: str) -> str | None:
     return cached_file_problem(_torch_hub_checkpoints(), cfg.url)
 
 
+def timm_weights_url(timm_name: str) -> str | None:
+    """Where timm downloads this model's pretrained weights from: the Hugging Face hub's repo
+    page, a URL, or None (a local file, or no weights)."""
+    from huggingface_hub import constants
+
+    cfg = timm_index().weights.get(timm_name)
+    if cfg is None or cfg.file:
+        return None
+    if cfg.hf_hub_id:
+        return f"{constants.ENDPOINT}/{cfg.hf_hub_id.partition('@')[0]}"
+    return cfg.url or None
+
+
 def _hub_file_names(filename: str | None) -> list[str]:
     """The hub files timm tries, in order (it prefers a safetensors twin of a .bin file)."""
     filename = filename or HF_WEIGHTS

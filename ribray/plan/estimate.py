@@ -131,3 +131,34 @@ def storage(plan: Plan, model_bytes: dict[str, float]) -> Storage:
     distinct = {t.weights_key: model_bytes.get(t.model.name, 0.0) for t in finetunes}
     largest = max((model_bytes.get(t.model.name, 0.0) for t in finetunes), default=0.0)
     return Storage(sum(distinct.values()), len(distinct), 2.0 * largest)
+
+
+@dataclass(frozen=True)
+class GpuPrice:
+    """US dollars per GPU-hour, and what they are the price of."""
+
+    usd: float
+    what: str
+
+
+# The GPU workers of the cluster/ configs, one GPU each: on-demand list prices (2024) in the
+# configs' regions. Their spot workers usually cost 60-70 % less, and prices change: give yours
+# with `--price`.
+GPU_PRICES = {
+    "g5.2xlarge": GpuPrice(1.212, "AWS g5.2xlarge (1x A10G) on-demand in us-east-1, cluster/aws.yaml's GPU worker"),
+    "g2-standard-8": GpuPrice(0.854, "GCP g2-standard-8 (1x L4) on-demand in us-central1, cluster/gcp.yaml's "
+                                     "GPU worker"),
+}
+
+
+def gpu_price(text: str) -> GpuPrice:
+    """`--price`: dollars per GPU-hour (`2.5`), or the name of an instance type of GPU_PRICES."""
+    if text in GPU_PRICES:
+        return GPU_PRICES[text]
+    try:
+        usd = float(text.removeprefix("$"))
+    except ValueError:
+        usd = float("nan")
+    if not usd >= 0 or usd == float("inf"):
+        raise RibrayError(f"--price {text}: give dollars per GPU-hour (e.g. 2.5) or one of {', '.join(GPU_PRICES)}")
+    return GpuPrice(usd, "the given price")

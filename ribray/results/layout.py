@@ -187,12 +187,13 @@ class SweepTarget:
     spec: object | None = None
 
 
-def resolve_target(target: str) -> SweepTarget:
+def resolve_target(target: str, overrides: tuple = ()) -> SweepTarget:
     """A spec file (its sweep folder, with its storage and MLflow settings); or a sweep folder,
     or the results/ folder of one, local or in an object store, with MLflow's defaults (the
-    SQLite store of a local sweep folder). Anything else is refused, naming what was expected."""
+    SQLite store of a local sweep folder). Anything else is refused, naming what was expected.
+    `overrides` (ribray.spec.overrides) apply to a spec file."""
     if "://" not in target and Path(target).is_file():
-        return _from_spec(target)
+        return _from_spec(target, overrides)
     location = Location(target if "://" in target else str(Path(target).resolve()))
     if location.is_local and not Path(location.path).is_dir():
         what = "is neither a spec file nor a folder" if Path(location.path).exists() else "not found"
@@ -211,10 +212,10 @@ def _of_folder(root: Location, results: Location) -> SweepTarget:
     return SweepTarget(name, SweepLayout(root), results, uri, marker.get("experiment") or name)
 
 
-def _from_spec(path: str) -> SweepTarget:
+def _from_spec(path: str, overrides: tuple = ()) -> SweepTarget:
     from ribray.spec import load_spec
 
-    spec = load_spec(path)
+    spec = load_spec(path, overrides)
     layout = SweepLayout.of(spec)
     if not sweep_evidence(layout.root):
         held = "it does not exist" if not layout.root.exists() else f"it holds no {SWEEP_MARKER}"

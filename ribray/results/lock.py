@@ -85,6 +85,19 @@ def check_unlocked(root: Location) -> None:
         raise _held(lock, holder)
 
 
+class LockHeld(RibrayError):
+    """A live command holds the sweep folder's lock."""
+
+
+def is_locked(root: Location) -> bool:
+    """True while a live command (a sweep, a prune) holds `root`/sweep.lock; writes nothing."""
+    try:
+        check_unlocked(root)
+    except LockHeld:
+        return True
+    return False
+
+
 def lock_holder(root: Location) -> dict | None:
     """Who holds (or held, if it was killed) `root`/sweep.lock: its host, pid, command and start;
     None when there is no lock file."""
@@ -219,12 +232,12 @@ def _alive(holder: dict, flocked: bool) -> bool:
     return psutil.pid_exists(holder["pid"])
 
 
-def _held(lock: Location, holder: dict | None, flocked: bool = False) -> RibrayError:
+def _held(lock: Location, holder: dict | None, flocked: bool = False) -> LockHeld:
     holder = holder or _UNREADABLE
     command = holder.get("command", SWEEP)
     what = ("another sweep of this folder is running" if command == SWEEP
             else f"`{command}` is running on this sweep folder")
     advice = ("Wait for it (`ribray status` shows a sweep's progress)" if flocked else
               "Wait for it (`ribray status` shows a sweep's progress); if it is no longer running, delete that file")
-    return RibrayError(f"{what}: {lock.uri} is held by pid {holder.get('pid')} on {holder.get('host')} "
+    return LockHeld(f"{what}: {lock.uri} is held by pid {holder.get('pid')} on {holder.get('host')} "
                        f"since {holder.get('started')}. {advice}")

@@ -135,7 +135,8 @@ def sweep_params(spec, plan) -> dict[str, object]:
     return {"models": ", ".join(m.resolved_label for m in spec.models), "methods": ", ".join(spec.methods),
             "interpolations": ", ".join(spec.interpolations) or "-", "downstream": ", ".join(spec.downstream),
             "eval_sets": ", ".join(spec.resolved_eval_sets()), "seeds": ", ".join(map(str, spec.seeds)),
-            "trials": len(plan), **{f"trials.{kind}": n for kind, n in sorted(kinds.items())}}
+            "trials": len(plan), **{f"trials.{kind}": n for kind, n in sorted(kinds.items())},
+            **({"overrides": redact(" ".join(o.text for o in spec._overrides))} if spec._overrides else {})}
 
 
 def spec_text(spec) -> str:

@@ -16,14 +16,17 @@ from pydantic import BaseModel, ValidationError
 from ribray.errors import RibrayError, SpecError, UnknownNameError, did_you_mean
 from ribray.registry import Registry
 from ribray.secrets import has_credentials, move_tracking_credentials, redact
+from ribray.spec.overrides import Override, apply_overrides, name_overrides
 from ribray.spec.schema import Spec
 
 MAX_SPEC_BYTES = 1 << 20  # a spec is a few KB: sweeps/full.yaml, the paper's whole grid, is 1.6 KB
 MAX_SPEC_VALUES = 100_000  # values after anchors (&a) and aliases (*a) are expanded
 
 
-def load_spec(path: str | Path) -> Spec:
-    """Read and validate a spec file; every problem becomes a SpecError naming the key."""
+def load_spec(path: str | Path, overrides: tuple[Override, ...] = ()) -> Spec:
+    """Read and validate a spec file, with command-line `overrides` applied to its mapping first
+    (ribray/spec/overrides.py); every problem becomes a SpecError naming the key (and the override
+    that set it)."""
     path = Path(path)
     size = _regular_file_size(path)
     if size > MAX_SPEC_BYTES:
@@ -34,7 +37,13 @@ def load_spec(path: str | Path) -> Spec:
     except UnicodeDecodeError as error:
         raise SpecError(f"{path}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
                         f"{error.start}); save the spec as UTF-8") from None
-    return parse_spec(read_yaml(text, str(path)), base_dir=path.resolve().parent)
+    raw = apply_overrides(read_yaml(text, str(path)), overrides)
+    try:
+        spec = parse_spec(raw, base_dir=path.resolve().parent)
+    except SpecError as error:
+        raise SpecError(name_overrides(str(error), overrides)) from None
+    spec._overrides = overrides
+    return spec
 
 
 def _regular_file_size(path: Path) -> int:
@@ -56,6 +65,15 @@ def _regular_file_size(path: Path) -> int:
 def read_yaml(text: str, name: str) -> dict:
     """YAML's safe subset, refusing what would silently change the spec: a key given twice
     (the last one would win), and anchors/aliases that expand past MAX_SPEC_VALUES values."""
+    raw = yaml_value(text, name)
+    if not isinstance(raw, dict):
+        raise SpecError(f"{name}: expected a mapping of keys (name, data, models, ...) at the top level")
+    return raw
+
+
+def yaml_value(text: str, name: str) -> Any:
+    """One YAML document read as `read_yaml` reads a spec (the same refusals); `name` says where
+    it came from in messages."""
     loader = _SpecLoader(text)
     try:
         node = loader.get_single_node()  # parsed once: measured, then built
@@ -73,8 +91,6 @@ def read_yaml(text: str, name: str) -> dict:
         raise SpecError(f"{name}: YAML syntax error{where}: {problem}") from None
     finally:
         loader.dispose()
-    if not isinstance(raw, dict):
-        raise SpecError(f"{name}: expected a mapping of keys (name, data, models, ...) at the top level")
     return raw
 
 

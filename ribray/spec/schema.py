@@ -123,6 +123,8 @@ class Spec(Strict):
     analyses: AnalysesOptions = AnalysesOptions()
     # the plugins `plugins:` resolved to, their code captured (ribray.plugins.Plugin)
     _plugins: tuple = PrivateAttr(default=())
+    # the command line's overrides applied to the file (ribray.spec.overrides.Override), for messages
+    _overrides: tuple = PrivateAttr(default=())
 
     @model_validator(mode="before")
     @classmethod

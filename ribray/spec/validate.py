@@ -15,19 +15,22 @@ def check_spec(spec: Spec, *, data: bool = True, weights: bool = True, storage: 
     problems += _dataset_names(spec)
     problems += _registered_outside_plugins(spec)
     problems += _interpolations(spec)
-    problems += _models(spec, weights)
+    notes = [f"{len(spec.models)} model(s), {len(spec.methods)} method(s), "
+             f"{len(spec.downstream)} downstream set(s), {len(spec.seeds)} seed(s)", *_plugin_notes(spec)]
+    problems += _models(spec, weights, notes)
     if build and not problems:
         problems += _method_model_pairs(spec)
     if storage:
         problems += _storage(spec)
-    notes = [f"{len(spec.models)} model(s), {len(spec.methods)} method(s), "
-             f"{len(spec.downstream)} downstream set(s), {len(spec.seeds)} seed(s)", *_plugin_notes(spec)]
     if data and not any("dataset" in p for p in problems):
         data_problems, data_notes = _data(spec)
         problems += data_problems
         notes += data_notes
     if problems:  # a grid's variants may share a problem: once each
-        raise SpecError("the spec cannot run:\n  " + "\n  ".join(dict.fromkeys(problems)))
+        from ribray.spec.overrides import name_overrides
+
+        message = "the spec cannot run:\n  " + "\n  ".join(dict.fromkeys(problems))
+        raise SpecError(name_overrides(message, spec._overrides))
     return notes
 
 
@@ -135,17 +138,57 @@ def _held_out_problems(spec: Spec, path: str, dataset: str) -> list[str]:
     return []
 
 
-def _models(spec: Spec, weights: bool) -> list[str]:
+def _models(spec: Spec, weights: bool, notes: list[str]) -> list[str]:
     from ribray import models
+    from ribray.models.resolve import is_offline, missing_weights
 
-    problems = []
+    problems, to_download = [], []
     for i, model in enumerate(spec.models):
         try:
             models.check_model_name(model.name)
-            if weights and hasattr(models, "check_weights_available"):
+            if weights:
                 models.check_weights_available(model.name, model.pretrained, model.checkpoint)
         except RibrayError as error:
             problems.append(f"models.{i}: {error}")
+            continue
+        if weights and model.pretrained and model.checkpoint is None and not is_offline():
+            problem = missing_weights(model.name)
+            if problem:
+                to_download.append((i, model.name, problem))
+    if to_download:
+        problems += _downloads(to_download, notes)
+    return problems
+
+
+def _downloads(missing: list[tuple[int, str, str]], notes: list[str]) -> list[str]:
+    """Pretrained weights that are not cached: the trials download them if their servers answer
+    (each asked once, within a few seconds): a note when they do, one problem per server that
+    does not, naming the models it would have served."""
+    from ribray.models import state_bytes
+    from ribray.models.hub import server_problem
+    from ribray.models.resolve import weights_advice, weights_url
+
+    by_origin: dict[str, list[str]] = {}  # server -> the models it serves, as shown
+    problems, origins, unserved = [], {}, []
+    for i, name, problem in missing:
+        url = weights_url(name)
+        if url is None:  # nowhere to download from (a file that is gone)
+            problems.append(f"models.{i}: {problem}")
+            continue
+        size = state_bytes(name)
+        origin = url.split("/", 3)[2]
+        origins.setdefault(origin, url)
+        by_origin.setdefault(origin, []).append(f"models.{i} {name}" + (f" ({size / 2**20:,.0f} MiB)" if size else ""))
+    for origin, shown in by_origin.items():
+        why = server_problem(origins[origin])
+        if why is None:
+            notes.append(f"pretrained weights not cached, downloaded from {origin} (it answers) by the first trial that "
+                         f"builds each: {', '.join(shown)}")
+        else:
+            problems.append(f"models: pretrained weights not cached, and {why}: {', '.join(shown)}")
+            unserved += [entry.split(" ")[1] for entry in shown]
+    if unserved:
+        problems.append(f"models: {weights_advice(unserved)}")
     return problems
 
 
@@ -227,11 +270,33 @@ def _storage(spec: Spec) -> list[str]:
 
 
 def _data(spec: Spec) -> tuple[list[str], list[str]]:
+    from pathlib import Path
+
     from ribray.data.check import check_datasets
 
     names = spec.datasets_read()
+    problems = []
+    if not Path(spec.data.root).is_dir():  # one cause, said once, then what it means for each set
+        under_root = [n for n in names if n not in spec.data.folders]
+        if under_root:
+            problems.append(_missing_root(spec.data.root, under_root))
+        names = [n for n in names if n in spec.data.folders]
     results = check_datasets(spec.data.root, names, spec.data.folders)
-    problems = [f"data: {r.name} at {r.path}: " + ("; ".join(r.problems) or "not found")
-                for r in results if not r.usable]
+    problems += [f"data: {r.name} at {r.path}: " + ("; ".join(r.problems) or "not found")
+                 for r in results if not r.usable]
     notes = [f"data: {r.name}: {r.images} images at {r.path}" for r in results if r.usable]
     return problems, notes
+
+
+def _missing_root(root: str, names: list[str]) -> str:
+    """The data root is missing: which sets the sweep would have read from it, and where."""
+    import os
+    from pathlib import Path
+
+    from ribray.data import get_dataset
+
+    where = [f"{name} ({os.path.relpath(get_dataset(name).path(Path(root)), root)}/)" for name in names]
+    return (f"data.root: {root} does not exist, so none of the {len(names)} set(s) the sweep reads from it can be "
+            f"read: {', '.join(where)}. Put the sets there (`ribray data download-help` says where each comes from "
+            "and its layout; `ribray data fake ROOT` writes small generated ones), set data.root to the folder that "
+            "holds them, or give a set its own folder under data.folders")

@@ -11,7 +11,7 @@ import pytest
 from benchmarks import run
 from benchmarks.engine_scale import MAX_EXPONENT, exponent
 
-OPERATIONS = {"baseline_dict", "plan", "handout", "searcher_half_done", "searcher_save", "searcher_unpickle",
+OPERATIONS = {"baseline_dict", "plan", "handout", "plan_schedule", "searcher_half_done", "searcher_save", "searcher_unpickle",
               "searcher_restore", "status_fresh",
               "write_results", "startup_checks", "shard_index_written", "startup_checks_indexed", "status_done",
               "report_tables"}

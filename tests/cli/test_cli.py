@@ -44,7 +44,8 @@ BAD_SPECS = [
     ({"downstream": ["imagenet_rr"]}, "unknown dataset 'imagenet_rr'; did you mean 'imagenet_r'?"),
     ({"interpolations": {"wise_ft": {"of": "lp"}}}, "interpolations.wise_ft.of: method 'lp' is not in the sweep's methods"),
     ({"models": []}, "models: List should have at least 1 item"),
-    ({"data": {"root": "/nonexistent/ribray-data"}}, "imagenet_r at /nonexistent/ribray-data/imagenet-r"),
+    ({"data": {"root": "/nonexistent/ribray-data"}}, "data.root: /nonexistent/ribray-data does not exist, so none of "
+                                                     "the 3 set(s) the sweep reads from it can be read"),
 ]
 
 
@@ -58,9 +59,32 @@ def test_bad_spec_is_refused_before_anything_runs(tmp_path, fake_data, no_ray, o
     assert not (tmp_path / "runs" / "t").exists()
 
 
-def test_missing_spec_file(tmp_path, no_ray):
-    result = _run("validate", tmp_path / "nope.yaml")
-    assert result.exit_code == 1 and "spec file not found" in result.output
+@pytest.mark.parametrize("command", ["validate", "plan", "sweep", "status"])
+def test_missing_spec_file_is_a_usage_error(tmp_path, no_ray, command):
+    result = _run(command, tmp_path / "nope.yaml")
+    assert result.exit_code == 2, result.output
+    assert f"Error: Invalid value for 'SPEC': spec file not found: {tmp_path / 'nope.yaml'}" in result.output
+
+
+def test_errors_have_one_style(tmp_path, fake_data, no_ray):
+    """ribray's own errors read as click's usage errors do: `Error: ...`."""
+    path = write_spec(tmp_path / "spec.yaml", tiny_spec(tmp_path, fake_data, models=["tiny_vitt"]))
+    own, usage = _run("plan", path), _run("plan", path, "--gpus", "0")
+    assert own.output.startswith("Error: the spec cannot run:\n  models.0: unknown model 'tiny_vitt'")
+    assert usage.output.splitlines()[-1].startswith("Error: Invalid value for '--gpus'")
+
+
+def test_help_lists_every_command_without_cutting_its_description():
+    text = _run("--help").output
+    commands = text.split("Commands:\n", 1)[1]
+    assert "..." not in commands
+    assert "storage the sweep needs; with --gpus N its wall time on N GPUs" in " ".join(commands.split())
+    assert "..." not in _run("data", "--help").output.split("Commands:\n", 1)[1]
+
+
+def test_methods_says_that_ewc_is_l2_sp():
+    line = next(line for line in _run("methods").output.splitlines() if line.startswith("ewc "))
+    assert "L2-SP, the paper's EWC: squared L2 distance to the pretrained weights" in line
 
 
 def test_yaml_syntax_error_names_the_line(tmp_path, no_ray):
@@ -76,6 +100,19 @@ def test_storage_not_writable(tmp_path, fake_data, no_ray):
     path = write_spec(tmp_path / "spec.yaml", tiny_spec(tmp_path, fake_data, storage=str(blocker / "runs")))
     result = _run("sweep", path)
     assert result.exit_code == 1 and "is not writable" in result.output
+
+
+def test_a_missing_data_root_is_said_once_with_the_sets_it_holds(tmp_path, fake_data, no_ray):
+    own_folder = fake_data / "imagenet-sketch"
+    spec = tiny_spec(tmp_path, fake_data, data={"root": str(tmp_path / "nowhere"),
+                                                "folders": {"imagenet_sketch": str(own_folder)}})
+    result = _run("validate", write_spec(tmp_path / "spec.yaml", spec))
+    assert result.exit_code == 1
+    assert result.output.count("does not exist") == 1
+    assert (f"  data.root: {tmp_path / 'nowhere'} does not exist, so none of the 2 set(s) the sweep reads from it can "
+            "be read: imagenet_r (imagenet-r/), imagenet_val (imagenet/val/). Put the sets there (`ribray data "
+            "download-help` says where each comes from") in result.output
+    assert "imagenet_sketch" not in result.output  # its own folder is there and fine
 
 
 def test_resume_without_a_previous_sweep(tmp_path, fake_data, no_ray):

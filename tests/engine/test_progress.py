@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from types import SimpleNamespace
 
+import pytest
+
 from ribray.engine.progress import Progress
 
 LINE = re.compile(r"(\d+)/(\d+) done, (\d+) running, (\d+) waiting, (\d+) failed(, ETA \d+(h\d\dm|m\d\ds))? \| ")
@@ -56,3 +58,35 @@ def test_a_trial_that_fails_after_another_finished_is_counted_once(tmp_path, cap
 
     assert _counts(capsys.readouterr().out)[-1] == (1, 2, 0, 0, 1)
     assert progress.failed_ids == ["a", "a"] and progress.failed == 1
+
+
+def test_the_eta_is_the_estimated_work_left_at_the_measured_rate(tmp_path, capsys, monkeypatch):
+    """a, b: 1 estimated hour each, c, d: 2; two run at once. When a ends after 10 s the rate is
+    10 s per estimated hour: b (1 h, 10 s of it done), c and d (2 h each) are 50 - 10 = 40 s of
+    work on 2 lanes, 20 s; never less than the longest running trial has left. The ETA counts
+    work, not trials, so it does not jump as trials start and end."""
+    import time
+
+    now = [0.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    results = tmp_path / "results"
+    results.mkdir()
+    progress = Progress(total=4, already_done=0, planned=["a", "b", "c", "d"], results=str(results),
+                        hours={"a": 1.0, "b": 1.0, "c": 2.0, "d": 2.0})
+    progress.setup()
+
+    def at(seconds, event, plan_id):
+        now[0] = seconds
+        getattr(progress, f"on_trial_{event}")(0, [], _trial(plan_id))
+        return progress.remaining_seconds()
+
+    at(0, "start", "a"), at(0, "start", "b")
+    assert at(10, "complete", "a") == pytest.approx(20.0)
+    assert at(10, "start", "c") == pytest.approx(20.0)
+    # b ends at 12 s: 22 s for 2 estimated hours, 11 s each; c (2 s done) and d: 44 - 2 s on 2 lanes
+    assert at(12, "complete", "b") == pytest.approx(21.0)
+    assert at(12, "start", "d") == pytest.approx(22.0)  # d alone needs 2 x 11 s, which no lane shares
+    # c ends at 30 s: 42 s for 4 h, 10.5 s each; d has 21 - 18 = 3 s left
+    assert at(30, "complete", "c") == pytest.approx(3.0)
+    etas = [line.split("ETA ")[1].split(" ")[0] for line in capsys.readouterr().out.splitlines() if "ETA" in line]
+    assert etas == ["0m20s", "0m20s", "0m21s", "0m22s", "0m03s"]

@@ -69,7 +69,7 @@ def test_a_wrong_name_gets_the_same_error_from_the_cache_as_from_timm(tmp_path, 
     for warm in (validate, plan):
         assert warm.returncode == 1
         lines = warm.stderr.strip().splitlines()
-        assert lines[0] == "error: the spec cannot run:" and f"  models.1: {from_timm.value}" in lines
+        assert lines[0] == "Error: the spec cannot run:" and f"  models.1: {from_timm.value}" in lines
     # validate checks offline weights too, from the cached sources: timm's hub repo and files
     assert "models.0: pretrained weights of model vit_base_patch16_224.augreg_in1k are not available offline: " \
            "Hugging Face hub repo timm/vit_base_patch16_224.augreg_in1k: model.safetensors or pytorch_model.bin" \
