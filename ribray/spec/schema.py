@@ -10,7 +10,14 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, PrivateAttr, StrictInt, field_serializer, field_validator, model_validator
 
 from ribray.data.declared import DatasetDeclaration
-from ribray.fidelity import REFERENCE, REFERENCE_EVAL_PRECISION, REFERENCE_OTDD, REFERENCE_TRAIN_PRECISION, RIBRAY, Fidelity
+from ribray.fidelity import (
+    REFERENCE,
+    REFERENCE_EVAL_PRECISION,
+    REFERENCE_OTDD,
+    REFERENCE_TRAIN_PRECISION,
+    RIBRAY,
+    Fidelity,
+)
 from ribray.options import PRETRAINED, AnalysesOptions, CurvesOptions, EvalOptions, Strict, TrainOptions, TrainSubset
 from ribray.spec.entries import LABEL, MAX_LABEL, Entry, as_written, is_grid, with_options
 
