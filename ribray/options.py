@@ -11,7 +11,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ribray.fidelity import RIBRAY, Fidelity
+from ribray.fidelity import (
+    REFERENCE,
+    REFERENCE_EVAL_PRECISION,
+    REFERENCE_OTDD,
+    REFERENCE_TRAIN_PRECISION,
+    RIBRAY,
+    Fidelity,
+)
 
 # The pretrained model's name wherever a method, an ingredient or a table row is named.
 PRETRAINED = "pretrained"
@@ -50,8 +57,6 @@ class TrainOptions(Strict):
     def for_fidelity(self, fidelity: Fidelity) -> TrainOptions:
         """The schedule a fine-tune runs under `fidelity`: `reference` trains in fp16 with a
         GradScaler, as the reference code (the spec refuses another precision with it)."""
-        from ribray.fidelity import REFERENCE, REFERENCE_TRAIN_PRECISION
-
         if fidelity == REFERENCE:
             return self.model_copy(update={"precision": REFERENCE_TRAIN_PRECISION})
         return self
@@ -138,8 +143,6 @@ class EvalOptions(EvaluationSettings):
     def evaluation(self, fidelity: Fidelity = RIBRAY) -> Evaluation:
         """What a trial's evaluation records; `fidelity: reference` evaluates in fp32 (the spec
         refuses another `eval.precision` with it)."""
-        from ribray.fidelity import REFERENCE, REFERENCE_EVAL_PRECISION
-
         precision = REFERENCE_EVAL_PRECISION if fidelity == REFERENCE else self.precision
         return Evaluation(decode=self.decode, precision=precision, limit_per_set=self.limit_per_set,
                           fidelity=fidelity)
@@ -210,8 +213,6 @@ class OtddOptions(Strict):
     def for_fidelity(self, fidelity: Fidelity) -> OtddOptions:
         """The estimator an OTDD trial runs under `fidelity`: `reference` uses the otdd library's
         defaults (debiased Sinkhorn, reg 0.1, up to 10,000 samples)."""
-        from ribray.fidelity import REFERENCE, REFERENCE_OTDD
-
         return self.model_copy(update=REFERENCE_OTDD) if fidelity == REFERENCE else self
 
 

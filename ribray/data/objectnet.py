@@ -116,10 +116,6 @@ class ObjectNetReferenceCode(ObjectNet):
         label = {f: position[i] for f, i in reference_code_ids().items()}
         return [Sample(sample.path, label[Path(sample.path).parent.name]) for sample in super().samples(root)]
 
-    def collisions(self) -> dict[str, str]:
-        """The 8 classes scored as another class (folder -> that class's folder)."""
-        return dict(REFERENCE_CODE_REUSES)
-
     def scoring(self) -> str:
         return ("105-way, as the reference code: one ImageNet logit per class; 8 classes (weight scale, chair, "
                 "trash bin, swimming trunks, skirt, jeans, binder, iron) collide with another class's id "
