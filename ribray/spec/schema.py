@@ -9,15 +9,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, PrivateAttr, StrictInt, field_serializer, field_validator, model_validator
 
+from ribray import fidelity as fidelities
 from ribray.data.declared import DatasetDeclaration
-from ribray.fidelity import (
-    REFERENCE,
-    REFERENCE_EVAL_PRECISION,
-    REFERENCE_OTDD,
-    REFERENCE_TRAIN_PRECISION,
-    RIBRAY,
-    Fidelity,
-)
+from ribray.fidelity import RIBRAY, Fidelity
 from ribray.options import PRETRAINED, AnalysesOptions, CurvesOptions, EvalOptions, Strict, TrainOptions, TrainSubset
 from ribray.spec.entries import LABEL, MAX_LABEL, Entry, as_written, is_grid, with_options
 
@@ -265,21 +259,21 @@ class Spec(Strict):
         that contradicts it is refused (the results would claim the reference's behaviour)."""
         from ribray.spec.load import report_problems
 
-        if self.fidelity != REFERENCE:
+        if self.fidelity != fidelities.REFERENCE:
             return self
         why = "contradicts fidelity: reference (ribray.fidelity); remove it, or set fidelity: ribray"
         problems = []
-        if self.eval.precision not in ("auto", REFERENCE_EVAL_PRECISION):
+        if self.eval.precision not in ("auto", fidelities.REFERENCE_EVAL_PRECISION):
             problems.append(f"eval.precision: {self.eval.precision} {why} (it evaluates in fp32)")
         trains = [("train", self.train.precision)]
         trains += [(f"methods.{label}.train", getattr(entry.options.train, "precision", None))
                    for label, entry in self.methods.items() if getattr(entry.options, "train", None)]
         problems += [f"{key}.precision: {value} {why} (it trains in fp16 with a GradScaler)"
-                     for key, value in trains if value not in (None, "auto", REFERENCE_TRAIN_PRECISION)]
+                     for key, value in trains if value not in (None, "auto", fidelities.REFERENCE_TRAIN_PRECISION)]
         otdd = self.analyses.otdd
         if otdd is not None:
             problems += [f"analyses.otdd.{key}: {getattr(otdd, key)} {why} (the otdd library's default is {value})"
-                         for key, value in REFERENCE_OTDD.items()
+                         for key, value in fidelities.REFERENCE_OTDD.items()
                          if key in otdd.model_fields_set and getattr(otdd, key) != value]
         if problems:
             report_problems(problems)
