@@ -11,6 +11,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ribray.fidelity import (
+    REFERENCE,
+    REFERENCE_EVAL_PRECISION,
+    REFERENCE_OTDD,
+    REFERENCE_TRAIN_PRECISION,
+    RIBRAY,
+    Fidelity,
+)
+
 # The pretrained model's name wherever a method, an ingredient or a table row is named.
 PRETRAINED = "pretrained"
 
@@ -45,6 +54,13 @@ class TrainOptions(Strict):
         dumped = self.model_dump(mode="json")
         return dumped | {"compile": False} if self.compile == "auto" else dumped
 
+    def for_fidelity(self, fidelity: Fidelity) -> TrainOptions:
+        """The schedule a fine-tune runs under `fidelity`: `reference` trains in fp16 with a
+        GradScaler, as the reference code (the spec refuses another precision with it)."""
+        if fidelity == REFERENCE:
+            return self.model_copy(update={"precision": REFERENCE_TRAIN_PRECISION})
+        return self
+
     def merged(self, overrides: TrainOverrides | None) -> TrainOptions:
         """This schedule with a method's overrides applied."""
         if overrides is None:
@@ -70,9 +86,8 @@ Decode = Literal["auto", "pil", "nvjpeg"]
 LEGACY_DECODE = {"cpu": "pil", "gpu": "nvjpeg"}  # the names ribray 0.1 used
 
 
-class Evaluation(Strict):
-    """What of evaluation changes the numbers: recorded in every trial that reads images, and
-    part of its id when not the default (so changing it re-evaluates, never reuses)."""
+class EvaluationSettings(Strict):
+    """What of evaluation changes the numbers, as the spec's `eval:` sets it."""
 
     decode: Decode = Field("auto", description=(
         "auto / pil: timm's eval transform exactly (PIL in worker processes, normalized on the "
@@ -90,6 +105,14 @@ class Evaluation(Strict):
         """The decoder used: 'pil' (exact, the default) or 'nvjpeg'."""
         return "nvjpeg" if self.decode == "nvjpeg" else "pil"
 
+
+class Evaluation(EvaluationSettings):
+    """What of evaluation changes the numbers, with the spec's fidelity mode (`ribray.fidelity`):
+    recorded in every trial that reads images, and part of its id when not the default (so
+    changing it re-evaluates, never reuses)."""
+
+    fidelity: Fidelity = RIBRAY
+
     def identity(self) -> dict:
         """The part of a trial's id: only what differs from the default."""
         found = {"decode": "nvjpeg"} if self.decoder() == "nvjpeg" else {}
@@ -97,10 +120,12 @@ class Evaluation(Strict):
             found["precision"] = self.precision
         if self.limit_per_set is not None:
             found["limit_per_set"] = self.limit_per_set
+        if self.fidelity != RIBRAY:
+            found["fidelity"] = self.fidelity
         return found
 
 
-class EvalOptions(Evaluation):
+class EvalOptions(EvaluationSettings):
     """How evaluation runs: what changes the numbers (`Evaluation`), and what only changes
     its speed (batch size, worker processes)."""
 
@@ -115,8 +140,12 @@ class EvalOptions(Evaluation):
             raise ValueError("workers must be 0 or more, or auto")
         return workers
 
-    def evaluation(self) -> Evaluation:
-        return Evaluation(decode=self.decode, precision=self.precision, limit_per_set=self.limit_per_set)
+    def evaluation(self, fidelity: Fidelity = RIBRAY) -> Evaluation:
+        """What a trial's evaluation records; `fidelity: reference` evaluates in fp32 (the spec
+        refuses another `eval.precision` with it)."""
+        precision = REFERENCE_EVAL_PRECISION if fidelity == REFERENCE else self.precision
+        return Evaluation(decode=self.decode, precision=precision, limit_per_set=self.limit_per_set,
+                          fidelity=fidelity)
 
 
 class CurvesOptions(Strict):
@@ -176,8 +205,15 @@ class OtddOptions(Strict):
 
     max_images: int = Field(2000, ge=2, description=(
         "per set: max_images // classes images of every class (a class-balanced subset, fixed)"))
-    method: Literal["exact", "sinkhorn"] = "exact"
+    method: Literal["exact", "sinkhorn", "debiased_sinkhorn"] = Field("exact", description=(
+        "exact: network simplex; sinkhorn: entropic OT, reg relative to the cost's scale; "
+        "debiased_sinkhorn: the otdd library's estimator (cost halved, reg absolute)"))
     reg: float = Field(0.1, gt=0)
+
+    def for_fidelity(self, fidelity: Fidelity) -> OtddOptions:
+        """The estimator an OTDD trial runs under `fidelity`: `reference` uses the otdd library's
+        defaults (debiased Sinkhorn, reg 0.1, up to 10,000 samples)."""
+        return self.model_copy(update=REFERENCE_OTDD) if fidelity == REFERENCE else self
 
 
 class AnalysesOptions(Strict):

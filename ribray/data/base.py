@@ -55,6 +55,11 @@ class DatasetEntry:
         """For each of this set's classes, the ImageNet-1K class indices it corresponds to."""
         raise NotImplementedError
 
+    def scored_as(self, fidelity: str) -> DatasetEntry:
+        """The entry whose labels and scoring a trial of this fidelity mode uses (`ribray.fidelity`):
+        this one, unless the reference code scores the set another way (ObjectNet)."""
+        return self
+
     def samples(self, root: Path) -> list[Sample]:
         """Every image of the set under `root` (the dataset's own folder), sorted by path."""
         raise NotImplementedError

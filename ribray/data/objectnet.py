@@ -14,7 +14,16 @@ from importlib import resources
 from pathlib import Path
 
 from ribray.data import register
+from ribray.data.base import Sample
 from ribray.data.folders import WnidFolders, missing_folder, subfolders
+
+# The reference RIB code's bug (lib/dataset/objectnet_dataset.py): for these 8 classes none of
+# the ImageNet names it tries matches its class list, and it keeps the id of the class it
+# handled before (in ObjectNet's folder_to_objectnet_label.json order), silently. Folder ->
+# the folder whose id it reuses. Its 105-logit mask (`objclasses`) is what is left.
+REFERENCE_CODE_REUSES = {"weight_scale": "still_camera", "chair": "keyboard", "trash_bin": "watch",
+                         "swimming_trunks": "wok", "skirt": "clothes_hamper", "jeans": "stuffed_animal",
+                         "binder_closed": "bucket", "iron_for_clothes": "vacuum_cleaner"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -70,6 +79,51 @@ class ObjectNet(WnidFolders):
         ImageDraw.Draw(image).rectangle([0, 0, image.width - 1, image.height - 1], outline=(255, 0, 0), width=2)
         return image
 
+    def scored_as(self, fidelity: str) -> WnidFolders:
+        """`fidelity: reference`: the reference code's scoring, its 8-class collision included."""
+        from ribray.fidelity import REFERENCE
+
+        return ObjectNetReferenceCode() if fidelity == REFERENCE else self
+
+
+def reference_code_ids() -> dict[str, int]:
+    """folder -> the ImageNet id the reference code labels and scores its images by (for the 8
+    classes of REFERENCE_CODE_REUSES: another class's id)."""
+    classes = objectnet_classes()
+    return {f: classes[REFERENCE_CODE_REUSES.get(f, f)]["reference"] for f in classes}
+
+
+class ObjectNetReferenceCode(ObjectNet):
+    """ObjectNet exactly as the reference RIB code scores it (what `objectnet` is under
+    `fidelity: reference`, so RI and mRI use it): the logits are masked to the 105 ImageNet ids
+    its name matching finds, in increasing order (`logits[:, mask]`), and an image's label is
+    the position of its class's id among them (its `reindex`). The 8 classes of
+    REFERENCE_CODE_REUSES carry another class's id: their images count as correct only when
+    the model predicts that other class (so they are nearly always wrong), and that other
+    class's images are scored as before. Not registered: the same images as `objectnet`."""
+
+    title = "ObjectNet, scored as the reference code (105 logits, 8 classes colliding)"
+
+    def reference_ids(self) -> list[int]:
+        """The 105 ImageNet ids of the reference's mask, increasing: this entry's classes."""
+        return sorted(set(reference_code_ids().values()))
+
+    def class_indices(self) -> list[tuple[int, ...]]:
+        return [(i,) for i in self.reference_ids()]
+
+    def samples(self, root: Path) -> list[Sample]:
+        position = {i: label for label, i in enumerate(self.reference_ids())}
+        label = {f: position[i] for f, i in reference_code_ids().items()}
+        return [Sample(sample.path, label[Path(sample.path).parent.name]) for sample in super().samples(root)]
+
+    def scoring(self) -> str:
+        return ("105-way, as the reference code: one ImageNet logit per class; 8 classes (weight scale, chair, "
+                "trash bin, swimming trunks, skirt, jeans, binder, iron) collide with another class's id "
+                "(its bug, kept: they are scored as that class)")
+
+    def scored_as(self, fidelity: str) -> WnidFolders:
+        return self
+
 
 @register
 class ObjectNetReference(ObjectNet):
@@ -93,3 +147,6 @@ class ObjectNetReference(ObjectNet):
 
     def scoring(self) -> str:
         return "113-way, masked to one ImageNet logit per class (the reference code's choice, bug fixed)"
+
+    def scored_as(self, fidelity: str) -> WnidFolders:
+        return self  # its own scoring in either mode

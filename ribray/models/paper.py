@@ -28,6 +28,21 @@ PAPER_MODELS = (
 )
 
 
+# Where the reference code preprocesses a paper model otherwise than timm's config for the same
+# weights (`fidelity: reference`, ribray.fidelity): its ResNet-50 goes through torchvision's
+# Resize(256) + CenterCrop(224), bilinear (timm's resnet50.tv2_in1k: 232 px, crop_pct 0.965);
+# timm's transform with crop_pct 224/256 resizes to floor(224 / 0.875) = 256 and crops the same.
+REFERENCE_PREPROCESSING = {"resnet50_tv2": {"crop_pct": 0.875, "interpolation": "bilinear", "crop_mode": "center"}}
+
+
+def reference_data_config(model: str, data_config: dict) -> dict:
+    """`data_config` (timm's keys) as the reference code preprocesses `model` (alias or source)."""
+    for entry in PAPER_MODELS:
+        if model in (entry.alias, entry.source) and entry.alias in REFERENCE_PREPROCESSING:
+            return {**data_config, **REFERENCE_PREPROCESSING[entry.alias]}
+    return data_config
+
+
 def paper_model(alias: str) -> PaperModel:
     return next(m for m in PAPER_MODELS if m.alias == alias)
 

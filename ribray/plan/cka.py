@@ -61,5 +61,5 @@ class CkaTrial(Trial):
         return [cls(model=model, method=t.method, downstream=t.downstream, seed=t.seed,
                     options=t.options.model_dump(mode="json", exclude={"train"}), weights=t.weights_key,
                     cka=spec.analyses.cka, train_subset=t.train_subset, depends_on=(t.trial_id,),
-                    evaluation=spec.eval.evaluation(), variant=t.variant)
+                    evaluation=spec.evaluation(), variant=t.variant)
                 for t in trials if isinstance(t, FinetuneTrial) and METHODS.get(t.method).interpolatable]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ribray.fidelity import RIBRAY
 from ribray.options import TrainOptions, TrainSubset
 from ribray.plan.pretrained import _model, eval_images
 from ribray.plan.trial import Trial, Work, _coerce, content_hash, register_kind, subset_identity, trial_label
@@ -53,6 +54,8 @@ class FinetuneTrial(Trial):
                     "train": self.train.identity(), "init_weights": self.init_weights}
         if self.train_subset.label() != "all":
             identity["subset"] = self.train_subset.model_dump(mode="json")
+        if self.evaluation.fidelity != RIBRAY:  # its labels and pixels (ObjectNet, ResNet-50) differ
+            identity["fidelity"] = self.evaluation.fidelity
         return identity
 
     def identity(self) -> dict[str, Any]:

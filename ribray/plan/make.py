@@ -53,7 +53,7 @@ def make_plan(spec) -> Plan:
     models = model_refs(spec)
     for model in models:
         _add(trials, PretrainedTrial(model=model, eval_sets=tuple(spec.resolved_eval_sets()),
-                                     evaluation=spec.eval.evaluation()))
+                                     evaluation=spec.evaluation()))
     for model in models:
         finetunes: dict[tuple, dict[int, dict[str, FinetuneTrial]]] = {}  # (subset, downstream) -> seed -> label
         for seed in spec.seeds:
@@ -112,10 +112,11 @@ def _finetune(spec, cell: Cell, label: str, finetunes: dict[str, FinetuneTrial])
     init = _finetune(spec, cell, start_label(spec, label, starts_from), finetunes) if starts_from else None
     trial = FinetuneTrial(
         model=cell.model, method=entry.name, variant=label if label != entry.name else None, downstream=cell.downstream,
-        seed=cell.seed, options=entry.options, train=spec.train.merged(entry.options.train), train_subset=cell.subset,
+        seed=cell.seed, options=entry.options, train=spec.train.merged(entry.options.train).for_fidelity(spec.fidelity),
+        train_subset=cell.subset,
         init_weights=init.weights_key if init else None, eval_sets=tuple(spec.resolved_eval_sets()),
         curves=_curves(spec, cell.downstream), depends_on=(init.trial_id,) if init else (),
-        evaluation=spec.eval.evaluation())
+        evaluation=spec.evaluation())
     finetunes[label] = trial
     return trial
 
@@ -169,5 +170,5 @@ def _interpolation(spec, cell: Cell, label: str, interpolation, alpha: float | N
         model=cell.model, method=interpolation.name, variant=label if label != interpolation.name else None,
         downstream=cell.downstream, seed=cell.seed, alpha=alpha, ingredients=ingredients, weights=weights,
         train_subset=cell.subset, eval_sets=tuple(spec.resolved_eval_sets()),
-        depends_on=tuple(t.trial_id for t in sources.values()), evaluation=spec.eval.evaluation(),
+        depends_on=tuple(t.trial_id for t in sources.values()), evaluation=spec.evaluation(),
         options=interpolation.options.model_dump(mode="json"))

@@ -52,5 +52,5 @@ class OtddTrial(Trial):
     def planned_after(cls, spec, model: ModelRef, trials: list[Trial]) -> list[Trial]:
         if spec.analyses.otdd is None or len(spec.downstream) < 2:
             return []
-        return [cls(model=model, downstream_sets=tuple(spec.downstream), otdd=spec.analyses.otdd,
-                    evaluation=spec.eval.evaluation())]
+        return [cls(model=model, downstream_sets=tuple(spec.downstream), otdd=spec.analyses.otdd.for_fidelity(spec.fidelity),
+                    evaluation=spec.evaluation())]

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ribray.data import RIB_SETS
 from ribray.errors import RibrayError
+from ribray.fidelity import RIBRAY
 from ribray.plan import FINETUNE
 from ribray.report.missing import Missing, find_missing, pretrained_gaps
 from ribray.report.robustness import (
@@ -25,6 +26,7 @@ from ribray.report.rows import (
     as_planned,
     check_columns,
     check_one_evaluation,
+    check_one_fidelity,
     check_one_image_set,
     check_one_spec,
     final_accuracies,
@@ -61,6 +63,7 @@ class Report:
     missing: list[Missing] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     analysis_rows: list[dict] = field(default_factory=list)  # learning-curve points, CKA, OTDD
+    fidelity: str = RIBRAY  # the results' mode (ribray.fidelity), 'mixed' with allow_mixed
 
     def complete_ri_cells(self, model: str, method: str) -> int:
         """How many of the n RI_i of (model, method) have every seed's value."""
@@ -93,6 +96,8 @@ def build_reports(results: Any, spec=None, allow_mixed: bool = False) -> list[Re
     else:
         check_one_spec(rows, allow_mixed)
     accuracies, superseded = newest_per_cell(accuracies)
+    fidelity, fidelity_notes = check_one_fidelity(accuracies, allow_mixed)
+    notes += fidelity_notes
     notes += check_one_evaluation(accuracies, allow_mixed)
     notes += check_one_image_set(accuracies, allow_mixed)
     if superseded:
@@ -106,6 +111,7 @@ def build_reports(results: Any, spec=None, allow_mixed: bool = False) -> list[Re
             scope = infer_scope(accuracies, subset)
             scope_notes = inferred_scope_notes(scope)
         report = build_report_for(scope, accuracies, notes + scope_notes)
+        report.fidelity = fidelity
         report.analysis_rows = analysis_rows(rows, scope, plan)
         reports.append(report)
     return reports

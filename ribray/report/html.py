@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from ribray.report.build import Report
+from ribray.report.deviations import deviations_html
 from ribray.report.formula import RI_MATHML, ri_symbols
 from ribray.report.missing import Missing
 from ribray.report.sections import Section
@@ -43,6 +44,7 @@ def render_html(report: Report, sections: list[Section], title: str, links: list
         items = "".join(f"<li><a href='{escape(href)}'>{escape(text)}</a></li>" for text, href in links)
         parts.append(f"<p>Other reports:</p><ul>{items}</ul>")
     parts.append(_problems(report))
+    parts.append(deviations_html(report.fidelity))
     parts.append(_definition(report))
     if left_out:
         parts.append(f"<p class='files'>{left_out} figure(s) are not drawn (their tables are here); "

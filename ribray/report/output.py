@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 from ribray.report.build import Report
+from ribray.report.deviations import deviation_items, deviations_text
 from ribray.report.figures import draw_all, drawn_sections, figure_files
 from ribray.report.formula import RI_LATEX, ri_symbols
 from ribray.report.html import render_html
@@ -104,6 +105,8 @@ def report_markdown(report: Report, sections: list[Section], title: str) -> str:
     if report.missing:
         parts += [f"**Missing: {len(report.missing)} trial(s)** (see missing.csv)", ""]
     parts += [f"- {note}" for note in report.notes] + ([""] if report.notes else [])
+    box = deviations_text(report.fidelity)
+    parts += [f"## {box[0].rstrip(':')}", "", *box[1:], ""]
     parts += ["## Definitions", "", f"$$ {RI_LATEX} $$", "", "where", ""]
     parts += [f"- `{symbol}`: {meaning}" for symbol, meaning in ri_symbols(report.scope)] + [""]
     for section in sections:
@@ -154,6 +157,7 @@ def report_json(report: Report) -> dict:
         "imagenet_accuracy": _cells_json(report.imagenet_accuracy),
         "missing": [item.to_json() for item in report.missing],
         "notes": list(report.notes),
+        "fidelity": report.fidelity, "deviations": deviation_items(report.fidelity),
     }
 
 
@@ -185,6 +189,8 @@ def summary_text(reports: list[Report], out: Path | None = None) -> str:
             if len(report.missing) > MISSING_SHOWN:
                 lines.append(f"  ... and {len(report.missing) - MISSING_SHOWN} more (see missing.csv)")
         lines += [f"Note: {note}" for note in report.notes] + [""]
+    if reports:
+        lines += [*deviations_text(reports[0].fidelity), ""]
     if out is not None:
         lines.append(f"Report written to {out / 'report.html'}")
     return "\n".join(lines)

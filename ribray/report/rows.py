@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ribray.errors import RibrayError
+from ribray.fidelity import RIBRAY
 from ribray.options import PRETRAINED
 from ribray.plan import KINDS, method_label
 
@@ -23,7 +24,7 @@ __all__ = ["ACCURACY_COLUMNS", "COLUMNS", "PRETRAINED", "MixedSpecsError", "fina
 REQUIRED_COLUMNS = ("kind", "model", "method", "eval_set", "top1")
 COLUMNS = (*REQUIRED_COLUMNS, "trial_id", "spec_hash", "alpha", "downstream", "seed",
            "train_subset", "final", "finished_at", "epoch", "layer", "value", "decode", "eval_precision",
-           "method_label", "rib", "data_fingerprint")
+           "method_label", "rib", "data_fingerprint", "fidelity")
 NUMBERS = ("top1", "alpha", "value")  # float64 columns, NaN where missing; every other column: objects, None
 # One final accuracy (percent) of one trial on one eval set per row; `method` is the table label.
 ACCURACY_COLUMNS = (
@@ -38,7 +39,9 @@ ACCURACY_COLUMNS = (
     "alpha",
     "rib",  # RI averages over its eval set (None: not recorded, ribray 0.2 and older)
     "data",  # the eval set's fingerprint (ribray.data.fingerprint); None: not recorded
+    "fidelity",  # ribray | reference (ribray.fidelity); older rows, which recorded none: ribray
 )
+MIXED_FIDELITY = "mixed"  # a report over several fidelity modes (only with allow_mixed)
 KEY = ("model", "method", "downstream", "seed", "train_subset", "eval_set")  # what one number stands for
 
 
@@ -149,6 +152,23 @@ def check_one_evaluation(accuracies: pd.DataFrame, allow_mixed: bool) -> list[st
     return [f"mixed evaluations: {line}" for line in lines]
 
 
+def check_one_fidelity(accuracies: pd.DataFrame, allow_mixed: bool) -> tuple[str, list[str]]:
+    """The fidelity mode of the results (`ribray.fidelity`), and notes. Results of several modes
+    are refused unless allowed (their ObjectNet scoring, precisions and pixels differ: an RI
+    over them compares unlike numbers); with allow_mixed the mode is 'mixed', with a note."""
+    found = _trials_per_value(accuracies.assign(eval_set=""), ["fidelity"])
+    if len(found) <= 1:
+        return next(iter(found))[1] if found else RIBRAY, []
+    described = " and ".join(f"fidelity {mode} ({count} accuracies, e.g. trial {first})"
+                             for (_, mode), (count, first) in sorted(found.items()))
+    if not allow_mixed:
+        raise MixedEvaluationError(
+            f"the results mix {described}: the modes score ObjectNet, round and resize differently, so "
+            "their accuracies are not comparable; report one mode's results (pass its spec), or pass "
+            "--allow-mixed to report them together anyway")
+    return MIXED_FIDELITY, [f"mixed fidelity modes: {described}"]
+
+
 def check_one_image_set(accuracies: pd.DataFrame, allow_mixed: bool) -> list[str]:
     """Refuse, unless allowed, an eval set whose accuracies were computed on different images
     (its folder's fingerprint differs between rows: RI would subtract accuracies on different
@@ -201,6 +221,7 @@ def final_accuracies(frame: pd.DataFrame) -> pd.DataFrame:
         "decode": column("decode").loc[kept.index], "precision": column("eval_precision").loc[kept.index],
         "kind": kept["kind"], "base": kept["method"], "alpha": alpha.astype("float64"),
         "rib": column("rib").loc[kept.index], "data": column("data_fingerprint").loc[kept.index],
+        "fidelity": column("fidelity").loc[kept.index].map(lambda f: f or RIBRAY),
     }, columns=list(ACCURACY_COLUMNS)).reset_index(drop=True).astype(
         {c: object for c in ACCURACY_COLUMNS if c not in ("top1", "finished", "alpha")})
 

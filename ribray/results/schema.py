@@ -40,6 +40,7 @@ SCHEMA = pa.schema([
     ("value", pa.float64()),          # analysis rows: CKA similarity, OTDD distance (top1 is null)
     ("decode", pa.string()),          # how the eval input was decoded: pil (timm's transform exactly) | nvjpeg
     ("eval_precision", pa.string()),  # autocast dtype of the evaluation: bf16 | fp16 | fp32
+    ("fidelity", pa.string()),        # ribray | reference (ribray.fidelity); null: ribray (older shards)
     ("data_fingerprint", pa.string()),   # the eval set's folder: "<files>:<hash of the listing>"
     ("train_fingerprint", pa.string()),  # the downstream set's folder (what was fine-tuned on)
     ("plugins", pa.list_(PLUGIN)),    # the plugins' code the result depends on: [{plugin, identity}]

@@ -9,7 +9,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, PrivateAttr, StrictInt, field_serializer, field_validator, model_validator
 
+from ribray import fidelity as fidelities
 from ribray.data.declared import DatasetDeclaration
+from ribray.fidelity import RIBRAY, Fidelity
 from ribray.options import PRETRAINED, AnalysesOptions, CurvesOptions, EvalOptions, Strict, TrainOptions, TrainSubset
 from ribray.spec.entries import LABEL, MAX_LABEL, Entry, as_written, is_grid, with_options
 
@@ -121,6 +123,9 @@ class Spec(Strict):
         default_factory=lambda: [TrainSubset()], min_length=1,
         description="dataset-size axis: all, {shots_per_class: K} or {fraction: F}")
     analyses: AnalysesOptions = AnalysesOptions()
+    fidelity: Fidelity = Field(RIBRAY, description=(
+        "ribray: ribray's corrected behaviour; reference: the reference code's (fp32 evaluation, fp16 + "
+        "GradScaler training, its ObjectNet scoring, ResNet-50 at 256 px, OTDD's library defaults)"))
     # the plugins `plugins:` resolved to, their code captured (ribray.plugins.Plugin)
     _plugins: tuple = PrivateAttr(default=())
     # the command line's overrides applied to the file (ribray.spec.overrides.Override), for messages
@@ -250,6 +255,36 @@ class Spec(Strict):
             report_problems(problems)
         return self
 
+    @model_validator(mode="after")
+    def _fidelity_agrees(self) -> Spec:
+        """`fidelity: reference` sets precisions and the OTDD estimator; a value the spec sets itself
+        that contradicts it is refused (the results would claim the reference's behaviour)."""
+        from ribray.spec.load import report_problems
+
+        if self.fidelity != fidelities.REFERENCE:
+            return self
+        why = "contradicts fidelity: reference (ribray.fidelity); remove it, or set fidelity: ribray"
+        problems = []
+        if self.eval.precision not in ("auto", fidelities.REFERENCE_EVAL_PRECISION):
+            problems.append(f"eval.precision: {self.eval.precision} {why} (it evaluates in fp32)")
+        trains = [("train", self.train.precision)]
+        trains += [(f"methods.{label}.train", getattr(entry.options.train, "precision", None))
+                   for label, entry in self.methods.items() if getattr(entry.options, "train", None)]
+        problems += [f"{key}.precision: {value} {why} (it trains in fp16 with a GradScaler)"
+                     for key, value in trains if value not in (None, "auto", fidelities.REFERENCE_TRAIN_PRECISION)]
+        otdd = self.analyses.otdd
+        if otdd is not None:
+            problems += [f"analyses.otdd.{key}: {getattr(otdd, key)} {why} (the otdd library's default is {value})"
+                         for key, value in fidelities.REFERENCE_OTDD.items()
+                         if key in otdd.model_fields_set and getattr(otdd, key) != value]
+        if problems:
+            report_problems(problems)
+        return self
+
+    def evaluation(self):
+        """What every trial's evaluation records (`ribray.options.Evaluation`), in this spec's fidelity."""
+        return self.eval.evaluation(self.fidelity)
+
     def resolved_eval_sets(self) -> list[str]:
         """ImageNet-1K val plus every downstream set, unless the spec lists its own."""
         if self.eval_sets == "default":
@@ -313,6 +348,8 @@ class Spec(Strict):
         for key in ("plugins", "datasets"):  # fields newer than 0.2: a spec without them hashes as before
             if not dumped[key]:
                 del dumped[key]
+        if dumped["fidelity"] == RIBRAY:  # newer than 0.2: a spec without it hashes as before
+            del dumped["fidelity"]
         for model in dumped["models"]:
             if model["label"] is None:
                 del model["label"]

@@ -22,7 +22,7 @@ def run(trial: CkaTrial, ctx: TrialContext) -> Outcome:
     layers = resolve_layers(pretrained, options.layers)
     cka = MinibatchCKA(len(layers))
     batches = probe_batches(ctx.sweep, options.probe_set, loaded.data_config, device,
-                            options.batch_size, options.probe_images, trial.evaluation.decode,
+                            options.batch_size, options.probe_images, trial.evaluation,
                             seed=trial.seed or 0)
     with torch.inference_mode():
         for images, *_ in batches:

@@ -9,7 +9,10 @@ from datetime import datetime, timezone
 import numpy as np
 import torch
 
+from ribray.fidelity import REFERENCE
 from ribray.models import LoadedModel, build_model
+from ribray.models.paper import reference_data_config
+from ribray.options import Evaluation
 from ribray.plan import Trial
 from ribray.results.provenance import provenance
 from ribray.trials.context import SweepContext, TrialContext, worker_count
@@ -59,25 +62,31 @@ def seed_everything(seed: int) -> None:
 
 
 def base_model(trial: Trial) -> LoadedModel:
-    """The pretrained model as the spec names it (weights, or a local checkpoint). Built under
-    a fixed seed, so a random-init model (tests, the demo) is the same "pretrained" model in
-    every trial and process; trial seeds apply after."""
+    """The pretrained model as the spec names it (weights, or a local checkpoint), with its
+    preprocessing in the trial's fidelity mode. Built under a fixed seed, so a random-init
+    model (tests, the demo) is the same "pretrained" model in every trial and process; trial
+    seeds apply after."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        return build_model(trial.model.name, pretrained=trial.model.pretrained,
-                           checkpoint=trial.model.checkpoint)
+        loaded = build_model(trial.model.name, pretrained=trial.model.pretrained,
+                             checkpoint=trial.model.checkpoint)
+    if trial.evaluation.fidelity == REFERENCE:  # the reference code's resize (its ResNet-50: 256 px)
+        loaded.data_config = reference_data_config(trial.model.name, loaded.data_config)
+    return loaded
 
 
 def probe_batches(context: SweepContext, name: str, data_config: dict, device: torch.device,
-                  batch_size: int, limit: int | None, decode: str, seed: int = 0, balanced: bool = False):
-    """A fixed subset of an eval set, decoded for `device` (what CKA and OTDD read); `balanced`:
-    the same number of images from every class."""
+                  batch_size: int, limit: int | None, evaluation: Evaluation, seed: int = 0, balanced: bool = False):
+    """A fixed subset of an eval set, decoded for `device` (what CKA and OTDD read) with the
+    trial's decoder, labelled as its fidelity mode labels it; `balanced`: the same number of
+    images from every class."""
     from ribray.data import get_dataset
     from ribray.data.loading import iter_eval_batches
 
-    return iter_eval_batches(get_dataset(name), context.dataset_folder(name), data_config,
-                             batch_size=batch_size, device=device, workers=worker_count(context.eval.workers),
-                             decode=decode, limit=limit, seed=seed, balanced=balanced)
+    return iter_eval_batches(get_dataset(name).scored_as(evaluation.fidelity), context.dataset_folder(name),
+                             data_config, batch_size=batch_size, device=device,
+                             workers=worker_count(context.eval.workers), decode=evaluation.decode, limit=limit,
+                             seed=seed, balanced=balanced)
 
 
 def now() -> datetime:
@@ -91,7 +100,7 @@ def result_rows(trial: Trial, ctx: TrialContext, outcome: Outcome,
         "trial_id": trial.trial_id, "sweep": ctx.sweep.sweep, "spec_hash": ctx.sweep.spec_hash,
         "kind": trial.kind, "model": trial.model.shown, "model_name": trial.model.name, "method": trial.method,
         "method_label": trial.method_label, "label": trial.label, "downstream": trial.downstream,
-        "seed": trial.seed, **trial.row_fields(), **outcome.row_fields,
+        "seed": trial.seed, "fidelity": trial.evaluation.fidelity, **trial.row_fields(), **outcome.row_fields,
         "train_seconds": outcome.train_seconds, "started_at": started, "finished_at": finished,
         "train_fingerprint": ctx.sweep.fingerprint(trial.downstream),
         "plugins": [{"plugin": p, "identity": i} for p, i in ctx.plugins.items()] or None, **provenance(),

@@ -57,7 +57,7 @@ def evaluate_set(models: list[nn.Module], name: str, sweep: SweepContext, data_c
     from ribray.data.scoring import LabelProjector
     from ribray.trials.loop import autocast, precision_name, resolve_precision
 
-    entry = get_dataset(name)
+    entry = get_dataset(name).scored_as(evaluation.fidelity)
     project = LabelProjector(entry.class_indices()).to(device)
     dtype = resolve_precision(evaluation.precision, device)
     started = time.perf_counter()

@@ -55,18 +55,18 @@ def method_inputs(trial: FinetuneTrial, ctx: TrialContext, data_config: dict) ->
 
     def batches(name: str, images: int, seed: int = 0):
         for images_, labels, _ in probe_batches(ctx.sweep, name, data_config, ctx.device, ctx.sweep.eval.batch_size,
-                                                images, trial.evaluation.decode, seed=seed, balanced=True):
+                                                images, trial.evaluation, seed=seed, balanced=True):
             yield images_, labels
 
     def projector(name: str):
-        return LabelProjector(get_dataset(name).class_indices()).to(ctx.device)
+        return LabelProjector(get_dataset(name).scored_as(trial.evaluation.fidelity).class_indices()).to(ctx.device)
 
     return MethodInputs(device=ctx.device, data_config=data_config, batches=batches, projector=projector)
 
 
 def _train(trial: FinetuneTrial, ctx: TrialContext, model, method, data_config, outcome: Outcome) -> None:
     """Train the remaining epochs (resuming from Tune's checkpoint); curve points go to outcome."""
-    entry = get_dataset(trial.downstream)
+    entry = get_dataset(trial.downstream).scored_as(trial.evaluation.fidelity)
     folder = ctx.sweep.dataset_folder(trial.downstream)
     device = ctx.device
     project = LabelProjector(entry.class_indices()).to(device)

@@ -24,7 +24,7 @@ def run(trial: OtddTrial, ctx: TrialContext) -> Outcome:
     features = {}
     for name in trial.sets():
         batches = probe_batches(ctx.sweep, name, loaded.data_config, device, ctx.sweep.eval.batch_size,
-                                options.max_images, trial.evaluation.decode, balanced=True)
+                                options.max_images, trial.evaluation, balanced=True)
         features[name] = extract_features(model, batches, device)
     reference = trial.reference_set
     pairs = list(combinations(trial.downstream_sets, 2))

@@ -150,3 +150,28 @@ def test_tables_show_the_papers_model_names_and_keep_timm_names_in_csv(tmp_path)
     html = (out / "report.html").read_text()
     assert f"<th title='{MODEL}'>IN-1K + AugReg</th>" in html
     assert "RI per downstream set: IN-1K + AugReg" in html
+
+
+def test_mixed_fidelity_modes_are_refused_naming_both_unless_allowed(tmp_path):
+    write_pretrained(tmp_path, fidelity="reference")
+    write_matrix(tmp_path, "ft")  # no fidelity recorded: ribray's, as every older shard
+    outcome = _run(tmp_path, "--out", tmp_path / "out")
+    assert outcome.exit_code == 1 and "Traceback" not in outcome.output
+    assert "the results mix fidelity reference (" in outcome.output and "and fidelity ribray (" in outcome.output
+    assert "--allow-mixed" in outcome.output and not (tmp_path / "out").exists()
+    allowed = _run(tmp_path, "--out", tmp_path / "out", "--allow-mixed")
+    assert allowed.exit_code == 0 and "Note: mixed fidelity modes: fidelity reference" in allowed.output
+
+
+@pytest.mark.parametrize("fidelity, differ", [("ribray", "7 of 7 differ"), ("reference", "2 of 7 differ")])
+def test_the_report_prints_the_deviations_of_its_mode(tmp_path, fidelity, differ):
+    write_pretrained(tmp_path, fidelity=fidelity)
+    write_matrix(tmp_path, "ft", fidelity=fidelity)
+    outcome = _run(tmp_path, "--out", tmp_path / "out")
+    assert outcome.exit_code == 0, outcome.output
+    assert f"Deviations from the reference code (fidelity: {fidelity}; {differ}" in outcome.output
+    assert "- Evaluation precision: " in outcome.output
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "<h2>Deviations from the reference code</h2>" in html and f"fidelity: {fidelity}" in html
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["fidelity"] == fidelity and len(report["deviations"]) == 7
