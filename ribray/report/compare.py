@@ -195,11 +195,13 @@ def _shown_cells(table: ComparedTable) -> tuple[list[str], list[list[str]]]:
         shown = [str(getattr(cell, k) if getattr(cell, k) is not None else "") for k in keys]
         ribray = compared.ribray.shown() if compared.status == COMPARED else compared.status
         if compared.status == COMPARED:
-            rest = [f"{compared.difference:+.2f}", f"± {compared.tolerance + compared.rounding:.2f} "
+            difference = compared.difference if abs(compared.difference) >= 0.005 else 0.0  # never "-0.00"
+            rest = [f"{difference:+.2f}" if difference else "0.00", f"± {compared.tolerance + compared.rounding:.2f} "
                     f"({compared.tolerance_from})", "yes" if compared.within else "no"]
         else:
             rest = ["", "", ""]
-        rows.append([*shown, f"{cell.value:g}", ribray, *rest])
+        published = f"{cell.value:.{table.table.decimals}f}" if table.table.decimals is not None else f"{cell.value:g}"
+        rows.append([*shown, published, ribray, *rest])
     return header, rows
 
 

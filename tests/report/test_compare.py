@@ -116,7 +116,7 @@ def test_a_users_reference_file_of_accuracy_matrices_ri_and_mri(tmp_path):
                                                   "tolerance, largest |difference| 0.00 pp; 1 not run by this sweep")
     folder = tmp_path / "rib" / "report"
     markdown = (folder / "comparison.md").read_text()
-    assert "| vit_base_patch16_224.augreg_in1k | lwf | 1 | not run |  |  |  |" in markdown
+    assert "| vit_base_patch16_224.augreg_in1k | lwf | 1.00 | not run |  |  |  |" in markdown
     html = (folder / "report.html").read_text()
     assert "<h2>Comparison with reference numbers</h2>" in html and "a colleague&#x27;s run" in html
 
@@ -209,3 +209,15 @@ def test_a_bad_reference_file_is_refused_by_key_before_anything_is_written(tmp_p
 def test_tolerance_without_compare_is_a_usage_error(tmp_path):
     outcome = _run(tmp_path, "--tolerance", "0.2")
     assert outcome.exit_code == 2 and "--tolerance needs --compare" in outcome.output
+
+
+def test_the_readmes_example_reference_file_is_valid(tmp_path):
+    from ribray.report.reference import load_reference_file
+
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("### Comparing with published numbers"):]
+    example = section[section.index("```yaml\n") + 8:section.index("```\n", section.index("```yaml\n") + 8)]
+    path = tmp_path / "mine.yaml"
+    path.write_text(example)
+    [table] = load_reference_file(path).tables
+    assert table.quantity == "accuracy" and len(table.cells) == 2 and table.n == 8

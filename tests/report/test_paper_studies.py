@@ -13,7 +13,6 @@ from ribray.data import IMAGENET_VAL, RIB_SETS
 from ribray.plan import make_plan
 from ribray.results import SweepLayout, write_shard
 from ribray.spec import load_spec
-from ribray.storage import Location
 
 SWEEPS = Path(__file__).parents[2] / "sweeps"
 SHOTS = {"shots=1": 1, "shots=2": 2, "shots=4": 4, "shots=8": 8, "shots=16": 16, "shots=32": 32,
@@ -36,6 +35,19 @@ def _accuracy(trial, eval_set: str) -> float:
     return 70.0 if eval_set == IMAGENET_VAL else 20.0 + shots / 100.0
 
 
+def _write_results(spec, accuracy) -> None:
+    """A shard per planned trial, its top-1 on each eval set `accuracy(trial, eval_set)`, in the
+    spec's sweep folder, marked as a sweep marks it when it starts."""
+    layout = SweepLayout.of(spec)
+    for trial in make_plan(spec).trials:
+        rows = [{"trial_id": trial.trial_id, "kind": trial.kind, "model": trial.model.name,
+                 "method": trial.method, "downstream": trial.downstream, "seed": trial.seed,
+                 "train_subset": trial.row_fields()["train_subset"], "eval_set": s, "epoch": 10,
+                 "final": True, "top1": accuracy(trial, s)} for s in trial.eval_sets]
+        write_shard(layout.results, trial.trial_id, rows)
+    layout.mark(spec.name, spec.name, spec.spec_hash())
+
+
 def test_the_dataset_size_study_is_the_papers_and_its_report_plots_size(tmp_path):
     from ribray.report import run_report
 
@@ -44,14 +56,7 @@ def test_the_dataset_size_study_is_the_papers_and_its_report_plots_size(tmp_path
     assert [m.name for m in spec.models] == ["clip_b16_laion2b_zeroshot", "clip_b16_openai_zeroshot"]
     assert spec.downstream == ["imagenet_train"]
     assert {s.label() for s in spec.train_subsets} == set(SHOTS)  # K shots, fractions and all
-    results = Location(str(tmp_path / "runs" / spec.name / "results"))
-    for trial in make_plan(spec).trials:
-        rows = [{"trial_id": trial.trial_id, "kind": trial.kind, "model": trial.model.name,
-                 "method": trial.method, "downstream": trial.downstream, "seed": trial.seed,
-                 "train_subset": trial.row_fields()["train_subset"], "eval_set": s, "epoch": 10,
-                 "final": True, "top1": _accuracy(trial, s)} for s in trial.eval_sets]
-        write_shard(results, trial.trial_id, rows)
-    SweepLayout.of(spec).mark(spec.name, spec.name, spec.spec_hash())  # what a sweep writes as it starts
+    _write_results(spec, _accuracy)
 
     reports, folder, _ = run_report(str(path))
     one_shot = next(r for r in reports if r.scope.train_subset == "shots=1")
@@ -116,14 +121,7 @@ def test_the_downstream_shots_report_shows_ri_per_set_against_k(tmp_path):
     path = tmp_path / "downstream_shots.yaml"
     path.write_text(yaml.safe_dump(raw))
     spec = load_spec(path)
-    results = Location(str(tmp_path / "runs" / spec.name / "results"))
-    for trial in make_plan(spec).trials:
-        rows = [{"trial_id": trial.trial_id, "kind": trial.kind, "model": trial.model.name,
-                 "method": trial.method, "downstream": trial.downstream, "seed": trial.seed,
-                 "train_subset": trial.row_fields()["train_subset"], "eval_set": s, "epoch": 10,
-                 "final": True, "top1": _shots_accuracy(trial, s)} for s in trial.eval_sets]
-        write_shard(results, trial.trial_id, rows)
-    SweepLayout.of(spec).mark(spec.name, spec.name, spec.spec_hash())
+    _write_results(spec, _shots_accuracy)
 
     reports, folder, files = run_report(str(path), figures="none")
     assert [r.scope.train_subset for r in reports] == SHOT_LABELS
