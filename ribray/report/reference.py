@@ -169,8 +169,8 @@ def load_reference_file(path: str | Path) -> ReferenceFile:
 
     path = Path(path)
     if not path.is_file():
-        raise ReferenceFileError(f"reference file not found: {path} (--compare takes `{PAPER}` or a "
-                                 f"{FORMAT} YAML file)")
+        what = "is not a file" if path.exists() else "not found"
+        raise ReferenceFileError(f"reference file {path} {what} (--compare takes `{PAPER}` or a {FORMAT} YAML file)")
     if path.stat().st_size > MAX_REFERENCE_BYTES:
         raise ReferenceFileError(f"{path}: over {MAX_REFERENCE_BYTES // 2**20} MiB, not a reference file")
     try:

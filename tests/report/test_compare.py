@@ -206,6 +206,14 @@ def test_a_bad_reference_file_is_refused_by_key_before_anything_is_written(tmp_p
     assert not (tmp_path / "rib" / "report").exists()
 
 
+def test_a_reference_that_is_no_file_is_named(tmp_path):
+    outcome = _run(tmp_path, "--compare", tmp_path / "nowhere.yaml")
+    assert outcome.exit_code == 1 and "nowhere.yaml not found (--compare takes `paper` or a ribray-reference/1" \
+        in outcome.output
+    outcome = _run(tmp_path, "--compare", tmp_path)
+    assert outcome.exit_code == 1 and f"reference file {tmp_path} is not a file" in outcome.output
+
+
 def test_tolerance_without_compare_is_a_usage_error(tmp_path):
     outcome = _run(tmp_path, "--tolerance", "0.2")
     assert outcome.exit_code == 2 and "--tolerance needs --compare" in outcome.output
