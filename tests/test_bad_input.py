@@ -258,6 +258,13 @@ CASES = [
          args=["data", "fake", "TMP/a-file", "--datasets", "imagenet_r"], setup=_a_file),
     Case("data check of a missing root", ["does not exist"], args=["data", "check", "TMP/nowhere"]),
     Case("validate of a missing spec", ["spec file not found"], args=["validate", "TMP/nowhere.yaml"], code=2),
+    Case("K shots per class above a downstream set's smallest class", [
+        "train_subsets: shots_per_class=8 is more than imagenet_r has in its smallest class (6 images, class 0)",
+        "use at most 6 shots per class there"], args=["validate", "SPEC"],
+         spec={"train_subsets": [{"shots_per_class": 2}, {"shots_per_class": 8}]}),
+    Case("K shots per class above a downstream set's smallest class, at sweep", [
+        "shots_per_class=8 is more than imagenet_r has in its smallest class (6 images"],
+         spec={"train_subsets": [{"shots_per_class": 8}]}),
     Case("unknown command", ["No such command 'sweeep'"], args=["sweeep", "SPEC"], code=2),
     # Targets and locks (issue 21, sections 2 and 7): never a folder outside the sweep, nothing while a sweep runs
     Case("prune of a folder that is no sweep's, its parent holding scratch/",

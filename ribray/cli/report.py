@@ -24,24 +24,42 @@ import click
                    "across models, RI per model, OTDD and dataset size; all = also one per (model, method): "
                    "accuracy matrices, learning curves, CKA; auto = summary, plus those while there are at most "
                    "24 (a one-model sweep); none = no figure, the fastest")
-def report(target: str, out: str | None, output_format: str, allow_mixed: bool, figures: str) -> None:
+@click.option("--compare", "compare", multiple=True, metavar="paper|FILE",
+              help="put the sweep's numbers beside reference ones: `paper` (the paper's published tables "
+                   "that ribray ships) or a ribray-reference/1 YAML file of your own; repeatable")
+@click.option("--tolerance", type=click.FloatRange(min=0), default=None, metavar="PP",
+              help="with --compare: the tolerance of cells that have one seed (default: the reference "
+                   "table's, else 0.5 percentage points); several seeds use their standard deviation")
+def report(target: str, out: str | None, output_format: str, allow_mixed: bool, figures: str,
+           compare: tuple[str, ...], tolerance: float | None) -> None:
     """Write the RI/mRI tables, accuracy matrices, heatmaps and report.html for TARGET
     (a results folder of Parquet shards, or a spec file)."""
     from ribray.errors import RibrayError
 
+    if tolerance is not None and not compare:
+        raise click.UsageError("--tolerance needs --compare")
     try:
         from ribray.report import report_json, run_report, summary_text
+        from ribray.report.compare import compare_reports, comparison_json
+        from ribray.report.reference import load_references
 
-        reports, folder, files = run_report(target, out=out, allow_mixed=allow_mixed, figures=figures)
+        reference = load_references(compare) if compare else None  # a bad file fails before reading results
+        reports, folder, files = run_report(target, out=out, allow_mixed=allow_mixed, figures=figures,
+                                            reference=reference, tolerance=tolerance)
     except RibrayError as error:
         raise click.ClickException(str(error)) from None
+    comparison = compare_reports(reports, reference, tolerance) if reference is not None else None
     logged = _log_to_mlflow(target, folder, reports[0])
     if output_format == "json":
         payload = {"out": str(folder), "html": str(folder / "report.html"), "mlflow_run": logged,
                    "files": [str(f) for f in files], "reports": [report_json(r) for r in reports]}
+        if comparison is not None:
+            payload["comparison"] = comparison_json(comparison)
         click.echo(json.dumps(payload, indent=1))
     else:
         click.echo(summary_text(reports, folder))
+        if comparison is not None:
+            click.echo("\n".join([*(f"  {t.summary()}" for t in comparison.tables), comparison.summary()]))
         if logged:
             click.echo(f"and logged to the sweep's MLflow run {logged} (artifacts: report/)")
 

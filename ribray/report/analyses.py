@@ -131,7 +131,7 @@ def _layer_order(name: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in name.split("."))
 
 
-def _subset_order(label: str) -> tuple:
+def subset_order(label: str) -> tuple:
     """shots=1 < shots=2 < ... < fraction=0.1 < ... < all."""
     kind, _, value = label.partition("=")
     return {"shots": 0, "fraction": 1}.get(kind, 2), float(value or 0)
@@ -165,7 +165,7 @@ class SizePlot:
 
     def rows(self) -> list[dict]:
         found = []
-        for report in sorted(self.reports, key=lambda r: _subset_order(r.scope.train_subset)):
+        for report in sorted(self.reports, key=lambda r: subset_order(r.scope.train_subset)):
             scope = report.scope
             for (model, method), mri in report.mri.items():
                 imagenet = report.imagenet_accuracy.get((model, method))

@@ -97,6 +97,7 @@ def _section(section: Section, drawn: set[str] | None = None) -> str:
     body += [f"<h3>{escape(p.title)}</h3>{_files(p.stem, FIGURE_FORMATS)}"
              f"<img src='{escape(p.stem)}.png' alt='{escape(p.title)}' loading='lazy'>"
              for p in section.plots if shown(p.stem)]
+    body += [section.html] if section.html else []
     if section.collapsed:
         return (f"<h2>{escape(section.title)}</h2><details><summary>show {len(section.grids)} "
                 f"table(s)</summary>{''.join(body)}</details>")

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from ribray.report.build import Report
@@ -17,6 +18,7 @@ from ribray.report.html import render_html
 from ribray.report.robustness import Stat
 from ribray.report.rows import PRETRAINED
 from ribray.report.sections import Section, report_sections
+from ribray.report.sizes import size_sections
 from ribray.report.tables import Grid, mri_grid, slug, to_csv, to_latex, to_markdown
 
 MISSING_SHOWN = 25  # missing trials listed on the terminal; all of them are in missing.csv
@@ -28,16 +30,18 @@ def report_folder(out: Path, report: Report, index: int) -> Path:
 
 
 def write_reports(reports: list[Report], out: Path, title: str = "ribray report",
-                  figures: str = "auto") -> list[Path]:
+                  figures: str = "auto", extra: Sequence[Section] = ()) -> list[Path]:
     """Write every report's files under `out`, with the figures `figures` chooses (a key of
-    figures.FIGURES); returns the paths written."""
+    figures.FIGURES); the first report's page also gets the `extra` sections (the comparison
+    with reference numbers) and the views across train subsets. Returns the paths written."""
     folders = [report_folder(out, r, i) for i, r in enumerate(reports)]
     written = []
+    first_page = [*size_sections(reports), *extra]
     for index, (report, folder) in enumerate(zip(reports, folders, strict=True)):
         links = [(f"train subset {r.scope.train_subset}", _relative(f / "report.html", folder))
                  for j, (r, f) in enumerate(zip(reports, folders, strict=True)) if j != index]
         name = title if index == 0 else f"{title} — train subset {report.scope.train_subset}"
-        written += write_report(report, folder, name, links, figures)
+        written += write_report(report, folder, name, links, figures, first_page if index == 0 else ())
     if len(reports) > 1:  # a dataset-size sweep: robustness against the fine-tuning set's size
         written += _write_size_plot(reports, folders[0], draw=figures != "none")
     return written
@@ -65,13 +69,13 @@ def _relative(target: Path, start: Path) -> str:
 
 
 def write_report(report: Report, folder: Path, title: str = "ribray report",
-                 links: list[tuple[str, str]] = (), figures: str = "auto") -> list[Path]:
+                 links: list[tuple[str, str]] = (), figures: str = "auto", extra: Sequence[Section] = ()) -> list[Path]:
     """One report's files in `folder`: every table as CSV (mean and std columns), Markdown and
     LaTeX (booktabs), plus report.md, report.json, missing.csv and report.html; and the figures
     `figures` chooses (figures.FIGURES): heatmaps of tables and other plots, each as PNG, PDF
-    and SVG."""
+    and SVG; `extra` sections after the report's own."""
     folder.mkdir(parents=True, exist_ok=True)
-    sections = report_sections(report)
+    sections = [*report_sections(report), *extra]
     written = []
     for section in sections:
         for grid in section.grids:

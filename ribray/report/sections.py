@@ -30,6 +30,7 @@ class Section:
     text: list[str] = field(default_factory=list)
     collapsed: bool = False  # folded in the HTML page (there are many per-method matrices)
     detail: bool = False  # a figure per (model, method): drawn with `--figures all` (figures.FIGURES)
+    html: str = ""  # more of the page after the tables, already HTML (the comparison's own tables)
 
 
 def summary_sections(report: Report) -> list[Section]:

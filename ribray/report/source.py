@@ -59,10 +59,12 @@ def load_results(source: ReportSource):
     return read_results(source.results, columns=COLUMNS)
 
 
-def run_report(target: str, out: str | Path | None = None, allow_mixed: bool = False, figures: str = "auto"):
+def run_report(target: str, out: str | Path | None = None, allow_mixed: bool = False, figures: str = "auto",
+               reference=None, tolerance: float | None = None):
     """`ribray report`: read TARGET's results, build the reports, write them with the figures
-    `figures` chooses (ribray.report.figures.FIGURES; "none": the tables only). Returns
-    (reports, output folder, files written)."""
+    `figures` chooses (ribray.report.figures.FIGURES; "none": the tables only), and, with a
+    `reference` (ribray.report.reference.Reference), the comparison with it (comparison.csv,
+    comparison.md, a section of report.html). Returns (reports, output folder, files written)."""
     from ribray.report.build import build_reports
     from ribray.report.figures import FIGURES
     from ribray.report.output import write_reports
@@ -73,5 +75,10 @@ def run_report(target: str, out: str | Path | None = None, allow_mixed: bool = F
     table = load_results(source)
     reports = build_reports(table, spec=source.spec, allow_mixed=allow_mixed)
     folder = source.out
-    files = write_reports(reports, folder, source.title, figures)
-    return reports, folder, files
+    extra, files = [], []
+    if reference is not None:
+        from ribray.report.compare import compare_reports, comparison_section, write_comparison
+
+        comparison = compare_reports(reports, reference, tolerance)
+        extra, files = [comparison_section(comparison)], write_comparison(comparison, folder)
+    return reports, folder, write_reports(reports, folder, source.title, figures, extra) + files

@@ -62,12 +62,13 @@ def _regular_file_size(path: Path) -> int:
     return info.st_size
 
 
-def read_yaml(text: str, name: str) -> dict:
+def read_yaml(text: str, name: str, top_level: str = "name, data, models, ...") -> dict:
     """YAML's safe subset, refusing what would silently change the spec: a key given twice
-    (the last one would win), and anchors/aliases that expand past MAX_SPEC_VALUES values."""
+    (the last one would win), and anchors/aliases that expand past MAX_SPEC_VALUES values.
+    `top_level`: the keys the error for a document that is not a mapping names."""
     raw = yaml_value(text, name)
     if not isinstance(raw, dict):
-        raise SpecError(f"{name}: expected a mapping of keys (name, data, models, ...) at the top level")
+        raise SpecError(f"{name}: expected a mapping of keys ({top_level}) at the top level")
     return raw
 
 

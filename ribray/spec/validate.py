@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from ribray.errors import RibrayError, SpecError, first_line
 from ribray.spec.schema import Spec
 
@@ -285,7 +287,26 @@ def _data(spec: Spec) -> tuple[list[str], list[str]]:
     problems += [f"data: {r.name} at {r.path}: " + ("; ".join(r.problems) or "not found")
                  for r in results if not r.usable]
     notes = [f"data: {r.name}: {r.images} images at {r.path}" for r in results if r.usable]
-    return problems, notes
+    usable = {r.name for r in results if r.usable}
+    return problems + _shots_problems(spec, [d for d in spec.downstream if d in usable]), notes
+
+
+def _shots_problems(spec: Spec, downstream: list[str]) -> list[str]:
+    """K images per class (`train_subsets: {shots_per_class: K}`) must fit in every class of
+    each downstream set: a trial would fail on it (a smaller class is never clamped)."""
+    from ribray.data import get_dataset
+    from ribray.data.check import dataset_folder
+
+    shots = max((s.shots_per_class for s in spec.train_subsets if s.shots_per_class), default=0)
+    problems = []
+    for name in downstream if shots else []:
+        entry = get_dataset(name)
+        sizes = Counter(sample.label for sample in entry.samples(dataset_folder(spec.data.root, name, spec.data.folders)))
+        label, size = min(sizes.items(), key=lambda item: (item[1], item[0]))
+        if size < shots:
+            problems.append(f"train_subsets: shots_per_class={shots} is more than {name} has in its smallest "
+                            f"class ({size} images, class {label}); use at most {size} shots per class there")
+    return problems
 
 
 def _missing_root(root: str, names: list[str]) -> str:
