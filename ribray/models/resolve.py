@@ -105,6 +105,21 @@ def check_weights_available(name: str, pretrained: bool = True, checkpoint: str 
             f"here, or give a local weights file as `checkpoint:` in this model's entry of the spec")
 
 
+PRETRAINED_WEIGHTS, RANDOM_INIT, CHECKPOINT = "pretrained", "random init", "checkpoint"
+
+
+def weights_origin(name: str, pretrained: bool = True, checkpoint: str | None = None) -> str:
+    """Where a model's starting weights come from, as result rows record it: a local checkpoint,
+    random init (`pretrained: false`, or an entry with no weights to download, as the demo's tiny
+    models), or the pretrained weights of its source."""
+    if checkpoint is not None:
+        return CHECKPOINT
+    entry = _entry(name)
+    if not pretrained or (entry is not None and not entry.source):
+        return RANDOM_INIT
+    return PRETRAINED_WEIGHTS
+
+
 def missing_weights(name: str) -> str | None:
     """What is missing from the local cache for the named model's pretrained weights, or None."""
     entry = _entry(name)

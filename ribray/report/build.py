@@ -11,6 +11,7 @@ from ribray.data import RIB_SETS
 from ribray.errors import RibrayError
 from ribray.plan import FINETUNE
 from ribray.report.missing import Missing, find_missing, pretrained_gaps
+from ribray.report.provenance import Provenance, provenance_of
 from ribray.report.robustness import (
     MISSING,
     NAN,
@@ -61,6 +62,7 @@ class Report:
     missing: list[Missing] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     analysis_rows: list[dict] = field(default_factory=list)  # learning-curve points, CKA, OTDD
+    provenance: Provenance | None = None  # where the numbers come from (the same for every train subset)
 
     def complete_ri_cells(self, model: str, method: str) -> int:
         """How many of the n RI_i of (model, method) have every seed's value."""
@@ -108,6 +110,11 @@ def build_reports(results: Any, spec=None, allow_mixed: bool = False) -> list[Re
         report = build_report_for(scope, accuracies, notes + scope_notes)
         report.analysis_rows = analysis_rows(rows, scope, plan)
         reports.append(report)
+    used = set(accuracies["trial_id"].dropna()) | {r["trial_id"] for report in reports for r in report.analysis_rows}
+    eval_sets = list(dict.fromkeys(s for report in reports for s in report.scope.eval_sets))
+    found = provenance_of(rows, used, eval_sets)
+    for report in reports:
+        report.provenance = found
     return reports
 
 

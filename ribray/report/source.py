@@ -17,6 +17,7 @@ class ReportSource:
     spec: object | None  # ribray.spec.Spec when a spec file was given
     out: Path  # where the report goes
     title: str
+    sweep: SweepTarget | None = None  # None: a folder of shards outside any sweep
 
 
 def resolve_source(target: str, out: str | Path | None = None) -> ReportSource:
@@ -36,7 +37,7 @@ def resolve_source(target: str, out: str | Path | None = None) -> ReportSource:
     root = found.layout.root
     default = Path(root.path) / REPORT if root.is_local else Path.cwd() / f"{found.sweep}-{REPORT}"
     return ReportSource(found.results, found.spec, Path(out).resolve() if out is not None else default,
-                        f"ribray report: {found.sweep}")
+                        f"ribray report: {found.sweep}", found)
 
 
 def _loose_shards(target: str) -> Location | None:
@@ -72,6 +73,41 @@ def run_report(target: str, out: str | Path | None = None, allow_mixed: bool = F
     source = resolve_source(target, out)
     table = load_results(source)
     reports = build_reports(table, spec=source.spec, allow_mixed=allow_mixed)
+    provenance = sweep_provenance(reports[0].provenance, source)
+    for report in reports:
+        report.provenance = provenance
     folder = source.out
     files = write_reports(reports, folder, source.title, figures)
     return reports, folder, files
+
+
+def sweep_provenance(provenance, source: ReportSource):
+    """The rows' provenance with what the sweep adds: the plan's size and failed trials (from
+    `ribray status`'s reading, when a spec file was given) and the sweep's MLflow run."""
+    if provenance is None or source.sweep is None:
+        return provenance
+    planned = failed = None
+    if source.spec is not None:
+        from ribray.plan import make_plan
+        from ribray.results.status import FAILED, sweep_status
+
+        plan = make_plan(source.spec)
+        planned, failed = len(plan), sweep_status(source.sweep.layout, plan).counts()[FAILED]
+    return provenance.with_sweep(planned, failed, _mlflow_run(source.sweep))
+
+
+def _mlflow_run(sweep: SweepTarget):
+    """The sweep's parent run, when its MLflow store answers (the report is written anyway)."""
+    from ribray.report.provenance import MlflowRun
+    from ribray.results.tracking import find_sweep_run, run_link
+    from ribray.secrets import redact
+
+    if not sweep.tracking_uri:
+        return None
+    try:
+        found = find_sweep_run(sweep.tracking_uri, sweep.experiment, sweep.sweep)
+    except Exception:  # noqa: BLE001 - MLflow is a view of the results; `ribray report` warns when it logs
+        found = None
+    run_id = found[1] if found else None
+    url = run_link(sweep.tracking_uri, *found) if found else None
+    return MlflowRun(redact(sweep.tracking_uri), sweep.experiment, run_id, url)
