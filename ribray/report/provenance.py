@@ -42,7 +42,6 @@ class MlflowRun:
 
 @dataclass(frozen=True)
 class Provenance:
-    written_at: datetime
     results_from: datetime | None  # the first and last trial's finish, as recorded
     results_to: datetime | None
     ribray_versions: tuple[str, ...]
@@ -54,11 +53,15 @@ class Provenance:
     trials_failed: int | None = None  # None: not known (no plan, or no Tune state read)
     trials_planned: int | None = None
     mlflow: MlflowRun | None = None
+    written_at: datetime | None = None  # when `ribray report` wrote it (None: built in a notebook)
 
     def with_sweep(self, planned: int | None = None, failed: int | None = None,
                    mlflow: MlflowRun | None = None) -> Provenance:
         """What the report's source adds: the plan's size, the failed trials, the MLflow run."""
         return replace(self, trials_planned=planned, trials_failed=failed, mlflow=mlflow)
+
+    def written_now(self) -> Provenance:
+        return replace(self, written_at=datetime.now(timezone.utc))
 
     @property
     def generated_sets(self) -> list[str]:
@@ -87,7 +90,7 @@ class Provenance:
         trials += f", {self.trials_failed} failed" if self.trials_failed is not None else ""
         trials += f", {self.trials_planned} planned" if self.trials_planned is not None else \
             " (planned and failed: report the spec file to see them)"
-        lines = [("written", _when(self.written_at)),
+        lines = [("written", _when(self.written_at) if self.written_at else "not written (built in Python)"),
                  ("results", _span(self.results_from, self.results_to)),
                  ("ribray", _listed(self.ribray_versions)),
                  ("git commit", _listed(tuple(sha[:12] for sha in self.git_shas))),
@@ -101,7 +104,7 @@ class Provenance:
         return lines
 
     def to_json(self) -> dict:
-        return {"written_at": self.written_at.isoformat(),
+        return {"written_at": self.written_at.isoformat() if self.written_at else None,
                 "results_from": self.results_from.isoformat() if self.results_from else None,
                 "results_to": self.results_to.isoformat() if self.results_to else None,
                 "ribray_versions": list(self.ribray_versions), "git_shas": list(self.git_shas),
@@ -134,8 +137,7 @@ def provenance_of(rows: pd.DataFrame, trial_ids: set[str], eval_sets: list[str])
                               values("eval_precision", on_set), any(flags) if flags else None))
     weights = {str(model): values("model_weights", frame)
                for model, frame in used.groupby(_column(used, "model"), sort=False)}
-    return Provenance(written_at=datetime.now(timezone.utc),
-                      results_from=finished.min().to_pydatetime() if len(finished) else None,
+    return Provenance(results_from=finished.min().to_pydatetime() if len(finished) else None,
                       results_to=finished.max().to_pydatetime() if len(finished) else None,
                       ribray_versions=values("ribray_version"), git_shas=values("git_sha"),
                       spec_hashes=values("spec_hash"), trials_done=len(set(_column(used, "trial_id").dropna())),

@@ -84,7 +84,10 @@ def run_report(target: str, out: str | Path | None = None, allow_mixed: bool = F
 def sweep_provenance(provenance, source: ReportSource):
     """The rows' provenance with what the sweep adds: the plan's size and failed trials (from
     `ribray status`'s reading, when a spec file was given) and the sweep's MLflow run."""
-    if provenance is None or source.sweep is None:
+    if provenance is None:
+        return None
+    provenance = provenance.written_now()
+    if source.sweep is None:
         return provenance
     planned = failed = None
     if source.spec is not None:

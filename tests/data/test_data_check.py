@@ -42,7 +42,7 @@ def test_generated_sets_pass(root):
     result = run("check", root, "--datasets", ",".join(SETS), "--verify-images")
     assert result.exit_code == 0, result.output
     for name in SETS:
-        assert f"{name:<20} ok" in result.output
+        assert f"{name:<20} GENERATED" in result.output  # complete, and said to be generated
 
 
 def test_missing_dataset_folder(root):
@@ -116,7 +116,7 @@ def test_generated_sets_are_said_generated_not_ok_and_real_ones_ok(root):
             "imagenet_r.") in result.output
     (root / "imagenet" / "val" / MARKER).unlink()  # as real data has no marker
     listed = run("check", root, "--datasets", "imagenet_val").output
-    assert "GENERATED" not in listed and "generated" not in listed  # (and 6 images are not the real 50,000)
+    assert listed.split()[1] == "PROBLEM" and "WARNING" not in listed  # (6 images are not the real 50,000)
     assert "expected 50,000 (the released set)" in listed
 
 
@@ -170,7 +170,7 @@ def test_check_with_a_spec_uses_its_sets_and_folders(root, tmp_path):
     path.write_text(yaml.safe_dump(spec))
     result = run("check", "--spec", path)
     assert result.exit_code == 0, result.output
-    assert "imagenet_r           ok" in result.output and str(moved) in result.output
+    assert "imagenet_r           GENERATED" in result.output and str(moved) in result.output
     assert "imagenet_val" in result.output  # evaluated by default
     shutil.rmtree(moved)
     assert run("check", "--spec", path).exit_code == 1
