@@ -30,10 +30,12 @@ thead th, thead th:first-child { background: #f3f3f3; }
 th[title], td[title] { text-decoration: underline dotted #999; text-underline-offset: 3px; }
 td.missing { color: #999; background: #fafafa; }
 .item { display: flex; flex-wrap: wrap; gap: 0.5em 2em; align-items: flex-start; }
-.item .tabular { flex: 0 1 auto; min-width: 0; max-width: 100%; }
+.item .tabular { flex: 0 1 auto; min-width: 0; max-width: 100%; } .item .caption { max-width: 44em; }
 .item img { flex: 0 1 auto; max-width: 100%; height: auto; display: block; }
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 34em), 1fr)); gap: 0 2.5em; }
-.cards .item { display: block; } .cards .item img { margin-top: 0.4em; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, var(--card, 34em)), 1fr));
+         gap: 0 2.5em; }
+.cards .item .tabular { max-width: 100%; } .cards table { font-size: 0.8em; }
+.cards th, .cards td { padding: 0.15em 0.4em; }
 img.plot { max-width: 100%; height: auto; display: block; margin: 0.5em 0 1em; }
 .caption, .files { color: #555; font-size: 0.85em; max-width: 60em; margin: 0.2em 0; }
 .warning { color: #8a4b00; }
@@ -49,7 +51,8 @@ details { margin: 0.5em 0 1em; } summary { cursor: pointer; font-weight: 600; }
 @media (max-width: 1100px) { .top { grid-template-columns: 1fr; } }
 .facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.1em 1em; margin: 0.3em 0; font-size: 0.92em; }
 .facts dt { font-weight: 600; color: #444; } .facts dd { margin: 0; overflow-wrap: anywhere; }
-.datasets { font-size: 0.85em; } .datasets td:nth-child(n+3) { text-align: left; }
+.datasets { font-size: 0.85em; } .datasets td, .datasets th { text-align: left; }
+.top h2 { margin-top: 0.4em; }
 nav.toc { background: #f7f7f7; padding: 0.4em 1em 0.6em; font-size: 0.92em; align-self: start; }
 nav.toc ol { margin: 0.2em 0; padding-left: 1.3em; } nav.toc li { margin: 0.15em 0; }
 nav.toc .sub { color: #555; font-size: 0.92em; } nav.toc .sub a { margin-right: 0.5em; }
@@ -126,11 +129,51 @@ def _section(section: Section, drawn: set[str] | None = None) -> str:
 
     body = [f"<p>{escape(t)}</p>" for t in section.text]
     grids = [_grid(grid, shown(grid.stem)) for grid in section.grids]
-    body.append(f"<div class='cards'>{''.join(grids)}</div>" if section.collapsed else "".join(grids))
+    if _as_cards(section):  # each card as wide as its widest table or figure: side by side only when they fit
+        width = max(_width_em(grid, shown(grid.stem)) for grid in section.grids)
+        body.append(f"<div class='cards' style='--card: {width:.0f}em'>{''.join(grids)}</div>")
+    else:
+        body.append("".join(grids))
     body += [f"<h3 id='{anchor(p.stem)}'>{escape(p.title)}</h3>{_files(p.stem, FIGURE_FORMATS)}"
              f"<img class='plot' src='{escape(p.stem)}.png' alt='{escape(p.title)}' loading='lazy'>"
              for p in section.plots if shown(p.stem)]
     return f"<h2 id='{anchor(section.title)}'>{escape(section.title)}</h2>" + "".join(body)
+
+
+NARROW = 5.5  # inches: a heatmap this narrow (a few columns) leaves room for another beside it
+
+
+def _as_cards(section: Section) -> bool:
+    """Side by side: the many per-method matrices, or several tables that are all narrow (one
+    model's summary tables), instead of one per screen height."""
+    from ribray.report.figures import heatmap_size
+
+    return len(section.grids) > 1 and (section.collapsed or all(heatmap_size(g)[0] <= NARROW for g in section.grids))
+
+
+def _image(grid: Grid) -> str:
+    """The heatmap at 100 CSS px per inch of its figure (the PNG has 130 dots per inch: sharp on a
+    dense screen), its size given so the page does not move as images load."""
+    from ribray.report.figures import heatmap_size
+
+    width, height = heatmap_size(grid)
+    return (f"<img src='{escape(grid.stem)}.png' alt='{escape(grid.title)}' loading='lazy' "
+            f"width='{round(width * CSS_PER_INCH)}' height='{round(height * CSS_PER_INCH)}'>")
+
+
+CSS_PER_INCH = 100
+
+
+def _width_em(grid: Grid, figure: bool) -> float:
+    """About how wide (in em of the page's font) the grid's table, or its figure, is drawn."""
+    from ribray.report.figures import heatmap_size
+
+    def column(text: str) -> float:  # a card's 0.8 em table: ~0.55 em per character, 0.8 em of padding
+        return 0.8 * (0.58 * max(len(text), 5) + 1.0)
+
+    names = [grid.label(c) for c in grid.columns] + ([grid.side_title] if grid.side else [])
+    table = column(max([grid.corner, *map(grid.label, grid.rows)], key=len)) + sum(map(column, names))
+    return max(table + 1, heatmap_size(grid)[0] * CSS_PER_INCH / 16 if figure else 0)
 
 
 def _grid(grid: Grid, figure: bool = True) -> str:
@@ -144,7 +187,7 @@ def _grid(grid: Grid, figure: bool = True) -> str:
             cells.append((stat.shown() if stat else "", stat is None or stat.complete))
         tds = "".join(f"<td{'' if ok else ' class=missing'}>{escape(text)}</td>" for text, ok in cells)
         rows.append(f"<tr>{_header_cell(grid, row, 'td')}{tds}</tr>")
-    image = (f"<img src='{escape(grid.stem)}.png' alt='{escape(grid.title)}' loading='lazy'>" if figure else "")
+    image = _image(grid) if figure else ""
     defined = "<a href='#definitions'>RI and mRI as defined above</a>. " if grid.formula else ""
     table = (f"<div class='tabular'><div class='scroll'><table><thead><tr>{head}</tr></thead>"
              f"<tbody>{''.join(rows)}</tbody></table></div>"

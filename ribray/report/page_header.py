@@ -58,7 +58,7 @@ def _mlflow_html(provenance: Provenance) -> str:
     if run.url:
         return f"{where}, <a href='{escape(run.url)}'>run {escape(run.run_id)}</a>"
     return (f"{where}, run <code>{escape(run.run_id)}</code> in {escape(run.tracking_uri)} "
-            "(open it with <code>ribray ui TARGET</code>)")
+            f"(open it with <code>ribray ui {escape(run.target)}</code>)")
 
 
 def datasets_html(report: Report) -> str:
@@ -86,6 +86,7 @@ def contents(sections: list[Section], problems: bool = False, drawn: set[str] | 
     if problems:
         items.append("<li><a href='#missing'>Missing trials and notes</a></li>")
     items.append("<li><a href='#definitions'>Definitions (RI, mRI)</a></li>")
+    previous = None
     for section in sections:
         entries = [(grid.short or grid.title, grid.stem) for grid in section.grids]
         entries += [(plot.title, plot.stem) for plot in section.plots if drawn is None or plot.stem in drawn]
@@ -93,5 +94,10 @@ def contents(sections: list[Section], problems: bool = False, drawn: set[str] | 
         if len(entries) > 1:
             sub = "<div class='sub'>" + "".join(f"<a href='#{anchor(stem)}'>{escape(text)}</a>"
                                                 for text, stem in entries) + "</div>"
-        items.append(f"<li><a href='#{anchor(section.title)}'>{escape(section.title)}</a>{sub}</li>")
+        subject, _, rest = section.title.rpartition(": ")
+        if subject and subject == previous:  # one model's sections on one line: "IN-21K: RI · accuracy matrices"
+            items[-1] = items[-1].removesuffix("</li>") + f" · <a href='#{anchor(section.title)}'>{escape(rest)}</a>{sub}</li>"
+        else:
+            items.append(f"<li><a href='#{anchor(section.title)}'>{escape(section.title)}</a>{sub}</li>")
+        previous = subject
     return f"<nav class='toc' aria-label='contents'><h2>Contents</h2><ol>{''.join(items)}</ol></nav>"

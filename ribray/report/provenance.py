@@ -38,6 +38,7 @@ class MlflowRun:
     experiment: str
     run_id: str | None
     url: str | None = None
+    target: str = "TARGET"  # what `ribray ui` takes to serve a local store
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ class Provenance:
                  ("spec hash", _listed(self.spec_hashes)),
                  ("trials", trials),
                  ("decode / precision", _evaluation(self.data)),
-                 ("models' weights", "; ".join(f"{m}: {', '.join(o)}" for m, o in self.weights.items()) or NOT_RECORDED)]
+                 ("models' weights", _weights(self.weights))]
         if self.mlflow is not None:
             run = self.mlflow.run_id or "no sweep run found"
             lines.append(("MLflow", f"experiment {self.mlflow.experiment}, run {run} at {self.mlflow.tracking_uri}"))
@@ -181,3 +182,15 @@ def _evaluation(data: tuple[DataFacts, ...]) -> str:
         decode, precision = pairs.pop()
         return NOT_RECORDED if (decode, precision) == ("?", "?") else f"{decode} / {precision}"
     return "; ".join(f"{d.name}: {', '.join(d.decode) or '?'} / {', '.join(d.precision) or '?'}" for d in data)
+
+
+def _weights(weights: dict[str, tuple[str, ...]]) -> str:
+    """'pretrained (all 7 models)', or per origin: 'random init: tiny_vit; pretrained: ...'."""
+    by_origin: dict[str, list[str]] = {}
+    for model, origins in weights.items():
+        for origin in origins:
+            by_origin.setdefault(origin, []).append(model)
+    if len(by_origin) == 1:
+        [(origin, models)] = by_origin.items()
+        return f"{origin} ({'all ' + str(len(models)) + ' models' if len(models) > 1 else models[0]})"
+    return "; ".join(f"{origin}: {', '.join(models)}" for origin, models in by_origin.items()) or NOT_RECORDED

@@ -73,7 +73,7 @@ def run_report(target: str, out: str | Path | None = None, allow_mixed: bool = F
     source = resolve_source(target, out)
     table = load_results(source)
     reports = build_reports(table, spec=source.spec, allow_mixed=allow_mixed)
-    provenance = sweep_provenance(reports[0].provenance, source)
+    provenance = sweep_provenance(reports[0].provenance, source, target)
     for report in reports:
         report.provenance = provenance
     folder = source.out
@@ -81,7 +81,7 @@ def run_report(target: str, out: str | Path | None = None, allow_mixed: bool = F
     return reports, folder, files
 
 
-def sweep_provenance(provenance, source: ReportSource):
+def sweep_provenance(provenance, source: ReportSource, target: str = "TARGET"):
     """The rows' provenance with what the sweep adds: the plan's size and failed trials (from
     `ribray status`'s reading, when a spec file was given) and the sweep's MLflow run."""
     if provenance is None:
@@ -96,10 +96,10 @@ def sweep_provenance(provenance, source: ReportSource):
 
         plan = make_plan(source.spec)
         planned, failed = len(plan), sweep_status(source.sweep.layout, plan).counts()[FAILED]
-    return provenance.with_sweep(planned, failed, _mlflow_run(source.sweep))
+    return provenance.with_sweep(planned, failed, _mlflow_run(source.sweep, target))
 
 
-def _mlflow_run(sweep: SweepTarget):
+def _mlflow_run(sweep: SweepTarget, target: str):
     """The sweep's parent run, when its MLflow store answers (the report is written anyway)."""
     from ribray.report.provenance import MlflowRun
     from ribray.results.tracking import find_sweep_run, run_link
@@ -113,4 +113,4 @@ def _mlflow_run(sweep: SweepTarget):
         found = None
     run_id = found[1] if found else None
     url = run_link(sweep.tracking_uri, *found) if found else None
-    return MlflowRun(redact(sweep.tracking_uri), sweep.experiment, run_id, url)
+    return MlflowRun(redact(sweep.tracking_uri), sweep.experiment, run_id, url, redact(target))

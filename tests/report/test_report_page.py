@@ -12,6 +12,7 @@ from test_report import MODEL, write_matrix, write_pretrained
 
 from ribray.cli.report import report
 from ribray.report.formula import RI_LATEX
+from ribray.report.page_header import anchor
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 REAL = {"ribray_version": "0.4.1", "git_sha": SHA, "decode": "pil", "eval_precision": "bf16",
@@ -38,7 +39,7 @@ def test_the_first_screen_says_where_the_numbers_come_from(tmp_path):
     header = html[:html.index("id='definitions'")]  # before the formula and every table
     for shown in ["0.4.1", SHA[:12], "spec-a", "pil / bf16", "4 done", "80 files · 3f2a1b",
                   "2026-01-01 00:00 UTC",
-                  "real (no fake marker)", f"{MODEL}: pretrained"]:
+                  "real (no fake marker)", f"pretrained ({MODEL})"]:
         assert shown in header, shown
     assert "class='alarm'" not in html and "not benchmark results" not in html  # real-marked data: no warning
     assert "ribray: 0.4.1" in output and f"git commit: {SHA[:12]}" in output and "WARNING" not in output
@@ -89,9 +90,9 @@ def test_every_contents_link_lands_and_accuracy_matrices_are_on_the_page(tmp_pat
     ids = set(re.findall(r"id='([^']+)'", html))
     assert links and links <= ids, links - ids
     nav = html[html.index("<nav"):html.index("</nav>")]
-    for section in ["IN-1K + AugReg: accuracy matrices", "IN-1K (IN-1K + SAM): accuracy matrices",
-                    "IN-1K (IN-1K + SAM): robustness"]:
-        assert section in nav, section
+    for model in ["IN-1K + AugReg", "IN-1K (IN-1K + SAM)"]:  # one line per model: its RI, then its matrices
+        assert (f"<a href='#{anchor(model + ': robustness improvement')}'>{model}: robustness improvement</a> · "
+                f"<a href='#{anchor(model + ': accuracy matrices')}'>accuracy matrices</a>") in nav, model
     assert "<details" not in html.replace("<details><summary>Missing trials", "")  # no table behind a click
     assert html.count("Top-1 accuracy (%): IN-1K (IN-1K + SAM) / ") == 2
 
