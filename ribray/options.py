@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 # The pretrained model's name wherever a method, an ingredient or a table row is named.
 PRETRAINED = "pretrained"
+# Where a model's starting weights come from, as result rows record it (`model_weights`)
+PRETRAINED_WEIGHTS, RANDOM_INIT, CHECKPOINT = "pretrained", "random init", "checkpoint"
 
 
 class Strict(BaseModel):

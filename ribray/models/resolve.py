@@ -23,6 +23,7 @@ from ribray.models.timm_family import (
     timm_state_bytes,
     timm_weights_problem,
 )
+from ribray.options import CHECKPOINT, PRETRAINED_WEIGHTS, RANDOM_INIT
 
 
 def _registry():
@@ -103,9 +104,6 @@ def check_weights_available(name: str, pretrained: bool = True, checkpoint: str 
             f"{problem}. Download them on a machine with internet (`HF_HUB_OFFLINE=0 ribray models "
             f"--download {name}`) and copy its Hugging Face cache ($HF_HOME, default ~/.cache/huggingface) "
             f"here, or give a local weights file as `checkpoint:` in this model's entry of the spec")
-
-
-PRETRAINED_WEIGHTS, RANDOM_INIT, CHECKPOINT = "pretrained", "random init", "checkpoint"
 
 
 def weights_origin(name: str, pretrained: bool = True, checkpoint: str | None = None) -> str:

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-from ribray.models.resolve import RANDOM_INIT
+from ribray.options import RANDOM_INIT
 
 # The result columns this module reads (ribray.report.rows.COLUMNS includes them).
 COLUMNS = ("trial_id", "spec_hash", "eval_set", "downstream", "model", "finished_at", "decode", "eval_precision",

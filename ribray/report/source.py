@@ -60,10 +60,12 @@ def load_results(source: ReportSource):
     return read_results(source.results, columns=COLUMNS)
 
 
-def run_report(target: str, out: str | Path | None = None, allow_mixed: bool = False, figures: str = "auto"):
+def run_report(target: str, out: str | Path | None = None, allow_mixed: bool = False, figures: str = "auto",
+               mlflow=None):
     """`ribray report`: read TARGET's results, build the reports, write them with the figures
-    `figures` chooses (ribray.report.figures.FIGURES; "none": the tables only). Returns
-    (reports, output folder, files written)."""
+    `figures` chooses (ribray.report.figures.FIGURES; "none": the tables only); `mlflow`: the
+    sweep's run (ribray.report.provenance.MlflowRun), which the page links. Returns (reports,
+    output folder, files written)."""
     from ribray.report.build import build_reports
     from ribray.report.figures import FIGURES
     from ribray.report.output import write_reports
@@ -73,7 +75,7 @@ def run_report(target: str, out: str | Path | None = None, allow_mixed: bool = F
     source = resolve_source(target, out)
     table = load_results(source)
     reports = build_reports(table, spec=source.spec, allow_mixed=allow_mixed)
-    provenance = sweep_provenance(reports[0].provenance, source, target)
+    provenance = sweep_provenance(reports[0].provenance, source, mlflow)
     for report in reports:
         report.provenance = provenance
     folder = source.out
@@ -81,9 +83,9 @@ def run_report(target: str, out: str | Path | None = None, allow_mixed: bool = F
     return reports, folder, files
 
 
-def sweep_provenance(provenance, source: ReportSource, target: str = "TARGET"):
-    """The rows' provenance with what the sweep adds: the plan's size and failed trials (from
-    `ribray status`'s reading, when a spec file was given) and the sweep's MLflow run."""
+def sweep_provenance(provenance, source: ReportSource, mlflow=None):
+    """The rows' provenance, dated, with what the sweep adds: the plan's size and failed trials
+    (from `ribray status`'s reading, when a spec file was given) and the sweep's MLflow run."""
     if provenance is None:
         return None
     provenance = provenance.written_now()
@@ -96,21 +98,5 @@ def sweep_provenance(provenance, source: ReportSource, target: str = "TARGET"):
 
         plan = make_plan(source.spec)
         planned, failed = len(plan), sweep_status(source.sweep.layout, plan).counts()[FAILED]
-    return provenance.with_sweep(planned, failed, _mlflow_run(source.sweep, target))
+    return provenance.with_sweep(planned, failed, mlflow)
 
-
-def _mlflow_run(sweep: SweepTarget, target: str):
-    """The sweep's parent run, when its MLflow store answers (the report is written anyway)."""
-    from ribray.report.provenance import MlflowRun
-    from ribray.results.tracking import find_sweep_run, run_link
-    from ribray.secrets import redact
-
-    if not sweep.tracking_uri:
-        return None
-    try:
-        found = find_sweep_run(sweep.tracking_uri, sweep.experiment, sweep.sweep)
-    except Exception:  # noqa: BLE001 - MLflow is a view of the results; `ribray report` warns when it logs
-        found = None
-    run_id = found[1] if found else None
-    url = run_link(sweep.tracking_uri, *found) if found else None
-    return MlflowRun(redact(sweep.tracking_uri), sweep.experiment, run_id, url, redact(target))

@@ -77,9 +77,9 @@ def model_labels(report: Report) -> dict[str, str]:
 def set_label(eval_set: str) -> str:
     """An eval set as tables and figures show it: its short name (R, Sketch, IN-1K), the one
     MLflow's metrics use; the id stays in CSV and in the page's tooltips and set list."""
-    from ribray.results.tracking import set_name
+    from ribray.data import short_name
 
-    return set_name(eval_set)
+    return short_name(eval_set)
 
 
 def set_labels(*groups) -> dict[str, str]:

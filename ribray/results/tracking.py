@@ -276,9 +276,9 @@ def find_trial_run(client, experiment_id: str, trial_id: str) -> str | None:
 
 def set_name(eval_set: str) -> str:
     """An eval set's short name (R, Sketch, IN-1K), so MLflow's narrow columns tell them apart."""
-    from ribray.data import DATASETS
+    from ribray.data import short_name
 
-    return (DATASETS.get(eval_set).short or eval_set) if eval_set in DATASETS else eval_set
+    return short_name(eval_set)
 
 
 def top1_metric(eval_set: str, part: str = "") -> str:
