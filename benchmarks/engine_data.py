@@ -83,6 +83,7 @@ def trial_rows(sweep: str, spec_hash: str, trial, sets: dict[str, dict], index: 
             "decode": "pil", "eval_precision": "bf16", "plugins": None,
             "train_seconds": 3600.0 * chance.uniform(0.5, 2.0) if trained else None,
             "train_fingerprint": sets.get(trial.downstream, {}).get("fingerprint"),
+            "train_generated": False if trial.downstream else None, "model_weights": "pretrained",  # as real data
             "started_at": started, "finished_at": started + timedelta(seconds=59), **PROVENANCE}
     rows = []
     for eval_set in trial.eval_sets:
@@ -94,5 +95,6 @@ def trial_rows(sweep: str, spec_hash: str, trial, sets: dict[str, dict], index: 
                  for part in facts["parts"]] or None
         rows.append(base | {"eval_set": eval_set, "top1": 100.0 * correct / facts["n_images"], "correct": correct,
                             "n_images": facts["n_images"], "parts": parts, "rib": facts["rib"],
-                            "data_fingerprint": facts["fingerprint"], "eval_seconds": chance.uniform(10, 600)})
+                            "data_fingerprint": facts["fingerprint"], "data_generated": False,
+                            "eval_seconds": chance.uniform(10, 600)})
     return rows

@@ -22,6 +22,8 @@ from ribray.fidelity import (
 
 # The pretrained model's name wherever a method, an ingredient or a table row is named.
 PRETRAINED = "pretrained"
+# Where a model's starting weights come from, as result rows record it (`model_weights`)
+PRETRAINED_WEIGHTS, RANDOM_INIT, CHECKPOINT = "pretrained", "random init", "checkpoint"
 
 
 class Strict(BaseModel):

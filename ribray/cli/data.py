@@ -45,7 +45,8 @@ def list_datasets(spec_path: str | None, plugins: tuple[str, ...]) -> None:
               help="check the spec's downstream and eval sets, at its data.root and data.folders")
 @click.option("--verify-images", is_flag=True, help="also decode every image (slow on real data)")
 def check(root: str | None, datasets: str | None, spec_path: str | None, verify_images: bool) -> None:
-    """Report every dataset under ROOT (or those named): ok / missing / PROBLEM, with counts.
+    """Report every dataset under ROOT (or those named): ok / GENERATED (a complete fake from
+    `ribray data fake`) / missing / PROBLEM, with counts.
 
     Exit 1 when a named set (--datasets, --spec) is unusable, or, without names, when a set the
     paper's sweeps read (ImageNet-1K train and val, the eight ImageNet-RIB sets) is."""
@@ -61,12 +62,18 @@ def check(root: str | None, datasets: str | None, spec_path: str | None, verify_
     required = names or list(PAPER_SETS)
     results = check_datasets(root, names or DATASETS.names(), folders, verify_images=verify_images)
     for result in results:
-        status = "ok" if result.usable else ("missing" if not result.found else "PROBLEM")
-        click.echo(f"{result.name:<20} {status:<8} {result.images:>10,} images  {result.path}")
+        status = "PROBLEM" if result.found and not result.usable else "missing" if not result.found else \
+            "GENERATED" if result.generated else "ok"
+        click.echo(f"{result.name:<20} {status:<9} {result.images:>10,} images  {result.path}")
         for problem in result.problems:
             click.echo(f"    - {problem}")
     if not any(r.found for r in results):
         click.echo(f"no dataset found under {root}; see `ribray data download-help`")
+    generated = [r.name for r in results if r.found and r.generated]
+    if generated:
+        click.echo(f"WARNING: {len(generated)} set(s) hold generated images (`ribray data fake`), not the real "
+                   f"data: {', '.join(generated)}. They are complete for tests and the demo; accuracies, RI and "
+                   "mRI computed on them say nothing about real models.")
     unusable = [r.name for r in results if not r.usable and r.name in required]
     if unusable:
         why = "" if names else " (the paper's sweeps read them)"

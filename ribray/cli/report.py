@@ -45,7 +45,7 @@ def report(target: str, out: str | None, output_format: str, allow_mixed: bool, 
 
         reference = load_references(compare) if compare else None  # a bad file fails before reading results
         reports, folder, files = run_report(target, out=out, allow_mixed=allow_mixed, figures=figures,
-                                            reference=reference, tolerance=tolerance)
+                                            reference=reference, tolerance=tolerance, mlflow=_sweep_run(target))
     except RibrayError as error:
         raise click.ClickException(str(error)) from None
     comparison = compare_reports(reports, reference, tolerance) if reference is not None else None
@@ -62,6 +62,29 @@ def report(target: str, out: str | None, output_format: str, allow_mixed: bool, 
             click.echo("\n".join([*(f"  {t.summary()}" for t in comparison.tables), comparison.summary()]))
         if logged:
             click.echo(f"and logged to the sweep's MLflow run {logged} (artifacts: report/)")
+
+
+def _sweep_run(target: str):
+    """The sweep's parent run for the page's provenance (ribray.report.provenance.MlflowRun), when
+    TARGET is a sweep with an MLflow store; None otherwise. The report is written either way."""
+    from ribray.errors import RibrayError
+    from ribray.report.provenance import MlflowRun
+    from ribray.results.layout import resolve_target
+    from ribray.results.tracking import find_sweep_run, run_link
+    from ribray.secrets import redact
+
+    try:
+        sweep = resolve_target(target)
+    except RibrayError:
+        return None
+    if not sweep.tracking_uri:
+        return None
+    try:
+        found = find_sweep_run(sweep.tracking_uri, sweep.experiment, sweep.sweep)
+    except Exception:  # noqa: BLE001 - MLflow is a view of the results; logging the report below warns
+        found = None
+    return MlflowRun(redact(sweep.tracking_uri), sweep.experiment, found[1] if found else None,
+                     run_link(sweep.tracking_uri, *found) if found else None, redact(target))
 
 
 def _log_to_mlflow(target: str, folder, main) -> str | None:

@@ -29,6 +29,12 @@ def get_dataset(name: str) -> DatasetEntry:
     return DATASETS.get(name)
 
 
+def short_name(name: str) -> str:
+    """A set's short name (R, Sketch, IN-1K): what MLflow's metric names and the report's tables
+    show; the name itself for a set without one, or one not registered."""
+    return (DATASETS.get(name).short or name) if name in DATASETS else name
+
+
 def rib_sets() -> tuple[str, ...]:
     """Every registered set RI averages over (`rib`): the paper's eight in its order, then any a
     plugin or the spec's `datasets:` adds, by name."""

@@ -31,6 +31,7 @@ class CheckResult:
     images: int = 0
     expected_images: int = 0
     problems: list[str] = field(default_factory=list)
+    generated: bool = False  # `ribray data fake` wrote it: fine for tests and the demo, not a benchmark
 
     @property
     def usable(self) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ribray.data import get_dataset
 from ribray.data.base import CheckResult
+from ribray.data.fake import generated_sets
 from ribray.data.folders import shortened
 from ribray.data.images import open_image, unreadable_reason
 from ribray.data.walk import walk_files
@@ -41,6 +42,7 @@ def check_datasets(root: str | Path, names: list[str], folders: dict[str, str] |
                                                  "under it (see `ribray data download-help`)"]))
             continue
         result = entry.check(path)
+        result.generated = bool(generated_sets({entry.name: path}))
         if result.found:
             result.problems += [p for p in listing_problems(path) if p not in result.problems]
         if verify_images and result.found:

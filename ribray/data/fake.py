@@ -53,3 +53,9 @@ def read_marker(folder: Path) -> dict | None:
     """The generated set's sizes, or None for real data."""
     path = Path(folder) / MARKER
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+def generated_sets(folders: dict[str, Path]) -> frozenset[str]:
+    """The datasets whose folder `ribray data fake` wrote (it holds the marker): results on them
+    say nothing about real models or data, and rows and reports say so."""
+    return frozenset(name for name, folder in folders.items() if (Path(folder) / MARKER).is_file())

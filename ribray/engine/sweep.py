@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ribray.engine.cluster import CONNECT_TIMEOUT_S, RayAddress
 from ribray.engine.inputs import rerun_producers_of_broken_weights
@@ -205,14 +206,20 @@ def _ended(result) -> bool:
     return result.error is not None or bool(metrics.get(METRIC)) or bool(metrics.get(FAILED_FOR_GOOD))
 
 
+def _dataset_folders(spec) -> dict[str, Path]:
+    """Every dataset the spec reads, and its folder."""
+    from ribray.data.check import dataset_folder
+
+    return {n: dataset_folder(spec.data.root, n, dict(spec.data.folders)) for n in sorted(spec.datasets_read())}
+
+
 def _fingerprints(spec, plan: Plan, echo) -> dict[str, str]:
     """Every dataset the plan reads, fingerprinted (its listing) before any trial runs."""
-    from ribray.data.check import dataset_folder
     from ribray.data.fingerprint import fingerprints
 
-    names = sorted(spec.datasets_read())
-    echo(f"data: listing {len(names)} dataset folder(s) to fingerprint them")
-    return fingerprints({n: dataset_folder(spec.data.root, n, dict(spec.data.folders)) for n in names})
+    folders = _dataset_folders(spec)
+    echo(f"data: listing {len(folders)} dataset folder(s) to fingerprint them")
+    return fingerprints(folders)
 
 
 # what changed, the flag that reruns such trials, and the other way out
@@ -256,6 +263,8 @@ def _changed_inputs(plan: Plan, layout: SweepLayout, fingerprints: dict[str, str
 
 
 def _context(spec, layout: SweepLayout, plan: Plan, fingerprints: dict[str, str] | None = None) -> SweepContext:
+    from ribray.data.fake import generated_sets
+
     layout.root.makedirs()
     layout.mark(spec.name, spec.mlflow.experiment or spec.name, spec.spec_hash())
     tracking_uri = spec.mlflow.tracking_uri or layout.default_tracking_uri
@@ -271,7 +280,8 @@ def _context(spec, layout: SweepLayout, plan: Plan, fingerprints: dict[str, str]
     return SweepContext(sweep=spec.name, spec_hash=spec.spec_hash(), sweep_dir=layout.root.uri,
                         data_root=spec.data.root, data_folders=dict(spec.data.folders),
                         eval=spec.eval, tracking=tracking, scratch=layout.scratch,
-                        data_fingerprints=fingerprints or {}, plugins=spec._plugins,
+                        data_fingerprints=fingerprints or {}, generated=generated_sets(_dataset_folders(spec)),
+                        plugins=spec._plugins,
                         declared={f"datasets.{name}": d for name, d in spec.datasets.items()})
 
 

@@ -21,7 +21,9 @@ from ribray.models.resolve import (
     check_weights_available,
     download_weights,
     state_bytes,
+    weights_origin,
 )
 
 __all__ = ["MODELS", "LoadedModel", "ModelEntry", "build_model", "check_model_name",
-           "check_weights_available", "download_weights", "register", "state_bytes"]
+           "check_weights_available", "download_weights", "register", "state_bytes",
+           "weights_origin"]

@@ -25,6 +25,7 @@ from ribray.models.timm_family import (
     timm_weights_problem,
     timm_weights_url,
 )
+from ribray.options import CHECKPOINT, PRETRAINED_WEIGHTS, RANDOM_INIT
 
 
 def _registry():
@@ -121,6 +122,18 @@ def weights_url(name: str) -> str | None:
     if source.startswith(OPEN_CLIP_PREFIX):
         return open_clip_weights_url(source)
     return timm_weights_url(source)
+
+
+def weights_origin(name: str, pretrained: bool = True, checkpoint: str | None = None) -> str:
+    """Where a model's starting weights come from, as result rows record it: a local checkpoint,
+    random init (`pretrained: false`, or an entry with no weights to download, as the demo's tiny
+    models), or the pretrained weights of its source."""
+    if checkpoint is not None:
+        return CHECKPOINT
+    entry = _entry(name)
+    if not pretrained or (entry is not None and not entry.source):
+        return RANDOM_INIT
+    return PRETRAINED_WEIGHTS
 
 
 def missing_weights(name: str) -> str | None:

@@ -14,7 +14,7 @@ from ribray.report.build import Report
 from ribray.report.figures import save_figure
 from ribray.report.robustness import Stat
 from ribray.report.sections import Section
-from ribray.report.tables import Grid, slug
+from ribray.report.tables import Grid, set_label, set_labels, slug
 
 
 @dataclass
@@ -38,8 +38,8 @@ class CurvePlot:
                 epochs = sorted(by_epoch)
                 means = [sum(by_epoch[e]) / len(by_epoch[e]) for e in epochs]
                 style = "-" if eval_set == downstream else "--"
-                axes.plot(epochs, means, style, marker="o", markersize=3, label=eval_set)
-            axes.set_title(f"fine-tuned on {downstream}", fontsize=9)
+                axes.plot(epochs, means, style, marker="o", markersize=3, label=set_label(eval_set))
+            axes.set_title(f"fine-tuned on {set_label(downstream)}", fontsize=9)
             axes.set_xlabel("epoch")
             axes.set_ylabel("top-1 (%)")
             axes.legend(fontsize=6)
@@ -77,7 +77,8 @@ def cka_sections(report: Report) -> list[Section]:
             tuple(sorted({d for _, d in cells}))
         grids.append(Grid(stem=f"cka/{slug(model)}/{slug(method)}", title=f"CKA to the pretrained model: {paper_name(model)} / {method}",
                           corner="layer", rows=layers, columns=sets, column_title="fine-tuned on",
-                          cells={k: Stat.of(v) for k, v in cells.items()}, unit="linear CKA"))
+                          cells={k: Stat.of(v) for k, v in cells.items()}, unit="linear CKA",
+                          labels=set_labels(sets), short=f"{paper_name(model)} / {method}"))
     return [Section("CKA between pretrained and fine-tuned representations", grids=grids, detail=True)] if grids else []
 
 
@@ -94,7 +95,7 @@ def otdd_sections(report: Report) -> list[Section]:
                  for a in sets for b in sets}
         grids.append(Grid(stem=f"otdd/{slug(model)}", title=f"OTDD between downstream sets ({paper_name(model)} features)",
                           corner="set", rows=sets, columns=sets, column_title="set", cells=cells,
-                          unit="OTDD"))
+                          unit="OTDD", labels=set_labels(sets), short=paper_name(model)))
     text = [line for model, pairs in sorted(values.items()) for line in _drop_correlation(report, model, pairs)]
     return [Section("Dataset distances (OTDD)", grids=grids, text=text)] if grids else []
 

@@ -12,6 +12,7 @@ from ribray.errors import RibrayError
 from ribray.fidelity import RIBRAY
 from ribray.plan import FINETUNE
 from ribray.report.missing import Missing, find_missing, pretrained_gaps
+from ribray.report.provenance import Provenance, provenance_of
 from ribray.report.robustness import (
     MISSING,
     NAN,
@@ -64,6 +65,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     analysis_rows: list[dict] = field(default_factory=list)  # learning-curve points, CKA, OTDD
     fidelity: str = RIBRAY  # the results' mode (ribray.fidelity), 'mixed' with allow_mixed
+    provenance: Provenance | None = None  # where the numbers come from (the same for every train subset)
 
     def complete_ri_cells(self, model: str, method: str) -> int:
         """How many of the n RI_i of (model, method) have every seed's value."""
@@ -114,6 +116,11 @@ def build_reports(results: Any, spec=None, allow_mixed: bool = False) -> list[Re
         report.fidelity = fidelity
         report.analysis_rows = analysis_rows(rows, scope, plan)
         reports.append(report)
+    used = set(accuracies["trial_id"].dropna()) | {r["trial_id"] for report in reports for r in report.analysis_rows}
+    eval_sets = list(dict.fromkeys(s for report in reports for s in report.scope.eval_sets))
+    found = provenance_of(rows, used, eval_sets)
+    for report in reports:
+        report.provenance = found
     return reports
 
 

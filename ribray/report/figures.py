@@ -4,6 +4,7 @@ no pyplot global state, safe in a notebook or a headless job."""
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -87,10 +88,8 @@ def heatmap(grid: Grid, path: Path) -> Path:
 
     values = np.array([[grid.cell(r, c).mean for c in grid.columns] for r in grid.rows], dtype=float)
     rows, columns = values.shape
-    longest_row = max((len(grid.label(r)) for r in grid.rows), default=4)
-    width = 2.6 + 0.07 * longest_row + 1.0 * columns + (1.3 if grid.side else 0.0)
-    width = max(width, 2.0 + 0.075 * len(grid.title))  # the title must not run into the colour bar
-    figure = Figure(figsize=(width, 2.2 + 0.42 * rows), dpi=130, layout="constrained")
+    width, height = heatmap_size(grid)
+    figure = Figure(figsize=(width, height), dpi=130, layout="constrained")
     axes = figure.add_subplot()
     cmap, norm = _colours(values, grid.diverging)
     image = axes.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=norm, aspect="auto")
@@ -100,12 +99,30 @@ def heatmap(grid: Grid, path: Path) -> Path:
     axes.set_yticks(range(rows), labels=[grid.label(r) for r in grid.rows])
     axes.set_xlabel(grid.column_title)
     axes.set_ylabel(grid.corner)
-    axes.set_title(grid.title, fontsize=10)
+    axes.set_title(textwrap.fill(grid.title, max(24, int(width * 11))), fontsize=10)
     if grid.side:
         _side_labels(axes, grid)
     unit = grid.unit or ("percentage points" if grid.diverging else "top-1 accuracy (%)")
     figure.colorbar(image, ax=axes, label=unit, shrink=0.9, pad=0.02)
     return save_figure(figure, path)
+
+
+# Inches per cell (a value, or a value over a ± line) and per character of a label, at 8-10 pt.
+CELL_WIDTH, CELL_HEIGHT, SEEDS_HEIGHT, CHARACTER = 0.78, 0.34, 0.52, 0.075
+
+
+def heatmap_size(grid: Grid) -> tuple[float, float]:
+    """(width, height) in inches from the grid's rows x columns and its labels' lengths, so a
+    one-column table is a narrow figure, not a wide slab; a long title wraps instead."""
+    longest_row = max((len(grid.label(r)) for r in grid.rows), default=4)
+    longest_column = max((len(grid.label(c)) for c in grid.columns), default=4)
+    side = max((len(s.shown(digits=2, missing="missing")) for s in grid.side.values()), default=0) if grid.side else 0
+    width = 0.6 + CHARACTER * longest_row + CELL_WIDTH * len(grid.columns) + 1.2 + CHARACTER * (side + 2)
+    width = max(width, 3.4)
+    title_lines = math.ceil(len(grid.title) / max(24, int(width * 11)))
+    labels = 0.25 + 0.6 * CHARACTER * longest_column  # tick labels at 35 degrees
+    per_row = SEEDS_HEIGHT if grid.several_seeds() else CELL_HEIGHT
+    return width, 0.55 + 0.2 * title_lines + labels + 0.3 + per_row * len(grid.rows)
 
 
 def _colours(values, diverging: bool):

@@ -106,6 +106,12 @@ def _write(path: Path, text: str) -> Path:
 def report_markdown(report: Report, sections: list[Section], title: str) -> str:
     """Every table of the report in one Markdown document."""
     parts = [f"# {title}", ""]
+    if report.provenance is not None:
+        parts += [f"> **WARNING: {w}**" for w in report.provenance.warnings()]
+        parts += ([""] if report.provenance.warnings() else []) + ["## Where these numbers come from", ""]
+        parts += [f"- {what}: {value}" for what, value in report.provenance.facts()]
+        parts += [f"- data {d.name}: {', '.join(d.fingerprints) or 'not recorded'}"
+                  + (" (generated)" if d.generated else "") for d in report.provenance.data] + [""]
     if report.missing:
         parts += [f"**Missing: {len(report.missing)} trial(s)** (see missing.csv)", ""]
     parts += [f"- {note}" for note in report.notes] + ([""] if report.notes else [])
@@ -115,7 +121,7 @@ def report_markdown(report: Report, sections: list[Section], title: str) -> str:
     parts += [f"- `{symbol}`: {meaning}" for symbol, meaning in ri_symbols(report.scope)] + [""]
     for section in sections:
         parts += [f"## {section.title}", "", *section.text, ""]
-        parts += [to_markdown(grid) for grid in section.grids]
+        parts += [to_markdown(grid, formula=False) for grid in section.grids]  # stated once, above
     return "\n".join(parts)
 
 
@@ -162,6 +168,7 @@ def report_json(report: Report) -> dict:
         "missing": [item.to_json() for item in report.missing],
         "notes": list(report.notes),
         "fidelity": report.fidelity, "deviations": deviation_items(report.fidelity),
+        "provenance": report.provenance.to_json() if report.provenance is not None else None,
     }
 
 
@@ -178,7 +185,7 @@ def _cells_json(values: dict[tuple[str, str], Stat]) -> list[dict]:
 
 def summary_text(reports: list[Report], out: Path | None = None) -> str:
     """What the terminal shows: the mRI table, missing trials and notes of each report."""
-    lines = []
+    lines = _warning_lines(reports[0].provenance) if reports else []
     for report in reports:
         scope = report.scope
         lines += [f"== train subset {scope.train_subset}: {len(scope.models)} model(s), "
@@ -195,6 +202,17 @@ def summary_text(reports: list[Report], out: Path | None = None) -> str:
         lines += [f"Note: {note}" for note in report.notes] + [""]
     if reports:
         lines += [*deviations_text(reports[0].fidelity), ""]
+    if reports and reports[0].provenance is not None:
+        lines += [f"{what}: {value}" for what, value in reports[0].provenance.facts() if what != "written"] + [""]
+        lines += _warning_lines(reports[0].provenance)
     if out is not None:
         lines.append(f"Report written to {out / 'report.html'}")
     return "\n".join(lines)
+
+
+def _warning_lines(provenance) -> list[str]:
+    """The warnings, loud, at the top and again at the bottom of the terminal summary."""
+    if provenance is None or not provenance.warnings():
+        return []
+    return ["!" * 78, "WARNING: these numbers are not benchmark results.",
+            *(f"  - {w}" for w in provenance.warnings()), "!" * 78, ""]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ribray.report.build import Report
-from ribray.report.tables import Grid, accuracy_grid, ri_grid, summary_grids
+from ribray.report.tables import Grid, accuracy_grid, model_labels, ri_grid, set_label, summary_grids
 
 
 class Plot(Protocol):
@@ -28,7 +28,7 @@ class Section:
     grids: list[Grid] = field(default_factory=list)
     plots: list[Plot] = field(default_factory=list)
     text: list[str] = field(default_factory=list)
-    collapsed: bool = False  # folded in the HTML page (there are many per-method matrices)
+    collapsed: bool = False  # many small tables: laid out side by side on the page (per-method matrices)
     detail: bool = False  # a figure per (model, method): drawn with `--figures all` (figures.FIGURES)
     html: str = ""  # more of the page after the tables, already HTML (the comparison's own tables)
 
@@ -37,7 +37,7 @@ def summary_sections(report: Report) -> list[Section]:
     scope = report.scope
     seeds = ", ".join("-" if s is None else str(s) for s in scope.seeds)
     text = [f"{len(scope.models)} pretrained model(s), {len(scope.downstream)} downstream set(s) "
-            f"({', '.join(scope.downstream) or 'none'}), {len(scope.methods)} method(s), "
+            f"({', '.join(map(set_label, scope.downstream)) or 'none'}), {len(scope.methods)} method(s), "
             f"seed(s) {seeds}; values are mean ± std over seeds when there are several."]
     return [Section("Across pretrained models", grids=summary_grids(report), text=text)]
 
@@ -46,11 +46,12 @@ def per_model_sections(report: Report) -> list[Section]:
     """Per model: RI per downstream set, then each method's accuracy matrix (folded)."""
     sections = []
     for model in report.scope.models:
-        sections.append(Section(f"{model}: robustness improvement", grids=[ri_grid(report, model)]))
+        shown = model_labels(report)[model]
+        sections.append(Section(f"{shown}: robustness improvement", grids=[ri_grid(report, model)]))
         matrices = [accuracy_grid(report, model, m) for m in report.scope.methods
                     if report.has_results(model, m)]
         if matrices:
-            sections.append(Section(f"{model}: accuracy matrices", grids=matrices, collapsed=True, detail=True))
+            sections.append(Section(f"{shown}: accuracy matrices", grids=matrices, collapsed=True, detail=True))
     return sections
 
 

@@ -17,6 +17,7 @@ class ReportSource:
     spec: object | None  # ribray.spec.Spec when a spec file was given
     out: Path  # where the report goes
     title: str
+    sweep: SweepTarget | None = None  # None: a folder of shards outside any sweep
 
 
 def resolve_source(target: str, out: str | Path | None = None) -> ReportSource:
@@ -36,7 +37,7 @@ def resolve_source(target: str, out: str | Path | None = None) -> ReportSource:
     root = found.layout.root
     default = Path(root.path) / REPORT if root.is_local else Path.cwd() / f"{found.sweep}-{REPORT}"
     return ReportSource(found.results, found.spec, Path(out).resolve() if out is not None else default,
-                        f"ribray report: {found.sweep}")
+                        f"ribray report: {found.sweep}", found)
 
 
 def _loose_shards(target: str) -> Location | None:
@@ -60,11 +61,13 @@ def load_results(source: ReportSource):
 
 
 def run_report(target: str, out: str | Path | None = None, allow_mixed: bool = False, figures: str = "auto",
-               reference=None, tolerance: float | None = None):
+               reference=None, tolerance: float | None = None, mlflow=None):
     """`ribray report`: read TARGET's results, build the reports, write them with the figures
     `figures` chooses (ribray.report.figures.FIGURES; "none": the tables only), and, with a
     `reference` (ribray.report.reference.Reference), the comparison with it (comparison.csv,
-    comparison.md, a section of report.html). Returns (reports, output folder, files written)."""
+    comparison.md, a section of report.html); `mlflow`: the sweep's run
+    (ribray.report.provenance.MlflowRun), which the page links. Returns (reports, output folder,
+    files written)."""
     from ribray.report.build import build_reports
     from ribray.report.figures import FIGURES
     from ribray.report.output import write_reports
@@ -74,6 +77,9 @@ def run_report(target: str, out: str | Path | None = None, allow_mixed: bool = F
     source = resolve_source(target, out)
     table = load_results(source)
     reports = build_reports(table, spec=source.spec, allow_mixed=allow_mixed)
+    provenance = sweep_provenance(reports[0].provenance, source, mlflow)
+    for report in reports:
+        report.provenance = provenance
     folder = source.out
     extra, files = [], []
     if reference is not None:
@@ -82,3 +88,22 @@ def run_report(target: str, out: str | Path | None = None, allow_mixed: bool = F
         comparison = compare_reports(reports, reference, tolerance)
         extra, files = [comparison_section(comparison)], write_comparison(comparison, folder)
     return reports, folder, write_reports(reports, folder, source.title, figures, extra) + files
+
+
+def sweep_provenance(provenance, source: ReportSource, mlflow=None):
+    """The rows' provenance, dated, with what the sweep adds: the plan's size and failed trials
+    (from `ribray status`'s reading, when a spec file was given) and the sweep's MLflow run."""
+    if provenance is None:
+        return None
+    provenance = provenance.written_now()
+    if source.sweep is None:
+        return provenance
+    planned = failed = None
+    if source.spec is not None:
+        from ribray.plan import make_plan
+        from ribray.results.status import FAILED, sweep_status
+
+        plan = make_plan(source.spec)
+        planned, failed = len(plan), sweep_status(source.sweep.layout, plan).counts()[FAILED]
+    return provenance.with_sweep(planned, failed, mlflow)
+

@@ -35,6 +35,7 @@ class Grid:
     unit: str = ""  # the colour bar's label, when not an accuracy or RI (CKA, OTDD)
     labels: dict[str, str] = field(default_factory=dict)  # how rows/columns are shown (paper names)
     formula: bool = False  # the caption opens with the RI formula, typeset in each format
+    short: str = ""  # its name in the page's table of contents (default: the title)
 
     def label(self, key: str) -> str:
         """A row's or column's name as tables and figures show it (CSV keeps the key)."""
@@ -73,6 +74,18 @@ def model_labels(report: Report) -> dict[str, str]:
     return {model: paper_name(model) for model in report.scope.models}
 
 
+def set_label(eval_set: str) -> str:
+    """An eval set as tables and figures show it: its short name (R, Sketch, IN-1K), the one
+    MLflow's metrics use; the id stays in CSV and in the page's tooltips and set list."""
+    from ribray.data import short_name
+
+    return short_name(eval_set)
+
+
+def set_labels(*groups) -> dict[str, str]:
+    return {name: set_label(name) for group in groups for name in group}
+
+
 def mri_grid(report: Report) -> Grid:
     """Rows = methods (WiSE-FT per alpha, soup), columns = pretrained models: mRI."""
     scope = report.scope
@@ -81,7 +94,7 @@ def mri_grid(report: Report) -> Grid:
               for model in scope.models for m in scope.methods if not report.mri[(model, m)].complete}
     return Grid("mri", "mRI: mean robustness improvement (percentage points)", "method",
                 scope.methods, scope.models, cells, "pretrained model", diverging=True,
-                missing_text=counts, labels=model_labels(report), formula=True,
+                missing_text=counts, labels=model_labels(report), formula=True, short="mRI",
                 caption=ri_caption(scope) + " A missing cell shows how many of its RI_i (one per "
                 "downstream set) are complete.")
 
@@ -103,6 +116,7 @@ def absolute_robustness_grid(report: Report) -> Grid:
     cells = {(m, model): report.absolute[(model, m)] for model in scope.models for m in rows}
     return Grid("absolute_robustness", "Absolute robustness: mean OOD accuracy after fine-tuning (%)", "method",
                 rows, scope.models, cells, "pretrained model", labels=model_labels(report),
+                short="absolute robustness",
                 caption="Mean over the downstream sets i of the mean accuracy on the ImageNet-RIB sets other "
                         "than i (= mRI + the pretrained row: the pretrained model's mean accuracy on the "
                         "same sets).")
@@ -114,6 +128,7 @@ def downstream_accuracy_grid(report: Report) -> Grid:
     cells = {(m, model): report.downstream_accuracy[(model, m)] for model in scope.models for m in rows}
     return Grid("downstream_accuracy", "Accuracy on the downstream set fine-tuned on (%)", "method",
                 rows, scope.models, cells, "pretrained model", labels=model_labels(report),
+                short="downstream accuracy",
                 caption="Mean over downstream sets i of the accuracy on i itself "
                         "(pretrained: its accuracy on each downstream set, averaged).")
 
@@ -127,7 +142,7 @@ def imagenet_accuracy_grid(report: Report) -> Grid | None:
     cells = {(m, model): report.imagenet_accuracy[(model, m)] for model in scope.models for m in rows}
     return Grid("imagenet_accuracy", "ImageNet-1K val accuracy after fine-tuning (%)", "method",
                 rows, scope.models, cells, "pretrained model", labels=model_labels(report),
-                caption="Mean over the downstream sets fine-tuned on.")
+                short="ImageNet-1K accuracy", caption="Mean over the downstream sets fine-tuned on.")
 
 
 def ri_grid(report: Report, model: str) -> Grid:
@@ -138,6 +153,7 @@ def ri_grid(report: Report, model: str) -> Grid:
                 scope.methods,
                 scope.downstream, cells, "fine-tuned on", diverging=True, side_title="mRI",
                 side={m: report.mri[(model, m)] for m in scope.methods}, formula=True,
+                labels=set_labels(scope.downstream), short="RI",
                 caption="Columns: the downstream set i fine-tuned on. " + ri_caption(scope))
 
 
@@ -151,6 +167,7 @@ def accuracy_grid(report: Report, model: str, method: str) -> Grid:
                 f"Top-1 accuracy (%): {model_labels(report)[model]} / {method}",
                 "fine-tuned on", (PRETRAINED, *scope.downstream), scope.eval_sets, cells, "evaluated on",
                 side_title="RI", side={d: report.ri[(model, method, d)] for d in scope.downstream},
+                labels=set_labels(scope.downstream, scope.eval_sets), short=method,
                 caption=f"mRI = {report.mri[(model, method)].shown()}")
 
 
@@ -181,15 +198,16 @@ def to_csv(grid: Grid) -> str:
     return buffer.getvalue()
 
 
-def to_markdown(grid: Grid, heading: str = "###", math: bool = True) -> str:
+def to_markdown(grid: Grid, heading: str = "###", math: bool = True, formula: bool = True) -> str:
     """A GitHub-flavoured Markdown table: 'mean ± std' over seeds, '—' where missing; the RI
-    formula as LaTeX math (GitHub renders it), or as plain text (`math=False`, a terminal)."""
+    formula as LaTeX math (GitHub renders it), or as plain text (`math=False`, a terminal);
+    `formula=False`: not at all (a document that states it once, above its tables)."""
     side = [grid.side_title] if grid.side else []
     header = [grid.corner, *map(grid.label, grid.columns), *side]
     lines = [f"{heading} {grid.title}", "", _md_row(header), "|" + "---|" * len(header)]
     for row in grid.rows:
         lines.append(_md_row([grid.label(row), *_shown_row(grid, row)]))
-    if grid.formula:
+    if grid.formula and formula:
         lines += ["", f"$${RI_LATEX}$$" if math else RI_TEXT]
     if grid.caption:
         lines += ["", grid.caption]

@@ -43,6 +43,9 @@ SCHEMA = pa.schema([
     ("fidelity", pa.string()),        # ribray | reference (ribray.fidelity); null: ribray (older shards)
     ("data_fingerprint", pa.string()),   # the eval set's folder: "<files>:<hash of the listing>"
     ("train_fingerprint", pa.string()),  # the downstream set's folder (what was fine-tuned on)
+    ("data_generated", pa.bool_()),   # the eval set's folder is generated (`ribray data fake`'s marker); null: not recorded
+    ("train_generated", pa.bool_()),  # the downstream set's folder is generated; null: not recorded or none
+    ("model_weights", pa.string()),   # the model's starting weights: pretrained | random init | checkpoint
     ("plugins", pa.list_(PLUGIN)),    # the plugins' code the result depends on: [{plugin, identity}]
     ("train_seconds", pa.float64()),
     ("eval_seconds", pa.float64()),

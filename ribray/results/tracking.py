@@ -155,6 +155,19 @@ def log_report(tracking_uri: str, experiment: str, sweep: str, folder,
     """Log a written report folder as `report/` artifacts of the sweep's parent run, and its
     headline numbers as the run's metrics, if the tracking store and the run exist (a local
     SQLite store is never created here)."""
+    found = find_sweep_run(tracking_uri, experiment, sweep)
+    if found is None:
+        return None
+    client, run_id = _client(tracking_uri), found[1]
+    client.log_artifacts(run_id, str(folder), artifact_path="report")
+    for key, value in (metrics or {}).items():
+        client.log_metric(run_id, _metric_key(key), value)
+    return run_id
+
+
+def find_sweep_run(tracking_uri: str, experiment: str, sweep: str) -> tuple[str, str] | None:
+    """(experiment id, run id) of the sweep's parent run, if the tracking store and the run exist
+    (a local SQLite store is never created here)."""
     from pathlib import Path
 
     if not tracking_uri or (tracking_uri.startswith("sqlite:///")
@@ -163,12 +176,15 @@ def log_report(tracking_uri: str, experiment: str, sweep: str, folder,
     client = _client(tracking_uri)
     found = client.get_experiment_by_name(experiment)
     runs = [] if found is None else client.search_runs([found.experiment_id], _sweep_run(sweep), max_results=1)
-    if not runs:
+    return (found.experiment_id, runs[0].info.run_id) if runs else None
+
+
+def run_link(tracking_uri: str, experiment_id: str, run_id: str) -> str | None:
+    """The run's page in the MLflow UI when the store is a server (http/https); None for a
+    local store, which `ribray ui` serves."""
+    if not tracking_uri.startswith(("http://", "https://")):
         return None
-    client.log_artifacts(runs[0].info.run_id, str(folder), artifact_path="report")
-    for key, value in (metrics or {}).items():
-        client.log_metric(runs[0].info.run_id, _metric_key(key), value)
-    return runs[0].info.run_id
+    return f"{redact(tracking_uri).rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}?workflowType=machine_learning"
 
 
 def experiment_link(tracking_uri: str, experiment: str, base_url: str) -> str:
@@ -261,9 +277,9 @@ def find_trial_run(client, experiment_id: str, trial_id: str) -> str | None:
 
 def set_name(eval_set: str) -> str:
     """An eval set's short name (R, Sketch, IN-1K), so MLflow's narrow columns tell them apart."""
-    from ribray.data import DATASETS
+    from ribray.data import short_name
 
-    return (DATASETS.get(eval_set).short or eval_set) if eval_set in DATASETS else eval_set
+    return short_name(eval_set)
 
 
 def top1_metric(eval_set: str, part: str = "") -> str:

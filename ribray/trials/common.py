@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from ribray.fidelity import REFERENCE
-from ribray.models import LoadedModel, build_model
+from ribray.models import LoadedModel, build_model, weights_origin
 from ribray.models.paper import reference_data_config
 from ribray.options import Evaluation
 from ribray.plan import Trial
@@ -103,6 +103,8 @@ def result_rows(trial: Trial, ctx: TrialContext, outcome: Outcome,
         "seed": trial.seed, "fidelity": trial.evaluation.fidelity, **trial.row_fields(), **outcome.row_fields,
         "train_seconds": outcome.train_seconds, "started_at": started, "finished_at": finished,
         "train_fingerprint": ctx.sweep.fingerprint(trial.downstream),
+        "train_generated": ctx.sweep.is_generated(trial.downstream),
+        "model_weights": weights_origin(trial.model.name, trial.model.pretrained, trial.model.checkpoint),
         "plugins": [{"plugin": p, "identity": i} for p, i in ctx.plugins.items()] or None, **provenance(),
     }
     points = [(outcome.epochs, r, True) for r in outcome.final]
@@ -110,8 +112,8 @@ def result_rows(trial: Trial, ctx: TrialContext, outcome: Outcome,
     rows = [base | r.row() | {"epoch": epoch, "final": final} for epoch, r, final in points]
     rows += [base | row | {"epoch": 0, "final": True} for row in outcome.analysis]
     ctx.sweep.check_unchanged([trial.downstream, *(row.get("eval_set") for row in rows)])  # what the rows claim
-    return [row | {"data_fingerprint": ctx.sweep.fingerprint(row.get("eval_set")), "rib": _rib(row.get("eval_set"))}
-            for row in rows]
+    return [row | {"data_fingerprint": ctx.sweep.fingerprint(row.get("eval_set")), "rib": _rib(row.get("eval_set")),
+                   "data_generated": ctx.sweep.is_generated(row.get("eval_set"))} for row in rows]
 
 
 def _rib(eval_set: str | None) -> bool | None:

@@ -27,6 +27,7 @@ class SweepContext:
     tracking: TrackingInfo | None = None
     scratch: str = ""  # a local folder for temporary files (artifacts before upload)
     data_fingerprints: dict[str, str] = field(default_factory=dict)  # dataset -> data.fingerprint()
+    generated: frozenset[str] = frozenset()  # datasets whose folder `ribray data fake` wrote
     plugins: tuple = ()  # the spec's plugins (ribray.plugins.Plugin), their code captured by the driver
     declared: dict = field(default_factory=dict)  # origin -> declaration (the spec's datasets:)
 
@@ -41,6 +42,13 @@ class SweepContext:
         """The dataset's fingerprint as the driver took it (None: not taken, e.g. a run
         restored from ribray 0.1, whose pickled context has none)."""
         return getattr(self, "data_fingerprints", {}).get(dataset) if dataset else None
+
+    def is_generated(self, dataset: str | None) -> bool | None:
+        """Whether the dataset's folder holds generated images (None: no dataset, or not
+        recorded: a run restored from an older ribray, whose pickled context has no such field)."""
+        if not dataset or not hasattr(self, "generated"):
+            return None
+        return dataset in self.generated
 
     def check_unchanged(self, datasets: Iterable[str | None]) -> None:
         """A PermanentError when a dataset's folder no longer has the fingerprint the driver

@@ -42,7 +42,7 @@ def test_generated_sets_pass(root):
     result = run("check", root, "--datasets", ",".join(SETS), "--verify-images")
     assert result.exit_code == 0, result.output
     for name in SETS:
-        assert f"{name:<20} ok" in result.output
+        assert f"{name:<20} GENERATED" in result.output  # complete, and said to be generated
 
 
 def test_missing_dataset_folder(root):
@@ -106,6 +106,20 @@ def test_corrupt_file_is_found_only_when_verifying(root):
     assert f"unreadable image {victim}" in result.output
 
 
+def test_generated_sets_are_said_generated_not_ok_and_real_ones_ok(root):
+    from ribray.data.fake import MARKER
+
+    result = run("check", root, "--datasets", "imagenet_val,imagenet_r")
+    assert result.exit_code == 0, result.output  # complete, so usable by the demo
+    assert [line.split()[1] for line in result.output.splitlines()[:2]] == ["GENERATED", "GENERATED"]
+    assert ("WARNING: 2 set(s) hold generated images (`ribray data fake`), not the real data: imagenet_val, "
+            "imagenet_r.") in result.output
+    (root / "imagenet" / "val" / MARKER).unlink()  # as real data has no marker
+    listed = run("check", root, "--datasets", "imagenet_val").output
+    assert listed.split()[1] == "PROBLEM" and "WARNING" not in listed  # (6 images are not the real 50,000)
+    assert "expected 50,000 (the released set)" in listed
+
+
 def test_objectnet_ignores_its_non_imagenet_classes(root):
     (root / "objectnet-1.0" / "images" / "squeegee").mkdir()  # one of ObjectNet's other 200
     assert run("check", root, "--datasets", "objectnet").exit_code == 0
@@ -123,7 +137,7 @@ def test_every_set_is_listed_and_a_missing_paper_set_fails(root):
     listed = {line.split()[0]: line.split()[1] for line in result.output.splitlines() if line and line[0] != " "
               and line.split()[0] in DATASETS}
     assert set(listed) == set(DATASETS.names())  # missing ones too, never hidden
-    assert listed["imagenet_val"] == "ok" and listed["imagenet_sketch"] == "missing"
+    assert listed["imagenet_val"] == "GENERATED" and listed["imagenet_sketch"] == "missing"
     assert ("unusable: imagenet_a, imagenet_c, imagenet_cartoon, imagenet_drawing, imagenet_sketch, "
             "imagenet_train (the paper's sweeps read them)") in result.output
 
@@ -156,7 +170,7 @@ def test_check_with_a_spec_uses_its_sets_and_folders(root, tmp_path):
     path.write_text(yaml.safe_dump(spec))
     result = run("check", "--spec", path)
     assert result.exit_code == 0, result.output
-    assert "imagenet_r           ok" in result.output and str(moved) in result.output
+    assert "imagenet_r           GENERATED" in result.output and str(moved) in result.output
     assert "imagenet_val" in result.output  # evaluated by default
     shutil.rmtree(moved)
     assert run("check", "--spec", path).exit_code == 1

@@ -48,6 +48,9 @@ def test_every_trial_writes_one_row_per_eval_set(finished):
     assert {(r["decode"], r["eval_precision"]) for r in rows} == {("pil", "fp32")}  # timm's pixels, on a CPU
     assert {r["label"] for r in rows} == {t.label for t in plan.trials}
     assert {r["method_label"] for r in rows} == {"pretrained", "ft", "lp", "wise_ft(0.5)"}
+    # the demo's facts, recorded so that reports can say the numbers are not results
+    assert {(r["data_generated"], r["model_weights"]) for r in rows} == {(True, "random init")}
+    assert {r["train_generated"] for r in rows if r["downstream"]} == {True}
 
 
 def test_finished_trials_leave_no_resume_checkpoint_behind(finished):
@@ -224,6 +227,12 @@ def test_the_report_lands_in_the_sweeps_mlflow_run(finished, tmp_path):
     mri = {r["method"]: r["mean"] for r in report["mri"]}
     assert parent.data.metrics["mRI wise_ft 0.5"] == pytest.approx(mri["wise_ft(0.5)"])  # the table's value
     assert parent.data.metrics["mRI ft"] == pytest.approx(mri["ft"])
+    assert report["provenance"]["mlflow"]["run_id"] == parent.info.run_id
+    assert (report["provenance"]["trials_done"], report["provenance"]["trials_failed"],
+            report["provenance"]["trials_planned"]) == (7, 0, 7)
+    assert "WARNING: these numbers are not benchmark results." in result.output
+    page = (Path(sweep_dir(spec).path) / "report" / "report.html").read_text()
+    assert "The data is generated" in page and "tiny_vit is random-init" in page and parent.info.run_id in page
 
 
 def test_resume_is_suggested_only_for_a_run_that_left_trials_unfinished(tmp_path):
