@@ -118,7 +118,7 @@ def test_a_users_reference_file_of_accuracy_matrices_ri_and_mri(tmp_path):
     markdown = (folder / "comparison.md").read_text()
     assert "| vit_base_patch16_224.augreg_in1k | lwf | 1.00 | not run |  |  |  |" in markdown
     html = (folder / "report.html").read_text()
-    assert "<h2>Comparison with reference numbers</h2>" in html and "a colleague&#x27;s run" in html
+    assert ">Comparison with reference numbers</h2>" in html and "a colleague&#x27;s run" in html
 
 
 def test_ri_over_another_n_than_the_references_is_not_compared(tmp_path):
