@@ -128,3 +128,25 @@ def test_ribray_ui_starts_quietly_and_a_sigterm_is_a_clean_stop(sweep_folder, tm
     while _server_processes(port) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not _server_processes(port), "the MLflow server outlived `ribray ui`"
+
+
+def test_the_link_opens_the_sweeps_view_of_its_headline_metrics(tmp_path):
+    import json
+
+    from mlflow.tracking import MlflowClient
+
+    from ribray.results.tracking import describe_sweep, experiment_link, start_sweep
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert experiment_link(uri, "s", "http://127.0.0.1:5000") == \
+        "http://127.0.0.1:5000/#/experiments?workflowType=machine_learning"  # no sweep yet
+    info = start_sweep(uri, "s", "s", None, {})
+    describe_sweep(info, {"eval_sets": "imagenet_val, imagenet_r, imagenet_sketch"}, {})
+    tags = MlflowClient(uri).get_experiment_by_name("s").tags
+    assert tags["mlflow.experimentKind"] == "custom_model_development"
+    assert json.loads(tags["mlflow.sharedViewState.ribray"]) == {
+        "selectedColumns": ["metrics.`top1 IN-1K`", "metrics.`top1 R`", "metrics.`top1 Sketch`"],
+        "runsExpanded": {info.parent_run_id: True}}
+    assert experiment_link(uri, "s", "http://127.0.0.1:5000") == (
+        f"http://127.0.0.1:5000/#/experiments/{info.experiment_id}/runs"
+        "?workflowType=machine_learning&viewStateShareKey=ribray")
