@@ -19,6 +19,11 @@ log = logging.getLogger("ribray.tracking")
 ROLE_TAG, SWEEP_TAG, TRIAL_TAG = "ribray.role", "ribray.sweep", "ribray.trial_id"
 # MLflow 3's UI opens an experiment of this kind on its runs (not on the GenAI overview)
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+# MLflow 3.17's runs page loads a view (its columns, unfolded runs) from the experiment tag
+# `mlflow.sharedViewState.<key>` when its URL has `viewStateShareKey=<key>` (its "share" links);
+# `ribray ui`'s link opens this one: a column per eval set's final accuracy
+VIEW_KEY = "ribray"
+VIEW_TAG = f"mlflow.sharedViewState.{VIEW_KEY}"
 
 # MLflow's defaults retry a dead server for minutes per call; a trial should notice in seconds
 # and carry on (the shards are the source of truth). The user's own settings win.
@@ -109,10 +114,22 @@ def describe_sweep(info: TrackingInfo, params: dict[str, object], artifacts: dic
         client.log_batch(info.parent_run_id, params=fresh)
     for key in changed:
         client.set_tag(info.parent_run_id, f"ribray.now.{key}", str(params[key])[:5000])
+    eval_sets = [name for name in str(params.get("eval_sets", "")).split(", ") if name]
+    client.set_experiment_tag(info.experiment_id, VIEW_TAG, headline_view(eval_sets))
     with tempfile.TemporaryDirectory() as folder:
         for name, text in artifacts.items():
             (Path(folder) / name).write_text(text)
             client.log_artifact(info.parent_run_id, str(Path(folder) / name))
+
+
+def headline_view(eval_sets: list[str]) -> str:
+    """The runs page's view as MLflow stores it: a column per eval set's final accuracy
+    (`metrics.`top1 R``, MLflow's column keys). The trials stay folded under the sweep's run:
+    MLflow 3.17 ignored a stored `runsExpanded` when checked in the browser."""
+    import json
+
+    columns = [f"metrics.`{top1_metric(name)}`" for name in eval_sets]
+    return json.dumps({"selectedColumns": columns})
 
 
 def sweep_tags(spec, layout) -> dict[str, str]:
@@ -188,11 +205,14 @@ def run_link(tracking_uri: str, experiment_id: str, run_id: str) -> str | None:
 
 
 def experiment_link(tracking_uri: str, experiment: str, base_url: str) -> str:
-    """The experiment's runs page in the MLflow UI, in its model-training view (MLflow 3
-    otherwise opens the GenAI overview)."""
+    """The experiment's runs page in the MLflow UI, in its model-training view (MLflow 3.17
+    takes the view from the URL's `workflowType`, else from what the browser last chose,
+    GenAI by default; the experiment's kind tag does not decide it) and, when the sweep wrote
+    one, in ribray's view of the headline metrics."""
     found = _client(tracking_uri).get_experiment_by_name(experiment)
     where = f"#/experiments/{found.experiment_id}/runs" if found is not None else "#/experiments"
-    return f"{base_url.rstrip('/')}/{where}?workflowType=machine_learning"
+    view = f"&viewStateShareKey={VIEW_KEY}" if found is not None and VIEW_TAG in found.tags else ""
+    return f"{base_url.rstrip('/')}/{where}?workflowType=machine_learning{view}"
 
 
 def end_sweep(info: TrackingInfo, status: str, summary: dict[str, float]) -> None:
