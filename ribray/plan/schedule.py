@@ -39,16 +39,9 @@ class PlanOrder:
         """The next trial to start (now handed out), or None while none is ready."""
         ready = self._next_ready()
         if ready is not None:
-            self._hand_out(ready)
+            self._ix_pending.discard(ready)
+            self._ix_early_started = self._ix_early_started or self.trials[ready].early
         return ready
-
-    def finish(self, plan_id: str) -> None:
-        """`plan_id` is done: the trials waiting on it may become ready."""
-        self._finish(plan_id)
-
-    def fail(self, plan_id: str) -> None:
-        """`plan_id` failed for good: everything downstream of it is blocked."""
-        self._fail(plan_id)
 
     # -- plan bookkeeping ----------------------------------------------------------------
     def _index(self, pending: list[str], done: set[str], failed: set[str], running: dict[str, str]) -> None:
@@ -104,11 +97,8 @@ class PlanOrder:
         # of the sweep while GPUs idle; ties keep plan order.
         return self._first(self._ix_longest)
 
-    def _hand_out(self, plan_id: str) -> None:
-        self._ix_pending.discard(plan_id)
-        self._ix_early_started = self._ix_early_started or self.trials[plan_id].early
-
-    def _finish(self, plan_id: str) -> None:
+    def finish(self, plan_id: str) -> None:
+        """`plan_id` is done: the trials waiting on it may become ready."""
         self.done.add(plan_id)
         for dependent in self._ix_dependents.get(plan_id, ()):
             if dependent in self._ix_pending:
@@ -116,7 +106,8 @@ class PlanOrder:
                 if not self._ix_unmet[dependent]:
                     self._push_ready(dependent)
 
-    def _fail(self, plan_id: str) -> None:
+    def fail(self, plan_id: str) -> None:
+        """`plan_id` failed for good: everything downstream of it is blocked."""
         self.failed.add(plan_id)
         self._block_downstream_of([plan_id])
 
@@ -128,10 +119,6 @@ class PlanOrder:
                 if dependent in self._ix_pending and dependent not in self._ix_blocked:
                     self._ix_blocked.add(dependent)
                     queue.append(dependent)
-
-    def first_early_started(self) -> bool:
-        """Until then plan order, so the first cell's interpolations become ready early."""
-        return self._ix_early_started
 
     def _deps_done(self, plan_id: str) -> bool:
         return all(d in self.done for d in self.trials[plan_id].depends_on)

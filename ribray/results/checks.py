@@ -87,24 +87,20 @@ class ShardIndex:
         """({shard file name: identity} of the whole shards, {name: why not whole} of the others):
         the index's answer where it has seen a shard as it is now, a footer read for the rest; the
         index is rewritten when the answer differs from what it held."""
-        listed = results.list_file_infos(".parquet")
+        stamps = {name: _stamp(info) for name, info in results.list_file_infos(".parquet")}
         known = self._load()
-        fresh = [(name, info) for name, info in listed if known.get(name, (None,))[0] != _stamp(info)]
+        fresh = [name for name, stamp in stamps.items() if stamp is None or known.get(name, (None,))[0] != stamp]
         with ThreadPoolExecutor(max_workers=1 if results.is_local else SCAN_THREADS) as pool:
-            scans = dict(zip((n for n, _ in fresh), pool.map(lambda pair: _scan(results.child(pair[0])), fresh),
-                             strict=True))
+            scans = dict(zip(fresh, pool.map(lambda name: _scan(results.child(name)), fresh), strict=True))
         whole, broken, entries = {}, {}, {}
-        for name, info in listed:
-            if name in scans:
-                problem, identity = scans[name]
-                if problem is not None:
-                    broken[name] = problem
-                    continue
-            else:
-                identity = known[name][1]
+        for name, stamp in stamps.items():
+            problem, identity = scans[name] if name in scans else (None, known[name][1])
+            if problem is not None:
+                broken[name] = problem
+                continue
             whole[name] = identity
-            if _stamp(info) is not None:
-                entries[name] = (_stamp(info), identity)
+            if stamp is not None:
+                entries[name] = (stamp, identity)
         if entries != known:
             self._save(entries)
         return whole, broken

@@ -121,3 +121,17 @@ def test_an_index_that_is_not_ribray_s_costs_one_full_scan_and_is_rewritten(tmp_
         monkeypatch.undo()
     read = _counting_scans(monkeypatch)
     assert list(verified_done(results, index=index)) == ["t1"] and read == []
+
+
+def test_a_shard_listed_without_a_time_is_read_at_every_start(tmp_path, monkeypatch):
+    import pyarrow.fs as pafs
+
+    results, index = Location(str(tmp_path / "results")), Location(str(tmp_path / "shard-index.json"))
+    write_shard(results, "t1", ROWS)
+    verified_done(results, index=index)
+    untimed = [(name, pafs.FileInfo(info.path, pafs.FileType.File, size=info.size))
+               for name, info in results.list_file_infos(".parquet")]
+    monkeypatch.setattr(Location, "list_file_infos", lambda self, suffix="": untimed)
+    read = _counting_scans(monkeypatch)
+    assert list(verified_done(results, index=index)) == ["t1"] and list(verified_done(results, index=index)) == ["t1"]
+    assert read == ["t1.parquet", "t1.parquet"]
