@@ -60,16 +60,17 @@ def apply_overrides(raw: dict, overrides: tuple[Override, ...]) -> dict:
     in place: a mapping the YAML shares through an alias (`*defaults`) keeps its other uses."""
     result = dict(raw)
     for override in overrides:
-        result = _set(result, override.path, override.value, override, 0)
+        result = _set(result, override, 0)
     return result
 
 
-def _set(node: Any, path: tuple[str, ...], value: Any, override: Override, depth: int) -> Any:
-    """A copy of `node` with `value` at `path` (node is the mapping or list at override.path[:depth])."""
-    part, rest = path[0], path[1:]
+def _set(node: Any, override: Override, depth: int) -> Any:
+    """A copy of `node` (the mapping or list at override.path[:depth]) with the override's value
+    at the rest of its path."""
+    part, last = override.path[depth], depth == len(override.path) - 1
     if isinstance(node, dict):
         copied = dict(node)
-        copied[part] = value if not rest else _set(_or_mapping(copied.get(part)), rest, value, override, depth + 1)
+        copied[part] = override.value if last else _set(_or_mapping(copied.get(part)), override, depth + 1)
         return copied
     if isinstance(node, list):
         if not _INDEX.match(part) or int(part) >= len(node):
@@ -79,7 +80,7 @@ def _set(node: Any, path: tuple[str, ...], value: Any, override: Override, depth
                             f"({where}=[...])")
         copied = list(node)
         index = int(part)
-        copied[index] = value if not rest else _set(_or_mapping(copied[index]), rest, value, override, depth + 1)
+        copied[index] = override.value if last else _set(_or_mapping(copied[index]), override, depth + 1)
         return copied
     where = ".".join(override.path[:depth])
     raise SpecError(f"the override {override.text!r}: {where} is {node!r}, not a mapping or a list, so it has no "
