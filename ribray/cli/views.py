@@ -25,7 +25,7 @@ def plan_json(spec, plan, throughput_file: str | None = None, done: set[str] = f
     if price is not None and spec.resources.gpu:
         held = gpus * extra["schedule"]["wall_hours"] if "schedule" in extra else None
         extra["cost"] = {"usd_per_gpu_hour": price.usd, "price_of": price.what,
-                         "usd_gpu_hours": round(price.usd * _hours_to_run(plan, cost, done) * spec.resources.gpu, 2),
+                         "usd_gpu_hours": round(price.usd * _hours_to_run(cost, done) * spec.resources.gpu, 2),
                          **({"usd_gpus_held": round(price.usd * held, 2)} if held is not None else {})}
     trials = [t.to_config() | {"label": t.label, "gpu_hours": round(cost.by_trial[t.trial_id], 4),
                                "done": t.trial_id in done} for t in plan.trials]
@@ -116,7 +116,7 @@ def _busy_share(found, gpus: int, gpu_per_trial: float) -> float:
     return found.busy * gpu_per_trial / (gpus * found.makespan) if found.makespan else 1.0
 
 
-def _hours_to_run(plan, cost, done: set[str]) -> float:
+def _hours_to_run(cost, done: set[str]) -> float:
     return sum(h for trial_id, h in cost.by_trial.items() if trial_id not in done)
 
 
@@ -133,7 +133,7 @@ def schedule_lines(spec, plan, cost, throughput, done: set[str], gpus: int | Non
                      f"{len(found.spans)} trial(s) to run, GPUs busy {100 * _busy_share(found, gpus, spec.resources.gpu):.0f} % "
                      "(the sweep's order simulated over the estimated durations, dependencies included; the start-up "
                      "of Ray and of each trial's worker not included)")
-    gpu_hours = _hours_to_run(plan, cost, done) * spec.resources.gpu
+    gpu_hours = _hours_to_run(cost, done) * spec.resources.gpu
     for each in [price] if price is not None else list(GPU_PRICES.values()):
         line = f"cost at ${each.usd:g} per GPU-hour ({each.what}): "
         if held is not None:

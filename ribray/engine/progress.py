@@ -82,32 +82,29 @@ class Progress(Callback):
         if (getattr(trial, "last_result", None) or {}).get(FAILED_FOR_GOOD):  # ended without an error: not retried
             self._finish(trial)
             self.failed_ids.append(_plan_id(trial))
-            self._settle(_plan_id(trial))
             self._print(f"FAILED   {_label(trial)} (for good, not retried; see the summary)")
             return
         before = _plan_id(trial) in self.finished  # restored, it found its shard: counted already
         self._finish(trial, timed=not before)
         self.finished.add(_plan_id(trial))
-        self._settle(_plan_id(trial))
         self._print(f"finished {_label(trial)}" + (" (before the interruption)" if before else ""))
 
     def on_trial_error(self, iteration, trials, trial, **info):
         if self._has_shard(trial):  # finished before an interruption; Tune, restoring it, finds
             self._finish(trial, timed=False)  # its checkpoint gone
             self.finished.add(_plan_id(trial))
-            self._settle(_plan_id(trial))
             self._print(f"finished {_label(trial)} (before the interruption)")
             return
         self._finish(trial)
         self.failed_ids.append(_plan_id(trial))
-        self._settle(_plan_id(trial))
         self._print(f"FAILED   {_label(trial)} (after retries; see the summary)")
 
     def on_trial_recover(self, iteration, trials, trial, **info):
         self._print(f"retrying {_label(trial)} from its last checkpoint")
 
     def _finish(self, trial, timed: bool = True) -> None:
-        """No longer running; `timed`: its duration counts for the ETA."""
+        """No longer running, its work no longer left to do; `timed`: its duration counts for the ETA."""
+        self._settle(_plan_id(trial))
         start = self.running.pop(_plan_id(trial), None)
         if start is not None and timed:
             self.durations.append(time.monotonic() - start)
