@@ -272,7 +272,7 @@ def _context(spec, layout: SweepLayout, plan: Plan, fingerprints: dict[str, str]
     try:
         tracking = start_sweep(tracking_uri, spec.mlflow.experiment or spec.name, spec.name,
                                artifacts, sweep_tags(spec, layout))
-        describe_sweep(tracking, sweep_params(spec, plan), {"spec.yaml": spec_text(spec)})
+        describe_sweep(tracking, sweep_params(spec, plan), {"spec.yaml": spec_text(spec)}, spec.resolved_eval_sets())
     except Exception as error:  # noqa: BLE001 - the sweep runs without MLflow, with a warning
         print(f"warning: {tracking_failure(tracking_uri, error)}; results still go to Parquet; "
               "run `ribray mlflow sync` later")

@@ -99,8 +99,10 @@ def start_sweep(tracking_uri: str, experiment: str, sweep: str, artifact_root: s
     return TrackingInfo(tracking_uri, experiment_id, parent)
 
 
-def describe_sweep(info: TrackingInfo, params: dict[str, object], artifacts: dict[str, str]) -> None:
-    """The sweep's parent run: what it runs (params) and its spec (artifacts: name -> text)."""
+def describe_sweep(info: TrackingInfo, params: dict[str, object], artifacts: dict[str, str],
+                   eval_sets: list[str]) -> None:
+    """The sweep's parent run: what it runs (params) and its spec (artifacts: name -> text); the
+    experiment's view: a column per eval set's final accuracy."""
     import tempfile
     from pathlib import Path
 
@@ -114,7 +116,6 @@ def describe_sweep(info: TrackingInfo, params: dict[str, object], artifacts: dic
         client.log_batch(info.parent_run_id, params=fresh)
     for key in changed:
         client.set_tag(info.parent_run_id, f"ribray.now.{key}", str(params[key])[:5000])
-    eval_sets = [name for name in str(params.get("eval_sets", "")).split(", ") if name]
     client.set_experiment_tag(info.experiment_id, VIEW_TAG, headline_view(eval_sets))
     with tempfile.TemporaryDirectory() as folder:
         for name, text in artifacts.items():

@@ -140,7 +140,7 @@ def test_the_link_opens_the_sweeps_view_of_its_headline_metrics(tmp_path):
     assert experiment_link(uri, "s", "http://127.0.0.1:5000") == \
         "http://127.0.0.1:5000/#/experiments?workflowType=machine_learning"  # no sweep yet
     info = start_sweep(uri, "s", "s", None, {})
-    describe_sweep(info, {"eval_sets": "imagenet_val, imagenet_r, imagenet_sketch"}, {})
+    describe_sweep(info, {}, {}, ["imagenet_val", "imagenet_r", "imagenet_sketch"])
     tags = MlflowClient(uri).get_experiment_by_name("s").tags
     assert tags["mlflow.experimentKind"] == "custom_model_development"
     assert json.loads(tags["mlflow.sharedViewState.ribray"]) == {
