@@ -170,7 +170,7 @@ def _downloads(missing: list[tuple[int, str, str]], notes: list[str]) -> list[st
     from ribray.models.hub import server_problem
     from ribray.models.resolve import weights_advice, weights_url
 
-    by_origin: dict[str, list[str]] = {}  # server -> the models it serves, as shown
+    by_origin: dict[str, list[tuple[str, str]]] = {}  # server -> the models it serves: (name, as shown)
     problems, origins, unserved = [], {}, []
     for i, name, problem in missing:
         url = weights_url(name)
@@ -180,15 +180,16 @@ def _downloads(missing: list[tuple[int, str, str]], notes: list[str]) -> list[st
         size = state_bytes(name)
         origin = url.split("/", 3)[2]
         origins.setdefault(origin, url)
-        by_origin.setdefault(origin, []).append(f"models.{i} {name}" + (f" ({size / 2**20:,.0f} MiB)" if size else ""))
-    for origin, shown in by_origin.items():
-        why = server_problem(origins[origin])
+        by_origin.setdefault(origin, []).append(
+            (name, f"models.{i} {name}" + (f" ({size / 2**20:,.0f} MiB)" if size else "")))
+    for origin, served in by_origin.items():
+        why, shown = server_problem(origins[origin]), ", ".join(text for _, text in served)
         if why is None:
             notes.append(f"pretrained weights not cached, downloaded from {origin} (it answers) by the first trial that "
-                         f"builds each: {', '.join(shown)}")
+                         f"builds each: {shown}")
         else:
-            problems.append(f"models: pretrained weights not cached, and {why}: {', '.join(shown)}")
-            unserved += [entry.split(" ")[1] for entry in shown]
+            problems.append(f"models: pretrained weights not cached, and {why}: {shown}")
+            unserved += [name for name, _ in served]
     if unserved:
         problems.append(f"models: {weights_advice(unserved)}")
     return problems
