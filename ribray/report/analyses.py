@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from ribray.data import short_name
 from ribray.models.paper import paper_name
 from ribray.options import PRETRAINED
 from ribray.plan import CKA, FINETUNE, OTDD
@@ -14,7 +15,7 @@ from ribray.report.build import Report
 from ribray.report.figures import save_figure
 from ribray.report.robustness import Stat
 from ribray.report.sections import Section
-from ribray.report.tables import Grid, set_label, set_labels, slug
+from ribray.report.tables import Grid, set_labels, slug
 
 
 @dataclass
@@ -38,8 +39,8 @@ class CurvePlot:
                 epochs = sorted(by_epoch)
                 means = [sum(by_epoch[e]) / len(by_epoch[e]) for e in epochs]
                 style = "-" if eval_set == downstream else "--"
-                axes.plot(epochs, means, style, marker="o", markersize=3, label=set_label(eval_set))
-            axes.set_title(f"fine-tuned on {set_label(downstream)}", fontsize=9)
+                axes.plot(epochs, means, style, marker="o", markersize=3, label=short_name(eval_set))
+            axes.set_title(f"fine-tuned on {short_name(downstream)}", fontsize=9)
             axes.set_xlabel("epoch")
             axes.set_ylabel("top-1 (%)")
             axes.legend(fontsize=6)

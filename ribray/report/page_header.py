@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from html import escape
 
+from ribray.data import short_name
 from ribray.report.build import Report
 from ribray.report.provenance import Provenance, short_fingerprint
 from ribray.report.sections import Section
-from ribray.report.tables import set_label
 
 
 def anchor(name: str) -> str:
@@ -74,7 +74,7 @@ def datasets_html(report: Report) -> str:
         generated = {True: "<strong>generated</strong>", False: "real (no fake marker)", None: "not recorded"}[
             found.generated if found else None]
         role = "RI set" if name in report.scope.rib_sets else "not in RI"
-        rows.append(f"<tr><td>{escape(set_label(name))}</td><td>{escape(name)}</td><td>{escape(prints)}</td>"
+        rows.append(f"<tr><td>{escape(short_name(name))}</td><td>{escape(name)}</td><td>{escape(prints)}</td>"
                     f"<td>{generated}</td><td>{role}</td></tr>")
     return ("<div class='scroll'><table class='datasets'><thead><tr><th>set</th><th>id</th><th>data fingerprint</th>"
             f"<th>images</th><th>role</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>")

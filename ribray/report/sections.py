@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from ribray.data import short_name
 from ribray.report.build import Report
-from ribray.report.tables import Grid, accuracy_grid, model_labels, ri_grid, set_label, summary_grids
+from ribray.report.tables import Grid, accuracy_grid, model_labels, ri_grid, summary_grids
 
 
 class Plot(Protocol):
@@ -37,7 +38,7 @@ def summary_sections(report: Report) -> list[Section]:
     scope = report.scope
     seeds = ", ".join("-" if s is None else str(s) for s in scope.seeds)
     text = [f"{len(scope.models)} pretrained model(s), {len(scope.downstream)} downstream set(s) "
-            f"({', '.join(map(set_label, scope.downstream)) or 'none'}), {len(scope.methods)} method(s), "
+            f"({', '.join(map(short_name, scope.downstream)) or 'none'}), {len(scope.methods)} method(s), "
             f"seed(s) {seeds}; values are mean ± std over seeds when there are several."]
     return [Section("Across pretrained models", grids=summary_grids(report), text=text)]
 

@@ -74,16 +74,12 @@ def model_labels(report: Report) -> dict[str, str]:
     return {model: paper_name(model) for model in report.scope.models}
 
 
-def set_label(eval_set: str) -> str:
-    """An eval set as tables and figures show it: its short name (R, Sketch, IN-1K), the one
+def set_labels(*groups) -> dict[str, str]:
+    """Eval sets as tables and figures show them: their short names (R, Sketch, IN-1K), the ones
     MLflow's metrics use; the id stays in CSV and in the page's tooltips and set list."""
     from ribray.data import short_name
 
-    return short_name(eval_set)
-
-
-def set_labels(*groups) -> dict[str, str]:
-    return {name: set_label(name) for group in groups for name in group}
+    return {name: short_name(name) for group in groups for name in group}
 
 
 def mri_grid(report: Report) -> Grid:

@@ -296,16 +296,11 @@ def find_trial_run(client, experiment_id: str, trial_id: str) -> str | None:
     return runs[0].info.run_id if runs else None
 
 
-def set_name(eval_set: str) -> str:
-    """An eval set's short name (R, Sketch, IN-1K), so MLflow's narrow columns tell them apart."""
-    from ribray.data import short_name
-
-    return short_name(eval_set)
-
-
 def top1_metric(eval_set: str, part: str = "") -> str:
     """`top1 R`, `top1 C/fog/5`: a final (or, prefixed `curve`, learning-curve) accuracy."""
-    return f"top1 {set_name(eval_set)}" + (f"/{part}" if part else "")
+    from ribray.data import short_name  # R, Sketch, IN-1K: MLflow's narrow columns tell them apart
+
+    return f"top1 {short_name(eval_set)}" + (f"/{part}" if part else "")
 
 
 def final_metrics(rows: list[dict]) -> dict[str, float]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from itertools import combinations
 
+from ribray.data import short_name
 from ribray.plan import OtddTrial
-from ribray.results.tracking import set_name
 from ribray.trials import runs
 from ribray.trials.common import Outcome, base_model, probe_batches
 from ribray.trials.context import TrialContext
@@ -34,5 +34,5 @@ def run(trial: OtddTrial, ctx: TrialContext) -> Outcome:
         distance = otdd(*features[first], *features[second], max_samples=options.max_images,
                         method=options.method, reg=options.reg)
         rows.append({"downstream": first, "eval_set": second, "value": float(distance)})
-        ctx.run_log.log_metrics({f"otdd {set_name(first)}-{set_name(second)}": float(distance)})
+        ctx.run_log.log_metrics({f"otdd {short_name(first)}-{short_name(second)}": float(distance)})
     return Outcome(final=[], analysis=rows)
