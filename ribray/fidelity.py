@@ -42,7 +42,14 @@ class Deviation:
     ribray: str  # what `fidelity: ribray` does
     reference: str  # what the reference code does
     effect: str  # measured (with the command) or estimated
+    concerns: str  # what results it touches (`CONCERNS`): the report lists it only where they hold that
     switched: bool = True  # `fidelity: reference` reproduces the reference's behaviour
+
+
+# What a deviation can concern: the results a report holds none of are named "no <this>"
+CONCERNS = {"evaluation": "evaluations", "objectnet": "ObjectNet evaluations", "training": "fine-tunes",
+            "objectnet_training": "fine-tunes on ObjectNet", "resnet50": "ResNet-50 of the paper",
+            "otdd": "OTDD analyses"}
 
 
 DEVIATIONS: tuple[Deviation, ...] = (
@@ -53,27 +60,27 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "swimming trunks, skirt, jeans, binder, iron) silently reuse the previous class's id",
         "estimated: the 8 colliding classes are ~7% of ObjectNet's images and are nearly always scored "
         "wrong by the reference, so ribray's ObjectNet accuracies are a few points above the paper's; "
-        "RI / mRI move by that change over n - 1 = 7 sets"),
+        "RI / mRI move by that change over n - 1 = 7 sets", concerns="objectnet"),
     Deviation(
         "Evaluation precision",
         "bf16 autocast on CUDA (fp32 on CPU)",
         "fp32",
         "measured on CPU (EfficientNet-Lite0, ImageNet-1K weights, 100 views of real photographs, bf16 vs "
         "fp32 autocast): {bf16_flips} top-1 flips, max logit difference {bf16_max_logit:.3f} "
-        "(`python -m benchmarks.fidelity`; docs/benchmarks.md)"),
+        "(`python -m benchmarks.fidelity`; docs/benchmarks.md)", concerns="evaluation"),
     Deviation(
         "Training precision",
         "bf16 autocast on CUDA (fp32 on CPU), no loss scaling",
         "fp16 autocast with a GradScaler",
         "not measured (needs GPU fine-tunes); expected within seed noise: both are mixed precision "
-        "with fp32 weights"),
+        "with fp32 weights", concerns="training"),
     Deviation(
         "ResNet-50 preprocessing",
         "timm's config for resnet50.tv2_in1k: bilinear resize to 232 px, center crop 224",
         "torchvision's Resize(256) + CenterCrop(224)",
         "measured on CPU (EfficientNet-Lite0 as the classifier, 100 views of real photographs, 256/224 vs "
         "232/224 bilinear resize + crop): {resize_flips} top-1 flips (`python -m benchmarks.fidelity`); the "
-        "ResNet-50's own flips need its weights (not measured here)"),
+        "ResNet-50's own flips need its weights (not measured here)", concerns="resnet50"),
     Deviation(
         "OTDD estimator",
         "exact OT (network simplex) on at most 2,000 class-balanced images per set, "
@@ -81,20 +88,20 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "the otdd library's defaults: debiased Sinkhorn divergence, entropic regularisation 0.1, "
         "cost (||x - x'||^2 + W2^2) / 2, up to 10,000 samples, classes with < 2 samples dropped",
         "different estimators: values are on different scales (the otdd cost is half ribray's) and "
-        "only their order across set pairs is comparable"),
+        "only their order across set pairs is comparable", concerns="otdd"),
     Deviation(
         "ObjectNet as the fine-tuning set",
         "trained with the same scoring it is evaluated with (masked logits)",
         "its published path trains 1000-way unmasked on labels 0..104 (its mask table is keyed "
         "'objectnet-v2', the loader 'objectnet'), i.e. on ImageNet's first 105 classes",
         "not reproduced in either mode: it trains on the wrong classes; the paper's fine-tuned-on-"
-        "ObjectNet row is not comparable", switched=False),
+        "ObjectNet row is not comparable", concerns="objectnet_training", switched=False),
     Deviation(
         "OTDD class statistics",
         "class Gaussians from the same (at most max_images) images the transport uses",
         "the otdd library's class Gaussians come from every image of both sets",
         "not reproduced (it would extract features of every image, 3.75M for ImageNet-C, for one "
-        "analysis); its effect is not measured", switched=False),
+        "analysis); its effect is not measured", concerns="otdd", switched=False),
 )
 
 # Measured by `python -m benchmarks.fidelity` (docs/benchmarks.md); filled into DEVIATIONS' effects

@@ -35,12 +35,19 @@ PAPER_MODELS = (
 REFERENCE_PREPROCESSING = {"resnet50_tv2": {"crop_pct": 0.875, "interpolation": "bilinear", "crop_mode": "center"}}
 
 
-def reference_data_config(model: str, data_config: dict) -> dict:
-    """`data_config` (timm's keys) as the reference code preprocesses `model` (alias or source)."""
+def reference_preprocessing(model: str) -> dict | None:
+    """How the reference code preprocesses `model` (alias or source) where it differs from
+    timm's config for the same weights; None where it does not."""
     for entry in PAPER_MODELS:
         if model in (entry.alias, entry.source) and entry.alias in REFERENCE_PREPROCESSING:
-            return {**data_config, **REFERENCE_PREPROCESSING[entry.alias]}
-    return data_config
+            return REFERENCE_PREPROCESSING[entry.alias]
+    return None
+
+
+def reference_data_config(model: str, data_config: dict) -> dict:
+    """`data_config` (timm's keys) as the reference code preprocesses `model` (alias or source)."""
+    changed = reference_preprocessing(model)
+    return {**data_config, **changed} if changed else data_config
 
 
 def paper_model(alias: str) -> PaperModel:

@@ -11,6 +11,7 @@ from ribray.data import RIB_SETS
 from ribray.errors import RibrayError
 from ribray.fidelity import RIBRAY
 from ribray.plan import FINETUNE
+from ribray.report.deviations import concerns_of
 from ribray.report.missing import Missing, find_missing, pretrained_gaps
 from ribray.report.provenance import Provenance, provenance_of
 from ribray.report.robustness import (
@@ -65,6 +66,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     analysis_rows: list[dict] = field(default_factory=list)  # learning-curve points, CKA, OTDD
     fidelity: str = RIBRAY  # the results' mode (ribray.fidelity), 'mixed' with allow_mixed
+    concerns: frozenset[str] | None = None  # what the results hold (report.deviations); None: unknown, all
     provenance: Provenance | None = None  # where the numbers come from (the same for every train subset)
 
     def complete_ri_cells(self, model: str, method: str) -> int:
@@ -119,8 +121,9 @@ def build_reports(results: Any, spec=None, allow_mixed: bool = False) -> list[Re
     used = set(accuracies["trial_id"].dropna()) | {r["trial_id"] for report in reports for r in report.analysis_rows}
     eval_sets = list(dict.fromkeys(s for report in reports for s in report.scope.eval_sets))
     found = provenance_of(rows, used, eval_sets)
+    concerns = concerns_of(rows[rows["trial_id"].isin(used)])
     for report in reports:
-        report.provenance = found
+        report.provenance, report.concerns = found, concerns
     return reports
 
 

@@ -75,7 +75,7 @@ def render_html(report: Report, sections: list[Section], title: str, links: list
         parts.append(f"<p>Other reports: {items}</p>")
     parts.append(page_header(report, sections, _has_problems(report), drawn))
     parts.append(_problems(report))
-    parts.append(deviations_html(report.fidelity))
+    parts.append(deviations_html(report.fidelity, report.concerns))
     parts.append(_definition(report))
     if left_out:
         parts.append(f"<p class='files'>{left_out} figure(s) are not drawn (their tables are here); "

@@ -115,7 +115,7 @@ def report_markdown(report: Report, sections: list[Section], title: str) -> str:
     if report.missing:
         parts += [f"**Missing: {len(report.missing)} trial(s)** (see missing.csv)", ""]
     parts += [f"- {note}" for note in report.notes] + ([""] if report.notes else [])
-    box = deviations_text(report.fidelity)
+    box = deviations_text(report.fidelity, report.concerns)
     parts += [f"## {box[0].rstrip(':')}", "", *box[1:], ""]
     parts += ["## Definitions", "", f"$$ {RI_LATEX} $$", "", "where", ""]
     parts += [f"- `{symbol}`: {meaning}" for symbol, meaning in ri_symbols(report.scope)] + [""]
@@ -167,7 +167,7 @@ def report_json(report: Report) -> dict:
         "imagenet_accuracy": _cells_json(report.imagenet_accuracy),
         "missing": [item.to_json() for item in report.missing],
         "notes": list(report.notes),
-        "fidelity": report.fidelity, "deviations": deviation_items(report.fidelity),
+        "fidelity": report.fidelity, "deviations": deviation_items(report.fidelity, report.concerns),
         "provenance": report.provenance.to_json() if report.provenance is not None else None,
     }
 
@@ -201,7 +201,7 @@ def summary_text(reports: list[Report], out: Path | None = None) -> str:
                 lines.append(f"  ... and {len(report.missing) - MISSING_SHOWN} more (see missing.csv)")
         lines += [f"Note: {note}" for note in report.notes] + [""]
     if reports:
-        lines += [*deviations_text(reports[0].fidelity), ""]
+        lines += [*deviations_text(reports[0].fidelity, reports[0].concerns), ""]
     if reports and reports[0].provenance is not None:
         lines += [f"{what}: {value}" for what, value in reports[0].provenance.facts() if what != "written"] + [""]
         lines += _warning_lines(reports[0].provenance)

@@ -25,7 +25,7 @@ REQUIRED_COLUMNS = ("kind", "model", "method", "eval_set", "top1")
 COLUMNS = (*REQUIRED_COLUMNS, "trial_id", "spec_hash", "alpha", "downstream", "seed",
            "train_subset", "final", "finished_at", "epoch", "layer", "value", "decode", "eval_precision",
            "method_label", "rib", "data_fingerprint", "data_generated", "train_generated", "model_weights",
-           "fidelity", "ribray_version", "git_sha")  # the last ones: the report's provenance (ribray.report.provenance)
+           "fidelity", "ribray_version", "git_sha", "model_name")  # from data_fingerprint on: provenance and deviations
 NUMBERS = ("top1", "alpha", "value")  # float64 columns, NaN where missing; every other column: objects, None
 # One final accuracy (percent) of one trial on one eval set per row; `method` is the table label.
 ACCURACY_COLUMNS = (

@@ -35,5 +35,5 @@ def test_a_reference_sweep_records_its_mode_and_reports_its_deviations(ray_clust
     assert objectnet_rows and all(r["rib"] for r in objectnet_rows)  # the RIB set: RI uses it
     outcome = CliRunner().invoke(report, [str(sweep_dir(spec).path), "--out", str(tmp_path / "out")])
     assert outcome.exit_code == 0, outcome.output
-    assert "Deviations from the reference code (fidelity: reference; 2 of 7 differ" in outcome.output
+    assert "Deviations from the reference code (fidelity: reference; 1 of 4 differ" in outcome.output
     assert "- ObjectNet scoring: as the reference" in outcome.output

@@ -163,15 +163,37 @@ def test_mixed_fidelity_modes_are_refused_naming_both_unless_allowed(tmp_path):
     assert allowed.exit_code == 0 and "Note: mixed fidelity modes: fidelity reference" in allowed.output
 
 
-@pytest.mark.parametrize("fidelity, differ", [("ribray", "7 of 7 differ"), ("reference", "2 of 7 differ")])
+@pytest.mark.parametrize("fidelity, differ", [("ribray", "2 of 2 differ"), ("reference", "0 of 2 differ")])
 def test_the_report_prints_the_deviations_of_its_mode(tmp_path, fidelity, differ):
     write_pretrained(tmp_path, fidelity=fidelity)
-    write_matrix(tmp_path, "ft", fidelity=fidelity)
+    write_matrix(tmp_path, "ft", fidelity=fidelity)  # fine-tunes of a ViT on V2, A and R: no ObjectNet, no OTDD
     outcome = _run(tmp_path, "--out", tmp_path / "out")
     assert outcome.exit_code == 0, outcome.output
     assert f"Deviations from the reference code (fidelity: {fidelity}; {differ}" in outcome.output
-    assert "- Evaluation precision: " in outcome.output
+    assert "- Evaluation precision: " in outcome.output and "- Training precision: " in outcome.output
+    assert ("- Not in these results: ObjectNet scoring (no ObjectNet evaluations); ResNet-50 preprocessing "
+            "(no ResNet-50 of the paper); OTDD estimator (no OTDD analyses); ObjectNet as the fine-tuning set "
+            "(no fine-tunes on ObjectNet); OTDD class statistics (no OTDD analyses)") in outcome.output
+    assert "- ObjectNet scoring:" not in outcome.output
     html = (tmp_path / "out" / "report.html").read_text()
     assert "<h2>Deviations from the reference code</h2>" in html and f"fidelity: {fidelity}" in html
+    assert "<p>Not in these results: ObjectNet scoring (no ObjectNet evaluations);" in html
     report = json.loads((tmp_path / "out" / "report.json").read_text())
-    assert report["fidelity"] == fidelity and len(report["deviations"]) == 7
+    assert report["fidelity"] == fidelity
+    assert [d["topic"] for d in report["deviations"]] == ["Evaluation precision", "Training precision"]
+
+
+def test_the_deviations_box_lists_objectnet_and_resnet50_where_the_results_hold_them(tmp_path):
+    resnet = "resnet50.tv2_in1k"
+    matrix = {"objectnet": {"imagenet_val": 70.0, "imagenet_v2": 60.0, "objectnet": 50.0}}
+    write_pretrained(tmp_path, model=resnet, accuracies={"imagenet_val": 80.0, "imagenet_v2": 70.0, "objectnet": 40.0},
+                     model_name=resnet)
+    write_matrix(tmp_path, "ft", matrix=matrix, model=resnet, model_name=resnet)
+    outcome = _run(tmp_path, "--out", tmp_path / "out")
+    assert outcome.exit_code == 0, outcome.output
+    assert "(fidelity: ribray; 5 of 5 differ" in outcome.output
+    for topic in ("ObjectNet scoring", "Evaluation precision", "Training precision", "ResNet-50 preprocessing",
+                  "ObjectNet as the fine-tuning set"):
+        assert f"- {topic}: here " in outcome.output
+    assert ("- Not in these results: OTDD estimator (no OTDD analyses); OTDD class statistics (no OTDD analyses)"
+            in outcome.output)
