@@ -105,8 +105,8 @@ def _run(spec, plan: Plan, layout: SweepLayout, started: float, resume: bool, ra
         return SweepSummary(len(plan), len(done), len(done))
     if resume:
         check_still_planned(Location(previous), plan, finished)
-    for name in layout.failed.list_files(".txt"):  # failed for good in an earlier run: try again now
-        layout.failed.child(name).delete()
+    for note in layout.failed_notes():  # failed for good in an earlier run: try again now
+        note.delete()
     start_ray(ray_address.address, ray_address.connect_timeout_s)
     check_resources_fit(spec.resources, embedded=ray_address.address is None, echo=echo)  # before anything is written
     run = _Run(spec, plan, layout, _context(spec, layout, plan, fingerprints), max_concurrent,
@@ -252,9 +252,9 @@ def _changed_inputs(plan: Plan, layout: SweepLayout, fingerprints: dict[str, str
                               "run them again (their shards and weights are moved to .set-aside/ folders, not "
                               f"deleted), {other_way}")
         for trial_id in changed:
-            set_aside(layout.results.child(f"{trial_id}.parquet"))
+            set_aside(layout.shard(trial_id))
             key = getattr(by_id[trial_id], "weights_key", None)
-            weights = layout.weights.child(f"{key}.safetensors") if key else None
+            weights = layout.weights_file(key) if key else None
             if weights is not None and weights.exists():
                 set_aside(weights)
         echo(f"{len(changed)} trial(s) run again ({flag}: their old results are in .set-aside/):\n  {shown}{more}")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ribray.errors import RibrayError
-from ribray.results.layout import REPORT, SweepTarget, resolve_target
+from ribray.results.layout import REPORT, SweepTarget, resolve_target, shard_names
 from ribray.storage import Location
 
 
@@ -45,7 +45,7 @@ def _loose_shards(target: str) -> Location | None:
     if "://" not in target and not Path(target).is_dir():
         return None
     location = Location(target if "://" in target else str(Path(target).resolve()))
-    return location if location.list_files(".parquet") else None
+    return location if shard_names(location) else None
 
 
 def load_results(source: ReportSource):
