@@ -208,7 +208,7 @@ def _ended(result) -> bool:
 
 def _dataset_folders(spec) -> dict[str, Path]:
     """Every dataset the spec reads, and its folder."""
-    from ribray.data.check import dataset_folder
+    from ribray.data import dataset_folder
 
     return {n: dataset_folder(spec.data.root, n, dict(spec.data.folders)) for n in sorted(spec.datasets_read())}
 
