@@ -109,7 +109,7 @@ def _run(spec, plan: Plan, layout: SweepLayout, started: float, resume: bool, ra
         note.delete()
     start_ray(ray_address.address, ray_address.connect_timeout_s)
     check_resources_fit(spec.resources, embedded=ray_address.address is None, echo=echo)  # before anything is written
-    run = _Run(spec, plan, layout, _context(spec, layout, plan, fingerprints), max_concurrent,
+    run = _Run(spec, plan, layout, _context(spec, layout, plan, fingerprints, echo), max_concurrent,
                faults.from_environment())
     if previous is not None and not resume:
         _suggest_resume(Location(previous), finished | rerun, echo)
@@ -123,7 +123,7 @@ def _run(spec, plan: Plan, layout: SweepLayout, started: float, resume: bool, ra
     summary.not_run = [t for t in summary.not_run if t not in summary.failed]
     _prune_checkpoints(layout, echo)
     ShardIndex(layout.shard_index, echo).scan(layout.results)  # this run's shards: the next start reads none
-    _close_tracking(run.context.tracking, summary)
+    _close_tracking(run.context.tracking, summary, echo)
     return summary
 
 
@@ -262,7 +262,7 @@ def _changed_inputs(plan: Plan, layout: SweepLayout, fingerprints: dict[str, str
     return rerun
 
 
-def _context(spec, layout: SweepLayout, plan: Plan, fingerprints: dict[str, str] | None = None) -> SweepContext:
+def _context(spec, layout: SweepLayout, plan: Plan, fingerprints: dict[str, str], echo) -> SweepContext:
     from ribray.data.fake import generated_sets
 
     layout.root.makedirs()
@@ -274,13 +274,13 @@ def _context(spec, layout: SweepLayout, plan: Plan, fingerprints: dict[str, str]
                                artifacts, sweep_tags(spec, layout))
         describe_sweep(tracking, sweep_params(spec, plan), {"spec.yaml": spec_text(spec)}, spec.resolved_eval_sets())
     except Exception as error:  # noqa: BLE001 - the sweep runs without MLflow, with a warning
-        print(f"warning: {tracking_failure(tracking_uri, error)}; results still go to Parquet; "
-              "run `ribray mlflow sync` later")
+        echo(f"warning: {tracking_failure(tracking_uri, error)}; results still go to Parquet; "
+             "run `ribray mlflow sync` later")
         tracking = None
     return SweepContext(sweep=spec.name, spec_hash=spec.spec_hash(), sweep_dir=layout.root.uri,
                         data_root=spec.data.root, data_folders=dict(spec.data.folders),
                         eval=spec.eval, tracking=tracking, scratch=layout.scratch,
-                        data_fingerprints=fingerprints or {}, generated=generated_sets(_dataset_folders(spec)),
+                        data_fingerprints=fingerprints, generated=generated_sets(_dataset_folders(spec)),
                         plugins=spec._plugins,
                         declared={f"datasets.{name}": d for name, d in spec.datasets.items()})
 
@@ -332,7 +332,7 @@ def _prune_checkpoints(layout: SweepLayout, echo) -> None:
              f"({redact(str(error))}); `ribray prune` does it later")
 
 
-def _close_tracking(tracking: TrackingInfo | None, summary: SweepSummary) -> None:
+def _close_tracking(tracking: TrackingInfo | None, summary: SweepSummary, echo) -> None:
     if tracking is None:
         return
     status = "FINISHED" if summary.complete else ("FAILED" if summary.failed else "KILLED")
@@ -340,4 +340,4 @@ def _close_tracking(tracking: TrackingInfo | None, summary: SweepSummary) -> Non
         end_sweep(tracking, status, {"trials_done": summary.done, "trials_failed": len(summary.failed),
                                      "trials_planned": summary.planned})
     except Exception as error:  # noqa: BLE001
-        print(f"warning: could not close the MLflow sweep run: {redact(str(error))}")
+        echo(f"warning: could not close the MLflow sweep run: {redact(str(error))}")
