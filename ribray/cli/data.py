@@ -114,8 +114,7 @@ def _from_spec(spec_path: str, root: str | None) -> tuple[str, list[str], dict[s
 def fake(root: str | None, spec_path: str | None, per_class: int, classes: int, size: int, datasets: str | None,
          c_per_class: int, seed: int) -> None:
     """Write small generated datasets in the real on-disk layouts under ROOT."""
-    from ribray.data import DATASETS, get_dataset
-    from ribray.data.check import dataset_folder
+    from ribray.data import DATASETS, dataset_folder, get_dataset
     from ribray.data.imagenet_c import can_corrupt
 
     folders = {}

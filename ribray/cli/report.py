@@ -39,17 +39,19 @@ def report(target: str, out: str | None, output_format: str, allow_mixed: bool, 
     if tolerance is not None and not compare:
         raise click.UsageError("--tolerance needs --compare")
     try:
-        from ribray.report import report_json, run_report, summary_text
-        from ribray.report.compare import compare_reports, comparison_json
+        from ribray.report import report_json, summary_text
+        from ribray.report.compare import comparison_json
         from ribray.report.reference import load_references
+        from ribray.report.source import resolve_source, write_reports_of
 
         reference = load_references(compare) if compare else None  # a bad file fails before reading results
-        reports, folder, files = run_report(target, out=out, allow_mixed=allow_mixed, figures=figures,
-                                            reference=reference, tolerance=tolerance, mlflow=_sweep_run(target))
+        source = resolve_source(target, out)  # TARGET resolved once: the report, its page and MLflow use it
+        written = write_reports_of(source, allow_mixed, figures, reference, tolerance,
+                                   mlflow=_sweep_run(source.sweep, target))
     except RibrayError as error:
         raise click.ClickException(str(error)) from None
-    comparison = compare_reports(reports, reference, tolerance) if reference is not None else None
-    logged = _log_to_mlflow(target, folder, reports[0])
+    reports, folder, files, comparison = written.reports, written.folder, written.files, written.comparison
+    logged = _log_to_mlflow(source.sweep, folder, reports[0])
     if output_format == "json":
         payload = {"out": str(folder), "html": str(folder / "report.html"), "mlflow_run": logged,
                    "files": [str(f) for f in files], "reports": [report_json(r) for r in reports]}
@@ -64,20 +66,15 @@ def report(target: str, out: str | None, output_format: str, allow_mixed: bool, 
             click.echo(f"and logged to the sweep's MLflow run {logged} (artifacts: report/)")
 
 
-def _sweep_run(target: str):
+def _sweep_run(sweep, target: str):
     """The sweep's parent run for the page's provenance (ribray.report.provenance.MlflowRun), when
-    TARGET is a sweep with an MLflow store; None otherwise. The report is written either way."""
-    from ribray.errors import RibrayError
+    TARGET is a sweep (`sweep`: its ribray.results.layout.SweepTarget; None for a folder of shards
+    outside any sweep) with an MLflow store; None otherwise. The report is written either way."""
     from ribray.report.provenance import MlflowRun
-    from ribray.results.layout import resolve_target
     from ribray.results.tracking import find_sweep_run, run_link
     from ribray.secrets import redact
 
-    try:
-        sweep = resolve_target(target)
-    except RibrayError:
-        return None
-    if not sweep.tracking_uri:
+    if sweep is None or not sweep.tracking_uri:
         return None
     try:
         found = find_sweep_run(sweep.tracking_uri, sweep.experiment, sweep.sweep)
@@ -87,16 +84,13 @@ def _sweep_run(target: str):
                      run_link(sweep.tracking_uri, *found) if found else None, redact(target))
 
 
-def _log_to_mlflow(target: str, folder, main) -> str | None:
-    """The report as artifacts of the sweep's parent run, where its MLflow store already has
-    one (a report never creates a store); the run id, or None."""
-    from ribray.errors import RibrayError
-    from ribray.results.layout import resolve_target
+def _log_to_mlflow(found, folder, main) -> str | None:
+    """The report as artifacts of the sweep's parent run (`found`: the sweep's SweepTarget; None
+    outside a sweep), where its MLflow store already has one (a report never creates a store);
+    the run id, or None."""
     from ribray.results.tracking import log_report
 
-    try:
-        found = resolve_target(target)
-    except RibrayError:
+    if found is None:
         return None
     try:
         return log_report(found.tracking_uri, found.experiment, found.sweep, folder, _headline(main))

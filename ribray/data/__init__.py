@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from pathlib import Path
 
 from ribray.data.base import CheckResult, DatasetEntry, Sample
 from ribray.registry import Registry
@@ -27,6 +28,14 @@ def register(cls: type[DatasetEntry]) -> type[DatasetEntry]:
 
 def get_dataset(name: str) -> DatasetEntry:
     return DATASETS.get(name)
+
+
+def dataset_folder(root: str | Path, name: str, folders: dict[str, str] | None = None) -> Path:
+    """Where dataset `name` lives: its entry in `folders` (the spec's data.folders), else its
+    registered folder under `root`. The one answer for the driver, its checks and the trials."""
+    if folders and name in folders:
+        return Path(folders[name])
+    return get_dataset(name).path(Path(root))
 
 
 def short_name(name: str) -> str:

@@ -11,21 +11,13 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ribray.data import get_dataset
+from ribray.data import dataset_folder, get_dataset
 from ribray.data.base import CheckResult
 from ribray.data.fake import generated_sets
 from ribray.data.folders import shortened
 from ribray.data.images import open_image, unreadable_reason
 from ribray.data.walk import walk_files
 from ribray.errors import DataError
-
-
-def dataset_folder(root: str | Path, name: str, folders: dict[str, str] | None = None) -> Path:
-    """Where dataset `name` lives: its entry in `folders` (as SweepContext reads it), else its
-    default folder under root."""
-    if folders and name in folders:
-        return Path(folders[name])
-    return get_dataset(name).path(Path(root))
 
 
 def check_datasets(root: str | Path, names: list[str], folders: dict[str, str] | None = None,

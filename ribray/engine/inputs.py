@@ -8,8 +8,7 @@ from __future__ import annotations
 from ribray.plan import Plan
 from ribray.results.checks import set_aside
 from ribray.results.layout import SweepLayout
-from ribray.results.store import shard_name
-from ribray.trials.weights import weights_location, weights_problem
+from ribray.trials.weights import weights_problem
 
 
 def rerun_producers_of_broken_weights(plan: Plan, layout: SweepLayout, done: set[str], echo) -> set[str]:
@@ -27,7 +26,7 @@ def rerun_producers_of_broken_weights(plan: Plan, layout: SweepLayout, done: set
     keys |= {t.weights_key: None for t in waiting if getattr(t, "weights_key", "") and t.weights_key not in keys}
     rerun = set()
     for key, producer in keys.items():
-        location = weights_location(layout.weights, key)
+        location = layout.weights_file(key)
         problem = weights_problem(location)
         if problem is None or (problem == "missing" and producer is None):
             continue
@@ -36,7 +35,7 @@ def rerun_producers_of_broken_weights(plan: Plan, layout: SweepLayout, done: set
         if producer is None:
             echo(f"warning: {location.uri}: {problem}; moved to .set-aside/, its fine-tune trains again")
             continue
-        set_aside(layout.results.child(shard_name(producer)))
+        set_aside(layout.shard(producer))
         rerun.add(producer)
         echo(f"warning: {location.uri}, the final weights of the finished trial {by_id[producer].label} "
              f"[{producer}], is {problem}; that trial runs again (its shard moved to .set-aside/) before the "

@@ -115,10 +115,10 @@ class Progress(Callback):
         trial_id = (trial.config or {}).get("trial_id")
         if results is None or trial_id is None:
             return False
-        from ribray.results.store import shard_name
+        from ribray.results.layout import shard_in
         from ribray.storage import Location
 
-        return Location(results).child(shard_name(trial_id)).exists()
+        return shard_in(Location(results), trial_id).exists()
 
     def _print(self, event: str) -> None:
         running = len(set(self.running) - self.finished)  # a restored trial that finds its shard: done

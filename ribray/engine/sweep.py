@@ -105,11 +105,11 @@ def _run(spec, plan: Plan, layout: SweepLayout, started: float, resume: bool, ra
         return SweepSummary(len(plan), len(done), len(done))
     if resume:
         check_still_planned(Location(previous), plan, finished)
-    for name in layout.failed.list_files(".txt"):  # failed for good in an earlier run: try again now
-        layout.failed.child(name).delete()
+    for note in layout.failed_notes():  # failed for good in an earlier run: try again now
+        note.delete()
     start_ray(ray_address.address, ray_address.connect_timeout_s)
     check_resources_fit(spec.resources, embedded=ray_address.address is None, echo=echo)  # before anything is written
-    run = _Run(spec, plan, layout, _context(spec, layout, plan, fingerprints), max_concurrent,
+    run = _Run(spec, plan, layout, _context(spec, layout, plan, fingerprints, echo), max_concurrent,
                faults.from_environment())
     if previous is not None and not resume:
         _suggest_resume(Location(previous), finished | rerun, echo)
@@ -123,7 +123,7 @@ def _run(spec, plan: Plan, layout: SweepLayout, started: float, resume: bool, ra
     summary.not_run = [t for t in summary.not_run if t not in summary.failed]
     _prune_checkpoints(layout, echo)
     ShardIndex(layout.shard_index, echo).scan(layout.results)  # this run's shards: the next start reads none
-    _close_tracking(run.context.tracking, summary)
+    _close_tracking(run.context.tracking, summary, echo)
     return summary
 
 
@@ -208,7 +208,7 @@ def _ended(result) -> bool:
 
 def _dataset_folders(spec) -> dict[str, Path]:
     """Every dataset the spec reads, and its folder."""
-    from ribray.data.check import dataset_folder
+    from ribray.data import dataset_folder
 
     return {n: dataset_folder(spec.data.root, n, dict(spec.data.folders)) for n in sorted(spec.datasets_read())}
 
@@ -252,9 +252,9 @@ def _changed_inputs(plan: Plan, layout: SweepLayout, fingerprints: dict[str, str
                               "run them again (their shards and weights are moved to .set-aside/ folders, not "
                               f"deleted), {other_way}")
         for trial_id in changed:
-            set_aside(layout.results.child(f"{trial_id}.parquet"))
+            set_aside(layout.shard(trial_id))
             key = getattr(by_id[trial_id], "weights_key", None)
-            weights = layout.weights.child(f"{key}.safetensors") if key else None
+            weights = layout.weights_file(key) if key else None
             if weights is not None and weights.exists():
                 set_aside(weights)
         echo(f"{len(changed)} trial(s) run again ({flag}: their old results are in .set-aside/):\n  {shown}{more}")
@@ -262,7 +262,7 @@ def _changed_inputs(plan: Plan, layout: SweepLayout, fingerprints: dict[str, str
     return rerun
 
 
-def _context(spec, layout: SweepLayout, plan: Plan, fingerprints: dict[str, str] | None = None) -> SweepContext:
+def _context(spec, layout: SweepLayout, plan: Plan, fingerprints: dict[str, str], echo) -> SweepContext:
     from ribray.data.fake import generated_sets
 
     layout.root.makedirs()
@@ -274,13 +274,13 @@ def _context(spec, layout: SweepLayout, plan: Plan, fingerprints: dict[str, str]
                                artifacts, sweep_tags(spec, layout))
         describe_sweep(tracking, sweep_params(spec, plan), {"spec.yaml": spec_text(spec)}, spec.resolved_eval_sets())
     except Exception as error:  # noqa: BLE001 - the sweep runs without MLflow, with a warning
-        print(f"warning: {tracking_failure(tracking_uri, error)}; results still go to Parquet; "
-              "run `ribray mlflow sync` later")
+        echo(f"warning: {tracking_failure(tracking_uri, error)}; results still go to Parquet; "
+             "run `ribray mlflow sync` later")
         tracking = None
     return SweepContext(sweep=spec.name, spec_hash=spec.spec_hash(), sweep_dir=layout.root.uri,
                         data_root=spec.data.root, data_folders=dict(spec.data.folders),
                         eval=spec.eval, tracking=tracking, scratch=layout.scratch,
-                        data_fingerprints=fingerprints or {}, generated=generated_sets(_dataset_folders(spec)),
+                        data_fingerprints=fingerprints, generated=generated_sets(_dataset_folders(spec)),
                         plugins=spec._plugins,
                         declared={f"datasets.{name}": d for name, d in spec.datasets.items()})
 
@@ -332,7 +332,7 @@ def _prune_checkpoints(layout: SweepLayout, echo) -> None:
              f"({redact(str(error))}); `ribray prune` does it later")
 
 
-def _close_tracking(tracking: TrackingInfo | None, summary: SweepSummary) -> None:
+def _close_tracking(tracking: TrackingInfo | None, summary: SweepSummary, echo) -> None:
     if tracking is None:
         return
     status = "FINISHED" if summary.complete else ("FAILED" if summary.failed else "KILLED")
@@ -340,4 +340,4 @@ def _close_tracking(tracking: TrackingInfo | None, summary: SweepSummary) -> Non
         end_sweep(tracking, status, {"trials_done": summary.done, "trials_failed": len(summary.failed),
                                      "trials_planned": summary.planned})
     except Exception as error:  # noqa: BLE001
-        print(f"warning: could not close the MLflow sweep run: {redact(str(error))}")
+        echo(f"warning: could not close the MLflow sweep run: {redact(str(error))}")

@@ -15,12 +15,10 @@ from pathlib import Path
 from ribray.engine.cluster import CONNECT_TIMEOUT_S, takes_connections, wait_for_cluster
 from ribray.errors import RibrayError
 from ribray.plan import Plan
-from ribray.results.layout import SweepLayout, tune_trial_folder
+from ribray.results.layout import RUN_TRIALS_FILE, SweepLayout, tune_trial_folder
 from ribray.signals import sigterm_stays_an_interrupt
 from ribray.storage import Location
 from ribray.trials.context import SweepContext
-
-RUN_TRIALS_FILE = "ribray-trials.json"  # in each Tune run's folder: the plan ids it was started with
 
 
 @dataclass

@@ -18,14 +18,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ribray.errors import RibrayError, UnknownNameError
-from ribray.models import register
-from ribray.models.base import ModelEntry
+from ribray.models import register, register_source
+from ribray.models.base import ModelEntry, ModelSource
 from ribray.models.cache import cached_file_problem, hub_file_problem
 
 if TYPE_CHECKING:
     from torch import nn
 
-PREFIX = "open_clip:"
+SOURCE = "open_clip"
+PREFIX = f"{SOURCE}:"
 TEMPLATE = "This is a photo of a {}"
 OPEN_CLIP_WEIGHTS = "open_clip_pytorch_model.bin"  # open_clip's default hub file, and its twin
 OPEN_CLIP_SAFE_WEIGHTS = "open_clip_model.safetensors"
@@ -171,6 +172,32 @@ def open_clip_weights_url(name: str) -> str | None:
     if config.get("hf_hub"):
         return f"{constants.ENDPOINT}/{os.path.split(config['hf_hub'])[0]}"
     return config.get("url") or None
+
+
+@register_source(SOURCE)
+class OpenClipSource(ModelSource):
+    """`open_clip:ARCH/TAG`: any architecture and pretrained tag open_clip knows, as a zero-shot
+    classifier (`open_clip:ARCH` alone: random init)."""
+
+    builder = staticmethod(build_zero_shot)
+
+    def check(self, name: str) -> None:
+        check_open_clip_name(name)
+
+    def build(self, name: str, pretrained: bool, weights_replaced: bool = False) -> nn.Module:
+        return build_zero_shot(name, pretrained, text_head=not weights_replaced)
+
+    def weights_problem(self, name: str) -> str | None:
+        return open_clip_weights_problem(name)
+
+    def weights_url(self, name: str) -> str | None:
+        return open_clip_weights_url(name)
+
+    def state_bytes(self, name: str) -> float | None:
+        try:
+            return zero_shot_state_bytes(name)
+        except Exception:  # noqa: BLE001 - a size estimate is optional; `validate` reports real problems
+            return None
 
 
 def _entry(alias: str) -> ModelEntry:

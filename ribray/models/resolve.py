@@ -1,55 +1,66 @@
 """Turn a model name from the spec into a built classifier, and check it before a sweep.
 
 A name is a registry alias (`ribray models`), any timm model name (`arch` or `arch.tag`),
-or `open_clip:ARCH/TAG` for a CLIP zero-shot classifier.
+or `open_clip:ARCH/TAG` for a CLIP zero-shot classifier: `parse_model_name` tells which, once,
+and the source (an entry of ribray.models.SOURCES) does the rest.
 """
 
 from __future__ import annotations
 
-from ribray.errors import RibrayError, UnknownNameError
-from ribray.models.base import LoadedModel, ModelEntry
+from dataclasses import dataclass
+
+from ribray.errors import RibrayError
+from ribray.models.base import LoadedModel, ModelEntry, ModelSource
 from ribray.models.checkpoint import check_checkpoint_file, load_checkpoint
-from ribray.models.clip_zero_shot import PREFIX as OPEN_CLIP_PREFIX
-from ribray.models.clip_zero_shot import (
-    build_zero_shot,
-    check_open_clip_name,
-    open_clip_weights_problem,
-    open_clip_weights_url,
-)
-from ribray.models.timm_family import (
-    build_timm,
-    meta_state_bytes,
-    timm_names,
-    timm_source,
-    timm_state_bytes,
-    timm_weights_problem,
-    timm_weights_url,
-)
+from ribray.models.timm_family import meta_state_bytes
 from ribray.options import CHECKPOINT, PRETRAINED_WEIGHTS, RANDOM_INIT
 
 
-def _registry():
+@dataclass(frozen=True)
+class ModelName:
+    """A model name told apart: its registry entry (None for a source's own name), the name its
+    source knows it by (the entry's `source`, else the name itself; "" for an entry without
+    downloadable weights) and that source (None with no such name)."""
+
+    name: str
+    entry: ModelEntry | None
+    source_name: str
+    source: ModelSource | None
+
+    @property
+    def built_by_source(self) -> bool:
+        """The source builds it: a source's own name, or an entry that is only an alias of one."""
+        return self.source is not None and (self.entry is None or self.source.is_alias(self.entry))
+
+
+def parse_model_name(name: str) -> ModelName:
+    """`name` as the spec writes it, told apart once: a registry entry, else a source's name
+    (the source its prefix names, `open_clip:`; timm's without one)."""
     from ribray.models import MODELS
 
-    return MODELS
+    entry = MODELS.get(name) if name in MODELS else None
+    source_name = entry.source if entry is not None else name
+    source = source_of(source_name) if entry is None or source_name else None
+    return ModelName(name, entry, source_name, source)
 
 
-def _entry(name: str) -> ModelEntry | None:
-    return _registry().get(name) if name in _registry() else None
+def source_of(source_name: str) -> ModelSource:
+    """The source of a name that is no registry entry: the one its prefix (before `:`) names,
+    else the default source (timm)."""
+    from ribray.models import DEFAULT_SOURCE, SOURCES
+
+    prefix, colon, _ = source_name.partition(":")
+    return SOURCES.get(prefix if colon and prefix in SOURCES else DEFAULT_SOURCE)
 
 
 def check_model_name(name: str) -> None:
     """Raise UnknownNameError (with a did-you-mean) unless `name` is a known model."""
-    if name in _registry():
-        return
-    if name.startswith(OPEN_CLIP_PREFIX):
-        check_open_clip_name(name)
-        return
-    if name in timm_names():
-        return
-    known = set(_registry().names()) | timm_names()
-    raise UnknownNameError("model", name, known,
-                           hint="run `ribray models` for the registry; any timm model name works too")
+    _check(parse_model_name(name))
+
+
+def _check(model: ModelName) -> None:
+    if model.entry is None:
+        model.source.check(model.name)
 
 
 def build_model(name: str, pretrained: bool = True, checkpoint: str | None = None) -> LoadedModel:
@@ -60,18 +71,15 @@ def build_model(name: str, pretrained: bool = True, checkpoint: str | None = Non
     weights, and the pretrained ones are then not loaded at all."""
     from timm.data import resolve_model_data_config
 
-    check_model_name(name)
+    model = parse_model_name(name)
+    _check(model)
     from_hub = pretrained and checkpoint is None
-    entry = _entry(name)
-    source = entry.source if entry else name
-    if source.startswith(OPEN_CLIP_PREFIX):
-        module = build_zero_shot(source, from_hub, text_head=checkpoint is None)
-    elif entry is not None:
-        module = entry.build(from_hub)
+    if model.built_by_source:
+        module = model.source.build(model.source_name, from_hub, weights_replaced=checkpoint is not None)
     else:
-        module = build_timm(name, from_hub)
-    if entry is not None:
-        _declare(module, entry)
+        module = model.entry.build(from_hub)
+    if model.entry is not None:
+        _declare(module, model.entry)
     if checkpoint is not None:
         load_checkpoint(module, checkpoint, model_name=name)
     return LoadedModel(module=module, data_config=resolve_model_data_config(module, use_test_size=True))
@@ -115,13 +123,8 @@ def weights_advice(names: list[str]) -> str:
 def weights_url(name: str) -> str | None:
     """Where the named model's pretrained weights are downloaded from (a page of the Hugging Face
     hub or a URL); None when it has none to download."""
-    entry = _entry(name)
-    source = entry.source if entry else name
-    if not source:
-        return None
-    if source.startswith(OPEN_CLIP_PREFIX):
-        return open_clip_weights_url(source)
-    return timm_weights_url(source)
+    model = parse_model_name(name)
+    return model.source.weights_url(model.source_name) if model.source is not None else None
 
 
 def weights_origin(name: str, pretrained: bool = True, checkpoint: str | None = None) -> str:
@@ -130,22 +133,19 @@ def weights_origin(name: str, pretrained: bool = True, checkpoint: str | None = 
     models), or the pretrained weights of its source."""
     if checkpoint is not None:
         return CHECKPOINT
-    entry = _entry(name)
-    if not pretrained or (entry is not None and not entry.source):
+    if not pretrained or parse_model_name(name).source is None:
         return RANDOM_INIT
     return PRETRAINED_WEIGHTS
 
 
 def missing_weights(name: str) -> str | None:
     """What is missing from the local cache for the named model's pretrained weights, or None."""
-    entry = _entry(name)
-    source = entry.source if entry else name
-    if not source:
+    model = parse_model_name(name)
+    if model.source is None:
         return None  # a random-init test model
-    check_model_name(name)
-    problem = (open_clip_weights_problem(source) if source.startswith(OPEN_CLIP_PREFIX)
-               else timm_weights_problem(source))
-    shown = name if source == name else f"{name} ({source})"
+    _check(model)
+    problem = model.source.weights_problem(model.source_name)
+    shown = name if model.source_name == name else f"{name} ({model.source_name})"
     return f"pretrained weights of model {shown} are not available offline: {problem}" if problem else None
 
 
@@ -170,16 +170,7 @@ def state_bytes(name: str) -> float | None:
     model built on the meta device: nothing is allocated or downloaded. A model timm builds is
     counted once per timm version (then read from the cache: no torch, no timm). None when it
     cannot be built that way."""
-    entry = _entry(name)
-    source = entry.source if entry else name
-    if source.startswith(OPEN_CLIP_PREFIX):
-        from ribray.models.clip_zero_shot import zero_shot_state_bytes
-
-        try:
-            return zero_shot_state_bytes(source)
-        except Exception:  # noqa: BLE001 - a size estimate is optional; `validate` reports real problems
-            return None
-    timm_name = timm_source(entry, name)
-    if timm_name is not None:
-        return timm_state_bytes(timm_name)
-    return meta_state_bytes(lambda: entry.build(False))
+    model = parse_model_name(name)
+    if model.built_by_source:
+        return model.source.state_bytes(model.source_name)
+    return meta_state_bytes(lambda: model.entry.build(False))

@@ -7,7 +7,9 @@ import functools
 import os
 from collections.abc import Callable
 
-from ribray.models.base import ModelEntry
+from ribray.errors import UnknownNameError
+from ribray.models import DEFAULT_SOURCE, register_source
+from ribray.models.base import ModelEntry, ModelSource
 from ribray.models.cache import cached_file_problem, hub_file_problem
 from ribray.models.timm_index import cached_state_bytes, timm_index
 
@@ -29,14 +31,27 @@ def timm_entry(name: str, timm_name: str, summary: str, paper_column: str = "") 
                       weights=f"timm `{timm_name}` (Hugging Face hub `timm/{timm_name}`)")
 
 
-def timm_source(entry: ModelEntry | None, name: str) -> str | None:
-    """The timm name that the model `name` (registry `entry`, or None) is, built exactly as
-    timm builds it (a plain timm name, or an alias made by `timm_entry`); None for any other build."""
-    if entry is None:
-        return name
-    build = entry.build
-    is_timm = isinstance(build, functools.partial) and build.func is build_timm and not build.keywords
-    return build.args[0] if is_timm and len(build.args) == 1 else None
+@register_source(DEFAULT_SOURCE)
+class TimmSource(ModelSource):
+    """Any timm model name: `arch`, or `arch.tag` for one of its pretrained weights."""
+
+    builder = staticmethod(build_timm)
+
+    def check(self, name: str) -> None:
+        from ribray.models import MODELS
+
+        if name not in timm_names():
+            raise UnknownNameError("model", name, set(MODELS.names()) | timm_names(),
+                                   hint="run `ribray models` for the registry; any timm model name works too")
+
+    def weights_problem(self, name: str) -> str | None:
+        return timm_weights_problem(name)
+
+    def weights_url(self, name: str) -> str | None:
+        return timm_weights_url(name)
+
+    def state_bytes(self, name: str) -> float | None:
+        return timm_state_bytes(name)
 
 
 def timm_names() -> frozenset[str]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ribray.errors import RibrayError
-from ribray.results.layout import REPORT, SweepTarget, resolve_target
+from ribray.results.layout import REPORT, SweepTarget, resolve_target, shard_names
 from ribray.storage import Location
 
 
@@ -45,7 +45,7 @@ def _loose_shards(target: str) -> Location | None:
     if "://" not in target and not Path(target).is_dir():
         return None
     location = Location(target if "://" in target else str(Path(target).resolve()))
-    return location if location.list_files(".parquet") else None
+    return location if shard_names(location) else None
 
 
 def load_results(source: ReportSource):
@@ -60,34 +60,52 @@ def load_results(source: ReportSource):
     return read_results(source.results, columns=COLUMNS)
 
 
+@dataclass(frozen=True)
+class WrittenReport:
+    """What a report command wrote: the reports, the folder, its files, and the comparison with
+    the reference (ribray.report.compare.Comparison; None without a reference)."""
+
+    reports: list
+    folder: Path
+    files: list[Path]
+    comparison: object | None = None
+
+
 def run_report(target: str, out: str | Path | None = None, allow_mixed: bool = False, figures: str = "auto",
                reference=None, tolerance: float | None = None, mlflow=None):
-    """`ribray report`: read TARGET's results, build the reports, write them with the figures
-    `figures` chooses (ribray.report.figures.FIGURES; "none": the tables only), and, with a
-    `reference` (ribray.report.reference.Reference), the comparison with it (comparison.csv,
-    comparison.md, a section of report.html); `mlflow`: the sweep's run
-    (ribray.report.provenance.MlflowRun), which the page links. Returns (reports, output folder,
-    files written)."""
+    """`ribray report` as a library call: TARGET resolved (`resolve_source`), then reported
+    (`write_reports_of`). Returns (reports, output folder, files written)."""
+    written = write_reports_of(resolve_source(target, out), allow_mixed, figures, reference, tolerance, mlflow)
+    return written.reports, written.folder, written.files
+
+
+def write_reports_of(source: ReportSource, allow_mixed: bool = False, figures: str = "auto", reference=None,
+                 tolerance: float | None = None, mlflow=None) -> WrittenReport:
+    """`ribray report` of a resolved TARGET: read its results, build the reports, write them with
+    the figures `figures` chooses (ribray.report.figures.FIGURES; "none": the tables only), and,
+    with a `reference` (ribray.report.reference.Reference), the comparison with it
+    (comparison.csv, comparison.md, a section of report.html), computed once; `mlflow`: the
+    sweep's run (ribray.report.provenance.MlflowRun), which the page links."""
     from ribray.report.build import build_reports
     from ribray.report.figures import FIGURES
     from ribray.report.output import write_reports
 
     if figures not in FIGURES:
         raise RibrayError(f"figures: {figures!r} is not one of {', '.join(FIGURES)}")
-    source = resolve_source(target, out)
     table = load_results(source)
     reports = build_reports(table, spec=source.spec, allow_mixed=allow_mixed)
     provenance = sweep_provenance(reports[0].provenance, source, mlflow)
     for report in reports:
         report.provenance = provenance
     folder = source.out
-    extra, files = [], []
+    comparison, extra, files = None, [], []
     if reference is not None:
         from ribray.report.compare import compare_reports, comparison_section, write_comparison
 
         comparison = compare_reports(reports, reference, tolerance)
         extra, files = [comparison_section(comparison)], write_comparison(comparison, folder)
-    return reports, folder, write_reports(reports, folder, source.title, figures, extra) + files
+    return WrittenReport(reports, folder, write_reports(reports, folder, source.title, figures, extra) + files,
+                         comparison)
 
 
 def sweep_provenance(provenance, source: ReportSource, mlflow=None):

@@ -12,12 +12,12 @@ import pyarrow.parquet as pq
 
 from ribray.errors import RibrayError, first_line
 from ribray.results.identity import ShardIdentity
+from ribray.results.layout import set_aside_place, shard_infos, trial_id_of_shard
 from ribray.storage import Location
 
 # Columns every ribray version has written: a Parquet file without them is not a shard
 REQUIRED_COLUMNS = ("trial_id", "kind", "model", "method", "eval_set", "top1", "final")
 SCAN_THREADS = 16  # footers read at once from an object store (latency-bound); a local disk: one
-SET_ASIDE = ".set-aside"  # results/.set-aside/, weights/.set-aside/: hidden from readers
 
 
 def shard_problem(location: Location) -> str | None:
@@ -51,7 +51,7 @@ def _scan(location: Location, identity: bool = True) -> tuple[str | None, ShardI
 
 def set_aside(location: Location) -> Location:
     """Move a file into the hidden .set-aside/ folder beside it; returns where it went."""
-    target = location.parent.child(SET_ASIDE, location.name)
+    target = set_aside_place(location)
     target.write_bytes(location.read_bytes())
     location.delete()
     return target
@@ -68,7 +68,7 @@ def verified_done(results: Location, echo=print, index: Location | None = None) 
         shard = results.child(name)
         moved = set_aside(shard)
         echo(f"warning: {shard.uri}: {problem}; moved to {moved.uri}, its trial runs again")
-    return {name.removesuffix(".parquet"): identity for name, identity in whole.items()}
+    return {trial_id_of_shard(name): identity for name, identity in whole.items()}
 
 
 class ShardIndex:
@@ -87,7 +87,7 @@ class ShardIndex:
         """({shard file name: identity} of the whole shards, {name: why not whole} of the others):
         the index's answer where it has seen a shard as it is now, a footer read for the rest; the
         index is rewritten when the answer differs from what it held."""
-        stamps = {name: _stamp(info) for name, info in results.list_file_infos(".parquet")}
+        stamps = {name: _stamp(info) for name, info in shard_infos(results)}
         known = self._load()
         fresh = [name for name, stamp in stamps.items() if stamp is None or known.get(name, (None,))[0] != stamp]
         with ThreadPoolExecutor(max_workers=1 if results.is_local else SCAN_THREADS) as pool:

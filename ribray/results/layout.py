@@ -25,6 +25,10 @@ MLFLOW_DB, MLFLOW_ARTIFACTS = "mlflow.db", "mlartifacts"
 SWEEP_MARKER, LOCK_FILE = "ribray-sweep.json", "sweep.lock"
 SHARD_INDEX = "shard-index.json"
 TUNE_RUN_PREFIX, TUNE_RUN_STATE = "run-", "tuner.pkl"
+RUN_TRIALS_FILE = "ribray-trials.json"  # in each Tune run's folder: the plan ids it was started with
+FINISHED_NOTE = "ribray-finished.txt"  # what stays in a finished trial's emptied checkpoint folder
+SET_ASIDE = ".set-aside"  # results/.set-aside/, weights/.set-aside/: hidden from readers
+SHARD_SUFFIX, WEIGHTS_SUFFIX, FAILED_SUFFIX = ".parquet", ".safetensors", ".txt"
 EXPECTED = "expected a spec file, a sweep folder (<storage>/<name>) or its results/ folder"
 
 
@@ -46,6 +50,14 @@ class SweepLayout:
     @property
     def weights(self) -> Location:
         return self.root.child(WEIGHTS)
+
+    def shard(self, trial_id: str) -> Location:
+        """results/<trial_id>.parquet: the trial's shard (see `shard_in`)."""
+        return shard_in(self.results, trial_id)
+
+    def weights_file(self, key: str) -> Location:
+        """weights/<key>.safetensors: the final weights of the fine-tune with that weights key."""
+        return weights_in(self.weights, key)
 
     @property
     def tune(self) -> Location:
@@ -94,6 +106,14 @@ class SweepLayout:
         the current run, so that Tune's retries of it stop at once; cleared when a sweep starts."""
         return self.root.child(FAILED)
 
+    def failed_note(self, trial_id: str) -> Location:
+        """failed/<trial_id>.txt: the error of that trial, once it failed for good (see `failed`)."""
+        return self.failed.child(f"{trial_id}{FAILED_SUFFIX}")
+
+    def failed_notes(self) -> list[Location]:
+        """Every note in failed/ (none when the folder is missing)."""
+        return [self.failed.child(name) for name in self.failed.list_files(FAILED_SUFFIX)]
+
     @property
     def scratch(self) -> str:
         """A local folder for temporary files (artifacts before upload); '' off a local disk."""
@@ -107,6 +127,41 @@ class SweepLayout:
     @property
     def artifact_root(self) -> str | None:
         return f"{self.root.path}/{MLFLOW_ARTIFACTS}" if self.root.is_local else None
+
+
+def shard_name(trial_id: str) -> str:
+    """The file name of a trial's shard: its trial id, so that "done" is "the shard exists"."""
+    return f"{trial_id}{SHARD_SUFFIX}"
+
+
+def shard_in(results: Location, trial_id: str) -> Location:
+    """A trial's shard in a folder of shards (a sweep's results/, or one that a TARGET names)."""
+    return results.child(shard_name(trial_id))
+
+
+def shard_names(results: Location) -> list[str]:
+    """The file names of the shards in a folder of shards, sorted (none when it is missing)."""
+    return results.list_files(SHARD_SUFFIX)
+
+
+def shard_infos(results: Location) -> list[tuple[str, pafs.FileInfo]]:
+    """(file name, listing entry) of each shard in a folder of shards: their sizes and times."""
+    return results.list_file_infos(SHARD_SUFFIX)
+
+
+def trial_id_of_shard(name: str) -> str:
+    """The trial id in a shard's file name (`shard_name`'s inverse)."""
+    return name.removesuffix(SHARD_SUFFIX)
+
+
+def weights_in(weights: Location, key: str) -> Location:
+    """The final weights stored under `key` in a weights folder (a sweep's weights/)."""
+    return weights.child(f"{key}{WEIGHTS_SUFFIX}")
+
+
+def set_aside_place(location: Location) -> Location:
+    """Where a file set aside goes: the hidden .set-aside/ folder beside it, under its own name."""
+    return location.parent.child(SET_ASIDE, location.name)
 
 
 def tune_trial_folder(kind: str, trial_id: str, tune_id: str) -> str:
@@ -161,7 +216,7 @@ def _own_shard(layout: SweepLayout, tries: int = 3) -> str | None:
 
     from ribray.results.checks import shard_problem
 
-    for name in layout.results.list_files(".parquet")[:tries]:
+    for name in shard_names(layout.results)[:tries]:
         shard = layout.results.child(name)
         if shard_problem(shard) is not None:
             continue

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pyarrow.fs as pafs
 
-from ribray.results.layout import SCRATCH, SweepLayout, trial_id_of_folder
+from ribray.results.layout import FINISHED_NOTE, SCRATCH, SweepLayout, trial_id_of_folder
 from ribray.results.lock import check_unlocked, sweep_lock
 from ribray.results.store import done_trial_ids
 from ribray.storage import Location
@@ -46,7 +46,6 @@ class Pruned:
         return sum(entry.bytes for entry in self.entries)
 
 
-FINISHED_NOTE = "ribray-finished.txt"
 _NOTE_TEXT = (b"This trial finished (its results shard, and a fine-tune's final weights, are written): "
               b"ribray deleted its resume checkpoint. The folder stays for Tune's saved state.\n")
 

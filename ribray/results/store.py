@@ -13,12 +13,9 @@ import pyarrow.parquet as pq
 
 from ribray.errors import RibrayError
 from ribray.results.identity import ShardIdentity
+from ribray.results.layout import SHARD_SUFFIX, shard_in, shard_names, trial_id_of_shard
 from ribray.results.schema import SCHEMA
 from ribray.storage import Location
-
-
-def shard_name(trial_id: str) -> str:
-    return f"{trial_id}.parquet"
 
 
 def write_shard(results: Location, trial_id: str, rows: list[dict]) -> Location:
@@ -27,14 +24,14 @@ def write_shard(results: Location, trial_id: str, rows: list[dict]) -> Location:
     table = table.replace_schema_metadata(SCHEMA.metadata | ShardIdentity.of_rows(rows).to_metadata())
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
-    target = results.child(shard_name(trial_id))
+    target = shard_in(results, trial_id)
     target.write_bytes(buffer.getvalue())
     return target
 
 
 def done_trial_ids(results: Location) -> set[str]:
     """Ids of the trials whose shard exists (a shard is written last, so it means done)."""
-    return {name[: -len(".parquet")] for name in results.list_files(".parquet")}
+    return {trial_id_of_shard(name) for name in shard_names(results)}
 
 
 def read_results(source: str | Path | Location, columns: Sequence[str] | None = None) -> pa.Table:
@@ -43,9 +40,9 @@ def read_results(source: str | Path | Location, columns: Sequence[str] | None = 
     Shards are read by a pool of threads, each opened once; a file that is not a whole ribray
     shard is refused, naming it."""
     location = source if isinstance(source, Location) else Location(str(source))
-    names = location.list_files(".parquet")
+    names = shard_names(location)
     if not names:
-        raise RibrayError(f"no results in {location.uri} (no .parquet shards)")
+        raise RibrayError(f"no results in {location.uri} (no {SHARD_SUFFIX} shards)")
     schema = SCHEMA if columns is None else pa.schema([SCHEMA.field(c) for c in columns], metadata=SCHEMA.metadata)
     shards = [location.child(name) for name in names]
     with ThreadPoolExecutor(_readers(location)) as pool:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ribray.plan import method_label, trial_label
-from ribray.results.store import read_results, shard_name
+from ribray.results.layout import shard_in, shard_name
+from ribray.results.store import read_results
 from ribray.results.tracking import (
     TrackingInfo,
     TrialRun,
@@ -91,5 +92,5 @@ def _log_trial(info: TrackingInfo, results: Location, trial_id: str, rows: list[
     last_epoch = max((row["epoch"] or 0 for row in rows if row["final"]), default=0)
     with tempfile.TemporaryDirectory() as folder:
         shard = Path(folder) / shard_name(trial_id)
-        shard.write_bytes(results.child(shard_name(trial_id)).read_bytes())
+        shard.write_bytes(shard_in(results, trial_id).read_bytes())
         run.finish(final_metrics(rows), str(shard), step=last_epoch)

@@ -295,8 +295,7 @@ def _data(spec: Spec) -> tuple[list[str], list[str]]:
 def _shots_problems(spec: Spec, downstream: list[str]) -> list[str]:
     """K images per class (`train_subsets: {shots_per_class: K}`) must fit in every class of
     each downstream set: a trial would fail on it (a smaller class is never clamped)."""
-    from ribray.data import get_dataset
-    from ribray.data.check import dataset_folder
+    from ribray.data import dataset_folder, get_dataset
 
     shots = max((s.shots_per_class for s in spec.train_subsets if s.shots_per_class), default=0)
     problems = []
@@ -313,11 +312,10 @@ def _shots_problems(spec: Spec, downstream: list[str]) -> list[str]:
 def _missing_root(root: str, names: list[str]) -> str:
     """The data root is missing: which sets the sweep would have read from it, and where."""
     import os
-    from pathlib import Path
 
-    from ribray.data import get_dataset
+    from ribray.data import dataset_folder
 
-    where = [f"{name} ({os.path.relpath(get_dataset(name).path(Path(root)), root)}/)" for name in names]
+    where = [f"{name} ({os.path.relpath(dataset_folder(root, name), root)}/)" for name in names]
     return (f"data.root: {root} does not exist, so none of the {len(names)} set(s) the sweep reads from it can be "
             f"read: {', '.join(where)}. Put the sets there (`ribray data download-help` says where each comes from "
             "and its layout; `ribray data fake ROOT` writes small generated ones), set data.root to the folder that "

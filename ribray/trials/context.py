@@ -81,11 +81,9 @@ class SweepContext:
 
     def dataset_folder(self, name: str) -> Path:
         """Where a dataset lives: its folder override, else the registry's default under root."""
-        from ribray.data import get_dataset
+        from ribray.data import dataset_folder
 
-        if name in self.data_folders:
-            return Path(self.data_folders[name])
-        return get_dataset(name).path(Path(self.data_root))
+        return dataset_folder(self.data_root, name, self.data_folders)
 
 
 def worker_count(setting: int | str) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ribray.errors import PermanentError
+from ribray.errors import PermanentError, first_line
 from ribray.methods.base import Method, Step
 from ribray.options import TrainOptions
 
@@ -131,7 +131,7 @@ class Trainer:
             output = self.forward(images)
         except Exception as error:  # noqa: BLE001 - any compiler failure: fall back to eager
             log.warning("torch.compile failed (%s: %s); this trial trains eagerly",
-                        type(error).__name__, str(error).splitlines()[0] if str(error) else "")
+                        type(error).__name__, first_line(error))
             self.forward = self.model
             output = self.model(images)
         self.compiled_ok = True

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from ribray.errors import PermanentError, RibrayError, first_line
 from ribray.plan import Trial
-from ribray.results.store import shard_name, write_shard
+from ribray.results.store import write_shard
 from ribray.results.tracking import TrialRun, final_metrics
 from ribray.storage import StorageError, refuse_if_full
 from ribray.trials.context import SweepContext, TrialContext
@@ -36,7 +36,7 @@ def run_trial(config: dict, context: SweepContext, fault: dict[str, str] | None 
     would only repeat. The sweep counts such a trial as failed, with that error."""
     from ray import tune
 
-    failed_for_good = context.layout.failed.child(f"{config.get('trial_id')}.txt")
+    failed_for_good = context.layout.failed_note(config.get("trial_id"))
     try:
         if failed_for_good.exists():  # failed for good in this run already (a restored run retries it)
             raise PermanentError(failed_for_good.read_bytes().decode())
@@ -53,7 +53,7 @@ def _run_trial(trial: Trial, context: SweepContext, fault: dict[str, str] | None
     from ribray.trials import RUNNERS
     from ribray.trials.common import now, result_rows, trial_plugins
 
-    if context.results.child(shard_name(trial.trial_id)).exists():
+    if context.layout.shard(trial.trial_id).exists():
         tune.report({"trial_finished": 1, "skipped": 1})  # finished before an interruption: never twice
         return
     refuse_if_full(context.layout.root, "the trial")

@@ -9,12 +9,8 @@ from safetensors.torch import load as load_bytes
 from safetensors.torch import save as save_bytes
 
 from ribray.errors import PermanentError, first_line
+from ribray.results.layout import weights_in
 from ribray.storage import Location
-
-
-def weights_location(weights_dir: Location, key: str) -> Location:
-    return weights_dir.child(f"{key}.safetensors")
-
 
 TRAIN_FINGERPRINT = "ribray.train_fingerprint"  # safetensors metadata: the data it was trained on
 PLUGINS = "ribray.plugins"  # safetensors metadata: JSON {plugin: code identity} the weights depend on
@@ -26,7 +22,7 @@ def save_weights(weights_dir: Location, key: str, state: dict[str, torch.Tensor]
     the fingerprint of the data it was fine-tuned on and the plugins' code it depends on (so a
     trial reading these weights records that code too)."""
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
-    target = weights_location(weights_dir, key)
+    target = weights_in(weights_dir, key)
     metadata = {TRAIN_FINGERPRINT: train_fingerprint} if train_fingerprint else {}
     if plugins:
         metadata[PLUGINS] = json.dumps(plugins, sort_keys=True)
@@ -45,7 +41,7 @@ def weights_metadata(location: Location) -> dict[str, str]:
 def weights_plugins(weights_dir: Location, key: str) -> dict[str, str]:
     """The plugins' code (plugin -> identity) finished weights depend on; {} when they record none
     (ribray's own methods only, or weights of an older ribray) or are not there yet."""
-    location = weights_location(weights_dir, key)
+    location = weights_in(weights_dir, key)
     if not location.exists():
         return {}
     return json.loads(weights_metadata(location).get(PLUGINS) or "{}")
@@ -77,7 +73,7 @@ def load_weights(weights_dir: Location, key: str) -> dict[str, torch.Tensor]:
     """The state dict stored under `key`; a PermanentError naming the file when it is gone or
     broken (`ribray sweep` checks finished trials' weights at its start and reruns the trial
     that makes them)."""
-    location = weights_location(weights_dir, key)
+    location = weights_in(weights_dir, key)
     if not location.exists():
         raise PermanentError(f"weights {location.uri} are missing (deleted since the sweep started?); "
                              "run the sweep again: it reruns the trial that makes them first")
@@ -93,7 +89,7 @@ def has_weights(weights_dir: Location, key: str, train_fingerprint: str | None =
     """Are there readable weights for `key`, trained on the data of `train_fingerprint` (when
     known on both sides: weights of older ribray versions record none) with the plugins' code
     `plugins`?"""
-    location = weights_location(weights_dir, key)
+    location = weights_in(weights_dir, key)
     if weights_problem(location) is not None:
         return False
     metadata = weights_metadata(location)

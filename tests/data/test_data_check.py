@@ -245,3 +245,18 @@ def test_imagenet_c_fakes_without_the_fakes_extra_say_what_to_install(tmp_path, 
     every = run("fake", tmp_path, "--classes", "1", "--per-class", "1", "--size", "32")
     assert every.exit_code == 0 and "imagenet_c skipped" in every.output and "pip install 'ribray[fakes]'" in every.output
     assert (tmp_path / "imagenet-r").is_dir() and not (tmp_path / "imagenet-c").exists()
+
+
+def test_the_check_and_the_trials_look_for_a_dataset_in_the_same_folder(tmp_path):
+    from ribray.data import dataset_folder
+    from ribray.trials.context import SweepContext
+
+    moved = {"imagenet_r": str(tmp_path / "elsewhere" / "r")}
+    context = SweepContext(sweep="s", spec_hash="h", sweep_dir=str(tmp_path / "s"), data_root=str(tmp_path),
+                           data_folders=moved)
+    for name in ("imagenet_r", "imagenet_sketch"):
+        assert context.dataset_folder(name) == dataset_folder(tmp_path, name, moved)
+    assert dataset_folder(tmp_path, "imagenet_r", moved) == tmp_path / "elsewhere" / "r"
+    assert dataset_folder(tmp_path, "imagenet_sketch", moved) == tmp_path / get_dataset("imagenet_sketch").folder
+    missing = check_datasets(tmp_path / "none", ["imagenet_sketch"])[0]
+    assert missing.path == str(dataset_folder(tmp_path / "none", "imagenet_sketch"))

@@ -237,3 +237,57 @@ def test_zero_shot_heads_get_a_distinct_prompt_for_every_class():
     assert (names[657], names[744]) == ("missile", "projectile")
     assert (names[836], names[837]) == ("sunglass", "sunglasses")
     assert TEMPLATE == "This is a photo of a {}"  # the reference code's prompt
+
+
+@pytest.mark.parametrize(("name", "source", "source_name"), [
+    ("vit_b16_in1k_sam", "timm", "vit_base_patch16_224.sam_in1k"),  # an alias: its source builds it
+    ("resnet50.tv2_in1k", "timm", "resnet50.tv2_in1k"),
+    ("clip_b16_openai_zeroshot", "open_clip", "open_clip:ViT-B-16/openai"),
+    ("open_clip:ViT-B-16/openai", "open_clip", "open_clip:ViT-B-16/openai"),
+    ("tiny_vit", None, ""),  # an entry with its own build and no weights to download
+])
+def test_a_model_name_is_told_apart_once_into_its_source(name, source, source_name):
+    from ribray.models import SOURCES
+    from ribray.models.resolve import parse_model_name
+
+    parsed = parse_model_name(name)
+    assert parsed.source_name == source_name and parsed.built_by_source == (source is not None)
+    assert parsed.source is (SOURCES.get(source) if source else None)
+
+
+def test_a_source_is_registered_like_any_entry_and_takes_the_names_of_its_prefix():
+    from torch import nn
+
+    from ribray.models import ModelSource, register_source
+    from ribray.models.resolve import state_bytes, weights_url
+    from ribray.registry import forget, registering_as
+
+    built = []
+
+    class ToySource(ModelSource):
+        builder = staticmethod(lambda name, pretrained: built.append((name, pretrained)) or nn.Linear(2, 1000))
+
+        def check(self, name):
+            if name != "toy:one":
+                raise UnknownNameError("toy model", name, ["toy:one"])
+
+        def weights_problem(self, name):
+            return None
+
+        def weights_url(self, name):
+            return f"https://example.org/{name}"
+
+        def state_bytes(self, name):
+            return 4.0 * 3000
+
+    with registering_as("test toy source"):
+        register_source("toy")(ToySource)
+    try:
+        assert build_model("toy:one", pretrained=False).module.out_features == 1000 and built == [("toy:one", False)]
+        assert weights_url("toy:one") == "https://example.org/toy:one" and state_bytes("toy:one") == 12000.0
+        with pytest.raises(UnknownNameError, match="did you mean 'toy:one'"):
+            check_model_name("toy:on")
+    finally:
+        forget("test toy source")
+    with pytest.raises(UnknownNameError, match="unknown model 'toy:one'"):  # back to timm's names
+        check_model_name("toy:one")

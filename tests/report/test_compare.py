@@ -229,3 +229,31 @@ def test_the_readmes_example_reference_file_is_valid(tmp_path):
     path.write_text(example)
     [table] = load_reference_file(path).tables
     assert table.quantity == "accuracy" and len(table.cells) == 2 and table.n == 8
+
+
+def test_a_report_resolves_its_target_once_and_compares_once(tmp_path, monkeypatch):
+    import ribray.report.compare
+    import ribray.report.source
+    import ribray.results.layout
+
+    calls = {"resolve_target": 0, "compare_reports": 0}
+
+    def counted(module, name):
+        function = getattr(module, name)
+
+        def call(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+        return call
+
+    resolve = counted(ribray.results.layout, "resolve_target")
+    monkeypatch.setattr(ribray.results.layout, "resolve_target", resolve)
+    monkeypatch.setattr(ribray.report.source, "resolve_target", resolve)
+    monkeypatch.setattr(ribray.report.compare, "compare_reports", counted(ribray.report.compare, "compare_reports"))
+    results = tmp_path / "rib" / "results"
+    write_pretrained(results)
+    write_matrix(results, "ft")
+    outcome = _run(results, "--compare", PAPER, "--figures", "none")
+    assert outcome.exit_code == 0, outcome.output
+    assert calls == {"resolve_target": 1, "compare_reports": 1}
+    assert "Compared with 2 reference table(s)" in outcome.output and (tmp_path / "rib" / "report" / "comparison.md").exists()

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from ribray.errors import PermanentError
+from ribray.results.layout import weights_in
 from ribray.storage import Location
-from ribray.trials.weights import has_weights, load_weights, save_weights, weights_location, weights_problem
+from ribray.trials.weights import has_weights, load_weights, save_weights, weights_problem
 
 
 @pytest.fixture
@@ -19,12 +20,12 @@ def weights(tmp_path) -> Location:
 
 
 def test_whole_weights_load_and_have_no_problem(weights):
-    assert weights_problem(weights_location(weights, "k")) is None and has_weights(weights, "k", "6:abc")
+    assert weights_problem(weights_in(weights, "k")) is None and has_weights(weights, "k", "6:abc")
     assert torch.equal(load_weights(weights, "k")["w"], torch.arange(500.0))
 
 
 def test_truncated_weights_fail_for_good_naming_the_file(weights):
-    location = weights_location(weights, "k")
+    location = weights_in(weights, "k")
     data = location.read_bytes()
     location.write_bytes(data[: len(data) // 2])
     assert weights_problem(location).startswith("truncated or damaged")
@@ -36,7 +37,7 @@ def test_truncated_weights_fail_for_good_naming_the_file(weights):
 def test_missing_and_foreign_files_are_said_so(weights):
     with pytest.raises(PermanentError, match="are missing .deleted since the sweep started"):
         load_weights(weights, "other")
-    location = weights_location(weights, "k")
+    location = weights_in(weights, "k")
     location.write_bytes(b"PK\x03\x04 a zip file")
     assert weights_problem(location).startswith("not a safetensors file")
-    assert weights_problem(weights_location(weights, "other")) == "missing"
+    assert weights_problem(weights_in(weights, "other")) == "missing"
