@@ -3,11 +3,11 @@
 torch. Trial kinds are one file each, registered with @register_kind (the protocol: `Trial`)."""
 
 from ribray.options import PRETRAINED
-from ribray.plan.cka import CKA, CkaTrial
+from ribray.plan.cka import CkaTrial
 from ribray.plan.finetune import Curves, FinetuneTrial
 from ribray.plan.interpolate import InterpolateTrial
 from ribray.plan.make import Plan, make_plan
-from ribray.plan.otdd import OTDD, OtddTrial
+from ribray.plan.otdd import OtddTrial
 from ribray.plan.pretrained import PretrainedTrial
 from ribray.plan.trial import (
     KINDS,
@@ -21,8 +21,6 @@ from ribray.plan.trial import (
     trial_label,
 )
 
-FINETUNE, INTERPOLATE = FinetuneTrial.kind, InterpolateTrial.kind
-
-__all__ = ["CKA", "FINETUNE", "INTERPOLATE", "OTDD", "KINDS", "PRETRAINED", "CkaTrial", "Curves", "FinetuneTrial", "InterpolateTrial", "ModelRef", "OtddTrial",
+__all__ = ["KINDS", "PRETRAINED", "CkaTrial", "Curves", "FinetuneTrial", "InterpolateTrial", "ModelRef", "OtddTrial",
            "Phase", "Plan", "PretrainedTrial", "Trial", "Work", "kinds_in_order", "make_plan", "method_label",
            "register_kind", "trial_label"]
