@@ -50,7 +50,7 @@ from ribray.methods import Method, MethodInputs, MethodOptions, Step
 from ribray.methods import register as register_method
 from ribray.models import ModelEntry
 from ribray.models import register as register_model
-from ribray.options import PRETRAINED, Strict
+from ribray.options import PRETRAINED, AnalysisOptions, Strict
 from ribray.parts import ModelParts
 
 
@@ -60,7 +60,7 @@ def wnid_folder_dataset(name: str, **declaration) -> None:
     DatasetDeclaration.model_validate({**declaration, "name": name}).register()
 
 
-__all__ = ["PRETRAINED", "DataError", "DatasetEntry", "HeldOut", "Interpolation", "InterpolationInputs",
+__all__ = ["PRETRAINED", "AnalysisOptions", "DataError", "DatasetEntry", "HeldOut", "Interpolation", "InterpolationInputs",
            "InterpolationOptions", "Method", "MethodInputs", "MethodOptions", "ModelEntry", "ModelParts",
            "PermanentError", "RibrayError", "Sample", "State", "Step", "Strict", "Variant", "WnidFolders",
            "check_compatible", "register_dataset", "register_interpolation", "register_method", "register_model",

@@ -19,6 +19,7 @@ from ribray.fidelity import (
     RIBRAY,
     Fidelity,
 )
+from ribray.registry import Registry
 
 # The pretrained model's name wherever a method, an ingredient or a table row is named.
 PRETRAINED = "pretrained"
@@ -183,7 +184,15 @@ class TrainSubset(Strict):
         return cls()
 
 
-class CkaOptions(Strict):
+class AnalysisOptions(Strict):
+    """Base of a trial kind's options block (`Trial.Options`, the spec's `analyses.<kind>`)."""
+
+    def datasets_read(self) -> list[str]:
+        """Datasets its trials read besides the sweep's downstream and eval sets (validate checks them)."""
+        return []
+
+
+class CkaOptions(AnalysisOptions):
     """Linear CKA between the pretrained and each fine-tuned model, per layer, on a probe set."""
 
     probe_set: str = "imagenet_val"
@@ -194,6 +203,9 @@ class CkaOptions(Strict):
         description="module names of the model (the paper: blocks.5.mlp.fc2 of a ViT-B/16); "
                     "'blocks': every block output")
 
+    def datasets_read(self) -> list[str]:
+        return [self.probe_set]
+
     @model_validator(mode="after")
     def _probe_fits_a_batch(self) -> CkaOptions:
         if self.probe_images < self.batch_size:
@@ -202,7 +214,7 @@ class CkaOptions(Strict):
         return self
 
 
-class OtddOptions(Strict):
+class OtddOptions(AnalysisOptions):
     """Optimal-transport dataset distance between downstream sets in the pretrained features."""
 
     max_images: int = Field(2000, ge=2, description=(
@@ -212,12 +224,36 @@ class OtddOptions(Strict):
         "debiased_sinkhorn: the otdd library's estimator (cost halved, reg absolute)"))
     reg: float = Field(0.1, gt=0)
 
+    def datasets_read(self) -> list[str]:
+        return ["imagenet_val"]  # the reference set its distances are measured to
+
     def for_fidelity(self, fidelity: Fidelity) -> OtddOptions:
         """The estimator an OTDD trial runs under `fidelity`: `reference` uses the otdd library's
         defaults (debiased Sinkhorn, reg 0.1, up to 10,000 samples)."""
         return self.model_copy(update=REFERENCE_OTDD) if fidelity == REFERENCE else self
 
 
+# The options class of every trial kind that has one, by kind (`Trial.Options`, registered with
+# the kind): what the spec's `analyses.<kind>` blocks are validated against.
+ANALYSES: Registry[type[AnalysisOptions]] = Registry("analysis")
+
+
 class AnalysesOptions(Strict):
+    """`analyses:`: one block per trial kind with options (absent or null: that kind plans no
+    trial). The paper's analyses are typed fields, so that a spec reads them without the plan;
+    a plugin kind's block is an extra key, validated against its registered `Options` (by
+    the spec, `ribray.spec.schema`)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
+
     cka: CkaOptions | None = None
     otdd: OtddOptions | None = None
+
+    def of(self, kind: str) -> AnalysisOptions | None:
+        """The block of trial kind `kind`, or None."""
+        return getattr(self, kind, None)
+
+    def datasets_read(self) -> list[str]:
+        """What every block's trials read besides the sweep's downstream and eval sets."""
+        blocks = [self.cka, self.otdd, *(self.model_extra or {}).values()]
+        return [name for block in blocks if block is not None for name in block.datasets_read()]

@@ -20,10 +20,10 @@ def rerun_producers_of_broken_weights(plan: Plan, layout: SweepLayout, done: set
     readers: dict[str, list[str]] = {}  # producer id -> labels of unfinished trials reading its weights
     for trial in waiting:
         for producer in trial.depends_on:
-            if producer in done and getattr(by_id[producer], "weights_key", ""):
+            if producer in done and by_id[producer].produces_weights:
                 readers.setdefault(producer, []).append(trial.label)
     keys = {by_id[p].weights_key: p for p in readers}
-    keys |= {t.weights_key: None for t in waiting if getattr(t, "weights_key", "") and t.weights_key not in keys}
+    keys |= {t.weights_key: None for t in waiting if t.produces_weights and t.weights_key not in keys}
     rerun = set()
     for key, producer in keys.items():
         location = layout.weights_file(key)

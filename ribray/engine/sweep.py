@@ -253,7 +253,7 @@ def _changed_inputs(plan: Plan, layout: SweepLayout, fingerprints: dict[str, str
                               f"deleted), {other_way}")
         for trial_id in changed:
             set_aside(layout.shard(trial_id))
-            key = getattr(by_id[trial_id], "weights_key", None)
+            key = by_id[trial_id].weights_key
             weights = layout.weights_file(key) if key else None
             if weights is not None and weights.exists():
                 set_aside(weights)

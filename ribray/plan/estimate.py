@@ -70,7 +70,7 @@ def trial_cost(trial: Trial, throughput: Throughput) -> Hours:
     work = trial.work()
     model = trial.model.name
     train_rate = throughput.rate(model, "train")
-    if getattr(getattr(trial, "train", None), "compile", False) is not False:
+    if work.compiled:
         train_rate = throughput.rate(model, "train_compiled") if "train_compiled" in throughput.default else train_rate
     eval_rate = throughput.rate(model, "eval")
     return Hours(train=work.train_images / train_rate / 3600,
@@ -127,7 +127,7 @@ class Storage:
 
 def storage(plan: Plan, model_bytes: dict[str, float]) -> Storage:
     """From the bytes of each model's state dict (fp32; `ribray.models.state_bytes`)."""
-    finetunes = [t for t in plan.trials if getattr(t, "weights_key", "")]
+    finetunes = [t for t in plan.trials if t.produces_weights]
     distinct = {t.weights_key: model_bytes.get(t.model.name, 0.0) for t in finetunes}
     largest = max((model_bytes.get(t.model.name, 0.0) for t in finetunes), default=0.0)
     return Storage(sum(distinct.values()), len(distinct), 2.0 * largest)

@@ -4,13 +4,28 @@ set re-evaluates without re-training."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ribray.fidelity import RIBRAY
 from ribray.options import TrainOptions, TrainSubset
 from ribray.plan.pretrained import _model, eval_images
-from ribray.plan.trial import Trial, Work, _coerce, content_hash, register_kind, subset_identity, trial_label
+from ribray.plan.trial import (
+    ModelRef,
+    Phase,
+    Trial,
+    Work,
+    _coerce,
+    content_hash,
+    register_kind,
+    subset_identity,
+    trial_label,
+)
+
+if TYPE_CHECKING:
+    from ribray.methods import MethodOptions
+    from ribray.spec import Spec
 
 
 @dataclass(frozen=True)
@@ -26,13 +41,25 @@ class Curves:
 @dataclass(frozen=True, kw_only=True)
 class FinetuneTrial(Trial):
     kind = "finetune"
-    options: Any = None  # the method's typed options (its Options class), without `train`
+    phase = Phase.GRID
+    reported = True
+    produces_weights = True
+    sections = ("ribray.report.analyses:curve_sections",)  # its learning-curve points
+    options: MethodOptions | None = None  # the method's typed options (its Options class); `train` not read
     train: TrainOptions = TrainOptions()  # the schedule, with the method's overrides applied
     init_weights: str | None = None  # weights key of the trial it starts from (LP-FT: LP's)
     train_subset: TrainSubset = TrainSubset()
     eval_sets: tuple[str, ...] = ()
     curves: Curves | None = None
-    weights_key: str = field(init=False, default="")
+    weights_key: str = field(init=False, default="")  # the final weights' key: a hash of training_identity()
+
+    @classmethod
+    def plan(cls, spec: Spec, model: ModelRef, planned: Sequence[Trial]) -> list[Trial]:
+        """The model's grid: its fine-tunes, cell by cell, with the interpolations of them
+        (`InterpolateTrial`) placed so that they become ready early (`plan/grid.py`)."""
+        from ribray.plan.grid import grid
+
+        return grid(spec, model)
 
     def _coerce_fields(self) -> None:
         from ribray.methods import METHODS
@@ -87,7 +114,8 @@ class FinetuneTrial(Trial):
         if self.curves is not None:  # before training and after every epoch
             points = eval_images(self.curves.eval_sets, self.curves.limit_per_set, passes=self.train.epochs + 1)
             evaluated = {s: evaluated.get(s, 0.0) + points.get(s, 0.0) for s in {*evaluated, *points}}
-        return Work(train_images=self.train.epochs * self.train_images(), eval_images=evaluated)
+        return Work(train_images=self.train.epochs * self.train_images(), eval_images=evaluated,
+                    compiled=self.train.compile is not False)
 
     def train_images(self) -> float:
         """The downstream set's size, or that of the subset this trial trains on."""

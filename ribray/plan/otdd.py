@@ -3,12 +3,16 @@ pretrained model's feature space (a trial per model)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ribray.options import OtddOptions
 from ribray.plan.pretrained import _model
 from ribray.plan.trial import ModelRef, Trial, Work, _coerce, register_kind, trial_label
+
+if TYPE_CHECKING:
+    from ribray.spec import Spec
 
 OTDD = "otdd"
 
@@ -17,7 +21,8 @@ OTDD = "otdd"
 @dataclass(frozen=True, kw_only=True)
 class OtddTrial(Trial):
     kind = OTDD
-    reported = False
+    Options = OtddOptions
+    sections = ("ribray.report.analyses:otdd_sections",)
     method: str = OTDD
     downstream_sets: tuple[str, ...] = ()
     reference_set: str | None = "imagenet_val"
@@ -49,8 +54,10 @@ class OtddTrial(Trial):
                                  for s in self.sets()})
 
     @classmethod
-    def planned_after(cls, spec, model: ModelRef, trials: list[Trial]) -> list[Trial]:
-        if spec.analyses.otdd is None or len(spec.downstream) < 2:
+    def plan(cls, spec: Spec, model: ModelRef, planned: Sequence[Trial]) -> list[Trial]:
+        """One per model, when the spec has at least two downstream sets."""
+        options = cls.options_in(spec)
+        if options is None or len(spec.downstream) < 2:
             return []
-        return [cls(model=model, downstream_sets=tuple(spec.downstream), otdd=spec.analyses.otdd.for_fidelity(spec.fidelity),
+        return [cls(model=model, downstream_sets=tuple(spec.downstream), otdd=options.for_fidelity(spec.fidelity),
                     evaluation=spec.evaluation())]

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ribray.options import PRETRAINED
-from ribray.plan.trial import Trial, Work, _coerce, register_kind
+from ribray.plan.trial import ModelRef, Phase, Trial, Work, _coerce, register_kind
+
+if TYPE_CHECKING:
+    from ribray.spec import Spec
 
 
-def eval_images(eval_sets, limit: int | None = None, passes: int = 1) -> dict[str, float]:
+def eval_images(eval_sets: Sequence[str], limit: int | None = None, passes: int = 1) -> dict[str, float]:
     """Images read from each of `eval_sets` (the real sets' sizes, or at most `limit` each)."""
     from ribray.data import get_dataset
 
@@ -20,8 +24,15 @@ def eval_images(eval_sets, limit: int | None = None, passes: int = 1) -> dict[st
 @dataclass(frozen=True, kw_only=True)
 class PretrainedTrial(Trial):
     kind = PRETRAINED
+    phase = Phase.REFERENCE
+    reported = True
     method: str = PRETRAINED
     eval_sets: tuple[str, ...] = ()
+
+    @classmethod
+    def plan(cls, spec: Spec, model: ModelRef, planned: Sequence[Trial]) -> list[Trial]:
+        """One per model: its accuracy on every eval set, before any fine-tuning."""
+        return [cls(model=model, eval_sets=tuple(spec.resolved_eval_sets()), evaluation=spec.evaluation())]
 
     def _coerce_fields(self) -> None:
         _coerce(self, "eval_sets", tuple, when=list)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ribray.plan.trial import Trial
@@ -77,7 +77,7 @@ class PlanOrder:
             heapq.heappush(self._ix_ready, position)
             heapq.heappush(self._ix_longest, (-self.hours.get(plan_id, 0.0), position))
 
-    def _first(self, heap: list) -> str | None:
+    def _first(self, heap: list[int] | list[tuple[float, int]]) -> str | None:
         """The heap's best trial still pending (entries of trials handed out are dropped)."""
         while heap:
             top = heap[0]
@@ -111,7 +111,7 @@ class PlanOrder:
         self.failed.add(plan_id)
         self._block_downstream_of([plan_id])
 
-    def _block_downstream_of(self, failed) -> None:
+    def _block_downstream_of(self, failed: Iterable[str]) -> None:
         """Mark every pending trial that waits, directly or further down, on a failed trial."""
         queue = deque(failed)
         while queue:

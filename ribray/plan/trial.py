@@ -1,9 +1,11 @@
 """A planned trial: one frozen, typed value per trial kind, its hashed id and its label.
 
-A kind is one class here (its parameters, how its id is derived, its label, what it costs,
-which result columns it fills) registered with @register_kind, plus its runner in
-`ribray.trials`. Tune's config of a trial is `to_config()`, plain JSON; `Trial.from_config`
-turns it (or a config written by ribray 0.1, see `legacy.py`) back into the typed trial.
+A kind is two files: its `Trial` subclass here in `ribray/plan/` (or a plugin), registered with
+@register_kind, and its runner in `ribray/trials/` (or the same plugin), registered with
+@runs(KindTrial). `Trial` documents the protocol: the hooks ribray calls, in order, and the
+capabilities a kind declares. Tune's config of a trial is `to_config()`, plain JSON;
+`Trial.from_config` turns it (or a config written by ribray 0.1, see `legacy.py`) back into the
+typed trial.
 """
 
 from __future__ import annotations
@@ -11,20 +13,43 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 
-from ribray.options import Evaluation, TrainSubset
+from ribray.options import ANALYSES, AnalysisOptions, Evaluation, TrainSubset
 from ribray.registry import Registry
+
+if TYPE_CHECKING:
+    from ribray.spec import Spec
 
 KINDS: Registry[type[Trial]] = Registry("trial kind")
 
 
+class Phase(IntEnum):
+    """When a kind is planned: the plan holds every model's REFERENCE trials first, then each
+    model's GRID, then each model's ANALYSIS trials (which may read the grid)."""
+
+    REFERENCE = 0
+    GRID = 1
+    ANALYSIS = 2
+
+
 def register_kind(cls: type[Trial]) -> type[Trial]:
-    """Class decorator: register a Trial subclass under its `kind`."""
+    """Class decorator: register a Trial subclass under its `kind`, and its `Options` as the
+    spec's `analyses.<kind>` block."""
+    if cls.Options is not None:
+        ANALYSES.register(cls.kind)(cls.Options)
     return KINDS.register(cls.kind)(cls)
+
+
+def kinds_in_order() -> list[type[Trial]]:
+    """The registered kinds in the order they are planned (and their report sections shown):
+    by phase, then by name."""
+    return sorted((cls for _, cls in KINDS.items()), key=lambda cls: (cls.phase, cls.kind))
 
 
 def content_hash(payload: dict[str, Any]) -> str:
@@ -78,6 +103,7 @@ class Work:
 
     train_images: float = 0.0
     eval_images: dict[str, float] = field(default_factory=dict)
+    compiled: bool = False  # its training runs torch.compile'd (`compile: true` or `auto`)
 
     @property
     def evaluated(self) -> float:
@@ -86,11 +112,35 @@ class Work:
 
 @dataclass(frozen=True, kw_only=True)
 class Trial:
-    """One unit of work: claims the spec's resources (one GPU), writes one results shard."""
+    """One unit of work: claims the spec's resources (one GPU), writes one results shard.
 
-    kind: ClassVar[str]
-    reported: ClassVar[bool] = True  # its final rows are accuracies for the RI / mRI tables
+    A kind subclasses it (a frozen, kw_only dataclass with its own fields) and declares what it
+    is in class attributes (`kind`, `phase`, `reported`, `early`, `interpolates`,
+    `produces_weights`, `Options`, `sections`: below), never inferred from its fields. ribray
+    calls, in order:
+    - `plan(spec, model, planned)`: the kind's trials of one model (`planned`: that model's
+      trials of the kinds planned before), phase by phase, model by model, kind by kind
+      (`kinds_in_order()`); a trial whose id is already planned is kept once;
+    - `_coerce_fields` (JSON values from a Tune config into typed ones) and `identity()`, whose
+      hash is `trial_id`; `label` names it in plans, progress lines, MLflow runs and rows;
+    - `work()` for `ribray plan`'s cost estimate;
+    - in the Ray worker, `registry_names()` and `weights_read()` (whose plugins its results
+      depend on), then its runner, `run(trial, ctx) -> Outcome` (`ribray.trials`), then
+      `row_fields()` for the result columns it fills beyond the common ones;
+    - in `ribray report`, each builder named in `sections`, with the kind's analysis rows.
+    """
+
+    kind: ClassVar[str]  # its name: the `kind` column of its rows, the key of its registry entry
+    phase: ClassVar[Phase] = Phase.ANALYSIS  # when it is planned (Phase)
+    reported: ClassVar[bool] = False  # its final rows are accuracies for the RI / mRI tables
     early: ClassVar[bool] = False  # once ready, it runs before every other ready trial
+    interpolates: ClassVar[bool] = False  # its table rows are interpolations' (after the methods')
+    produces_weights: ClassVar[bool] = False  # it stores final weights under `weights_key`
+    # its options: the spec's block `analyses.<kind>` (absent or null: the kind plans nothing)
+    Options: ClassVar[type[AnalysisOptions] | None] = None
+    # "module:function" report section builders, called as function(report, rows) with the
+    # analysis rows of this kind (read lazily: the plan never imports the report)
+    sections: ClassVar[tuple[str, ...]] = ()
     model: ModelRef
     method: str  # the registered method or interpolation (or `pretrained`)
     downstream: str | None = None
@@ -99,6 +149,16 @@ class Trial:
     evaluation: Evaluation = Evaluation()  # decoder, precision, subset: part of the id when not default
     variant: str | None = None  # the spec's label of the method when it is not `method` (not in the id)
     trial_id: str = field(init=False, default="")
+
+    @classmethod
+    def plan(cls, spec: Spec, model: ModelRef, planned: Sequence[Trial]) -> list[Trial]:
+        """This kind's trials of `model`, given the model's trials planned before them."""
+        raise NotImplementedError(f"trial kind {cls.kind!r} does not say how it is planned (Trial.plan)")
+
+    @classmethod
+    def options_in(cls, spec: Spec) -> AnalysisOptions | None:
+        """This kind's block of the spec's `analyses:` (None: not asked for)."""
+        return spec.analyses.of(cls.kind)
 
     def __post_init__(self) -> None:
         _coerce(self, "model", lambda v: ModelRef(**v))
@@ -130,6 +190,11 @@ class Trial:
         'dataset'): whose origins (ribray's, or a plugin's) its results depend on."""
         return {"model": [self.model.name], "dataset": [d for d in [self.downstream] if d]}
 
+    @property
+    def weights_key(self) -> str | None:
+        """The key its final weights are stored under, when the kind `produces_weights`."""
+        return None
+
     def weights_read(self) -> list[str]:
         """Weights keys of the finished fine-tunes this trial reads."""
         return []
@@ -141,11 +206,6 @@ class Trial:
     def row_fields(self) -> dict[str, Any]:
         """The result columns this kind fills beyond the common ones."""
         return {"alpha": None, "ingredients": None, "train_subset": None}
-
-    @classmethod
-    def planned_after(cls, spec, model: ModelRef, trials: list[Trial]) -> list[Trial]:
-        """An analysis kind's trials for `model`, planned after the model's grid (`trials`)."""
-        return []
 
     def to_config(self) -> dict[str, Any]:
         """The trial as Ray Tune's config: plain JSON values, with its kind and id."""
@@ -173,7 +233,7 @@ def subset_identity(subset: TrainSubset) -> dict[str, Any]:
     return {} if subset.label() == "all" else {"train_subset": subset.label()}
 
 
-def _coerce(trial: Trial, name: str, convert, when: type = dict) -> None:
+def _coerce(trial: Trial, name: str, convert: Callable[[Any], Any], when: type = dict) -> None:
     """Turn a JSON value of field `name` (e.g. from a Tune config) into its typed form."""
     value = getattr(trial, name)
     if isinstance(value, when):

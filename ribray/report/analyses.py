@@ -1,4 +1,5 @@
-"""The paper's analyses in the report: learning curves, CKA per layer, OTDD between sets."""
+"""The paper's analyses in the report: learning curves, CKA per layer, OTDD between sets. Each is
+a section builder that its trial kind names (`Trial.sections`), called with that kind's rows."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from pathlib import Path
 from ribray.data import short_name
 from ribray.models.paper import paper_name
 from ribray.options import PRETRAINED
-from ribray.plan import CKA, FINETUNE, OTDD
 from ribray.report.build import Report
 from ribray.report.figures import save_figure
 from ribray.report.robustness import Stat
@@ -48,11 +48,12 @@ class CurvePlot:
         return save_figure(figure, path)
 
 
-def curve_sections(report: Report) -> list[Section]:
-    """Per (model, method): accuracy after every epoch (solid: the downstream set itself)."""
+def curve_sections(report: Report, rows: list[dict]) -> list[Section]:
+    """Per (model, method): accuracy after every epoch (solid: the downstream set itself), from
+    the fine-tunes' learning-curve points."""
     points: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(list))))
-    for row in report.analysis_rows:
-        if row["kind"] == FINETUNE and row.get("top1") is not None:
+    for row in rows:
+        if row.get("top1") is not None:
             key = (row["model"], row["method"])
             points[key][row["downstream"]][row["eval_set"]][row["epoch"]].append(row["top1"])
     plots = [CurvePlot(f"curves/{slug(model)}/{slug(method)}", f"{paper_name(model)} / {method}: accuracy during fine-tuning",
@@ -65,12 +66,11 @@ def _plain(nested):
     return {key: _plain(value) for key, value in nested.items()} if isinstance(nested, dict) else nested
 
 
-def cka_sections(report: Report) -> list[Section]:
+def cka_sections(report: Report, rows: list[dict]) -> list[Section]:
     """Per (model, method): CKA to the pretrained model, layers x downstream sets."""
     values: dict = defaultdict(lambda: defaultdict(dict))
-    for row in report.analysis_rows:
-        if row["kind"] == CKA:
-            values[(row["model"], row["method"])][(row["layer"], row["downstream"])][row["seed"]] = row["value"]
+    for row in rows:
+        values[(row["model"], row["method"])][(row["layer"], row["downstream"])][row["seed"]] = row["value"]
     grids = []
     for (model, method), cells in sorted(values.items()):
         layers = tuple(sorted({layer for layer, _ in cells}, key=_layer_order))
@@ -83,12 +83,11 @@ def cka_sections(report: Report) -> list[Section]:
     return [Section("CKA between pretrained and fine-tuned representations", grids=grids, detail=True)] if grids else []
 
 
-def otdd_sections(report: Report) -> list[Section]:
+def otdd_sections(report: Report, rows: list[dict]) -> list[Section]:
     """Per model: the OTDD matrix between downstream sets (symmetric, 0 on the diagonal)."""
     values: dict = defaultdict(dict)
-    for row in report.analysis_rows:
-        if row["kind"] == OTDD:
-            values[row["model"]][(row["downstream"], row["eval_set"])] = row["value"]
+    for row in rows:
+        values[row["model"]][(row["downstream"], row["eval_set"])] = row["value"]
     grids = []
     for model, pairs in sorted(values.items()):
         sets = tuple(dict.fromkeys(s for pair in pairs for s in pair))

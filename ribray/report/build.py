@@ -10,7 +10,6 @@ import pandas as pd
 from ribray.data import RIB_SETS
 from ribray.errors import RibrayError
 from ribray.fidelity import RIBRAY
-from ribray.plan import FINETUNE
 from ribray.report.deviations import concerns_of
 from ribray.report.missing import Missing, find_missing, pretrained_gaps
 from ribray.report.provenance import Provenance, provenance_of
@@ -128,7 +127,8 @@ def build_reports(results: Any, spec=None, allow_mixed: bool = False) -> list[Re
 
 
 def analysis_rows(rows: pd.DataFrame, scope: Scope, plan=None) -> list[dict]:
-    """The rows the analysis views draw: learning-curve points and CKA/OTDD values."""
+    """The rows the trial kinds' sections draw: learning-curve points, and the rows of kinds whose
+    rows are not accuracies for the tables (CKA, OTDD, a plugin's analysis)."""
     def column(name: str) -> pd.Series:
         return rows[name] if name in rows.columns else pd.Series([None] * len(rows), index=rows.index, dtype=object)
 
@@ -136,7 +136,7 @@ def analysis_rows(rows: pd.DataFrame, scope: Scope, plan=None) -> list[dict]:
     wanted = column("model").isin(scope.models)
     if plan is not None:
         wanted &= column("trial_id").isin({t.trial_id for t in plan.trials})
-    curve_point = (kind == FINETUNE) & final.map(lambda f: f is False).astype(bool)
+    curve_point = final.map(lambda f: f is False).astype(bool)  # a learning-curve point (not final)
     wanted &= ~kind.map(reported).astype(bool) | curve_point
     wanted &= subset.isna() | (subset == scope.train_subset)
     return records(rows[wanted])

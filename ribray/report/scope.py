@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ribray.data import IMAGENET_VAL, RIB_SETS
-from ribray.plan import FINETUNE, INTERPOLATE, trial_label
-from ribray.report.rows import PRETRAINED, reported
+from ribray.plan import KINDS, trial_label
+from ribray.report.rows import PRETRAINED
 
 PAPER_METHOD_ORDER = ("ft", "lp", "lp_ft", "vpt", "lora", "ewc", "lwf")
 PAPER_INTERPOLATION_ORDER = ("wise_ft", "soup")
@@ -107,6 +107,11 @@ def ordered_methods(rows: dict[str, MethodRow], preferred: tuple[str, ...] = PAP
     return sorted(rows, key=position)
 
 
+def _interpolates(kind: str) -> bool:
+    """Whether rows of this trial kind are interpolations' (`Trial.interpolates`)."""
+    return kind in KINDS and KINDS.get(kind).interpolates
+
+
 def _seed_order(seed: int | None) -> tuple:
     return (seed is None, seed or 0)
 
@@ -132,7 +137,7 @@ def infer_scope(accuracies: pd.DataFrame, train_subset: str = "all") -> Scope:
     eval_sets += [d for d in downstream if d not in eval_sets]
     eval_sets += ordered_sets(seen_evals - set(eval_sets), rib)
     last = tuned.drop_duplicates("method", keep="last")
-    rows = {m: MethodRow(k == INTERPOLATE, b or m, None if a != a else a)
+    rows = {m: MethodRow(_interpolates(k), b or m, None if a != a else a)
             for m, k, b, a in zip(last["method"], last["kind"], last["base"], last["alpha"], strict=True)}
     methods = ordered_methods(rows)
     seeded = set(tuned.loc[tuned["seed"].notna(), "method"])
@@ -178,13 +183,13 @@ def scope_from_plan(spec, plan, train_subset: str = "all") -> Scope:
 
     subsets = plan_subsets(plan)
     planned = [t for t in plan.trials
-               if reported(t.kind) and (t.kind == PRETRAINED or subsets[t.trial_id] == train_subset)]
+               if t.reported and (t.method == PRETRAINED or subsets[t.trial_id] == train_subset)]
     expected = [ExpectedTrial(t.model.shown, t.method_label, t.downstream, t.seed,
-                              subsets[t.trial_id] if t.kind != PRETRAINED else "all", t.trial_id) for t in planned]
-    rows = {t.method_label: MethodRow(t.kind == INTERPOLATE, t.method, t.row_fields()["alpha"], t.variant or t.method)
-            for t in planned if t.kind != PRETRAINED}
+                              subsets[t.trial_id] if t.method != PRETRAINED else "all", t.trial_id) for t in planned]
+    rows = {t.method_label: MethodRow(t.interpolates, t.method, t.row_fields()["alpha"], t.variant or t.method)
+            for t in planned if t.method != PRETRAINED}
     methods = ordered_methods(rows, preferred=tuple(spec.methods), preferred_interpolations=tuple(spec.interpolations))
-    across = frozenset(t.method_label for t in planned if t.kind == INTERPOLATE and t.seed is None)
+    across = frozenset(t.method_label for t in planned if t.interpolates and t.seed is None)
     eval_sets = spec.resolved_eval_sets()
     rib = {s for s in eval_sets if s in DATASETS and DATASETS.get(s).rib}
     return _scope(train_subset, [m.resolved_label for m in spec.models], list(spec.downstream), eval_sets,
@@ -194,7 +199,7 @@ def scope_from_plan(spec, plan, train_subset: str = "all") -> Scope:
 def report_subsets(accuracies: pd.DataFrame, plan=None) -> list[str]:
     """The train subsets to report, 'all' (the main tables) first."""
     if plan is not None:
-        found = {t.row_fields()["train_subset"] for t in plan.trials if t.kind in (FINETUNE, INTERPOLATE)}
+        found = {t.row_fields()["train_subset"] for t in plan.trials if t.reported and t.method != PRETRAINED}
     else:
         found = set(accuracies.loc[accuracies["method"] != PRETRAINED, "train_subset"])
     others = sorted(found - {"all"})

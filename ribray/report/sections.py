@@ -1,15 +1,19 @@
 """What the report shows, in order: sections of tables (each a Grid: CSV, Markdown, heatmap)
-and of other plots. A new view — learning curves, say — is one more builder in SECTION_BUILDERS
-returning Sections whose `plots` draw themselves."""
+and of other plots. A new view of the tables is one more builder in SECTION_BUILDERS; a trial
+kind's own view (learning curves, CKA, OTDD, a plugin's) is a builder the kind names in
+`Trial.sections`, returning Sections whose `plots` draw themselves."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from ribray.data import short_name
+from ribray.errors import RibrayError
+from ribray.plan import kinds_in_order
 from ribray.report.build import Report
 from ribray.report.tables import Grid, accuracy_grid, model_labels, ri_grid, summary_grids
 
@@ -56,14 +60,28 @@ def per_model_sections(report: Report) -> list[Section]:
     return sections
 
 
-def _analysis_sections(report: Report) -> list[Section]:
-    from ribray.report.analyses import cka_sections, curve_sections, otdd_sections
+def kind_sections(report: Report) -> list[Section]:
+    """The sections each trial kind names (`Trial.sections`), kind by kind in plan order, each
+    built from that kind's analysis rows (nothing for a kind without rows)."""
+    sections = []
+    for kind in kinds_in_order():
+        rows = [row for row in report.analysis_rows if row["kind"] == kind.kind]
+        for name in kind.sections if rows else ():
+            sections += section_builder(name)(report, rows)
+    return sections
 
-    return curve_sections(report) + cka_sections(report) + otdd_sections(report)
+
+def section_builder(name: str) -> Callable[[Report, list[dict]], list[Section]]:
+    """The function a kind's "module:function" section names."""
+    module, _, function = name.partition(":")
+    try:
+        return getattr(importlib.import_module(module), function)
+    except (ImportError, AttributeError) as error:
+        raise RibrayError(f"report section {name!r}: {error} (a trial kind's `sections` name "
+                          "module:function)") from None
 
 
-SECTION_BUILDERS: list[Callable[[Report], list[Section]]] = [summary_sections, per_model_sections,
-                                                             _analysis_sections]
+SECTION_BUILDERS: list[Callable[[Report], list[Section]]] = [summary_sections, per_model_sections, kind_sections]
 
 
 def report_sections(report: Report) -> list[Section]:

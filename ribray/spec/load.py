@@ -230,6 +230,37 @@ def registry_entries(entries: Any, registry: Registry, key: str, what: str) -> d
     return validated
 
 
+def analyses_blocks(analyses: Any) -> Any:
+    """`analyses:` with each block beyond the paper's (`AnalysesOptions`' fields) validated against
+    the options its trial kind registered (`ribray.options.ANALYSES`: a plugin's kind). Unknown
+    keys and bad options are reported with their paths, together with the paper's blocks' problems."""
+    from ribray.options import ANALYSES, AnalysesOptions
+
+    if not isinstance(analyses, dict):
+        return analyses
+    blocks, problems = {}, []
+    known = sorted({*AnalysesOptions.model_fields, *ANALYSES.names()})
+    for key, value in analyses.items():
+        if key in AnalysesOptions.model_fields:
+            blocks[key] = value
+        elif key not in ANALYSES:
+            guess = did_you_mean(str(key), known)
+            problems.append(f"analyses.{key}: unknown key" + (f"; did you mean 'analyses.{guess}'?" if guess else "")
+                            + f" (valid keys here: {', '.join(known)})")
+        elif value is not None:
+            try:
+                blocks[key] = ANALYSES.get(key).model_validate(value)
+            except ValidationError as error:
+                problems += validation_lines(error, ANALYSES.get(key), ("analyses", key))
+    if problems:
+        try:
+            AnalysesOptions.model_validate({k: v for k, v in blocks.items() if k in AnalysesOptions.model_fields})
+        except ValidationError as error:
+            problems = validation_lines(error, AnalysesOptions, ("analyses",)) + problems
+        report_problems(problems)
+    return blocks
+
+
 def report_problems(problems: list[str]):
     """Raise, inside a pydantic validator, problems that already name their keys."""
     from pydantic_core import PydanticCustomError

@@ -227,6 +227,13 @@ class Spec(Strict):
 
         return registry_entries(interpolations, INTERPOLATIONS, "interpolations", "interpolation")
 
+    @field_validator("analyses", mode="before")
+    @classmethod
+    def _kind_blocks(cls, analyses: Any) -> Any:
+        from ribray.spec.load import analyses_blocks
+
+        return analyses_blocks(analyses)
+
     @field_serializer("methods", "interpolations")
     def _as_written(self, entries: dict[str, Entry], info) -> dict[str, Any]:
         """As a spec writes them (grids expanded): what spec.yaml and the spec hash hold."""
@@ -301,10 +308,7 @@ class Spec(Strict):
         names = [*self.downstream, *self.resolved_eval_sets()]
         if self.curves is not None and self.curves.eval_sets != "default":
             names += self.curves.eval_sets
-        if self.analyses.cka is not None:
-            names.append(self.analyses.cka.probe_set)
-        if self.analyses.otdd is not None:
-            names.append("imagenet_val")  # its reference set
+        names += self.analyses.datasets_read()
         for entry in self.trained_methods().values():
             names += METHODS.get(entry.name)(entry.options).datasets_read()
         names += [i.held_out().dataset for _, i in interpolators(self) if i.held_out() is not None]

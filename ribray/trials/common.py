@@ -34,19 +34,21 @@ class Outcome:
 
 def trial_plugins(trial: Trial, context: SweepContext) -> dict[str, str]:
     """plugin -> code identity of every plugin (or declared dataset) this trial's results depend
-    on: those that registered the entries it uses (`Trial.registry_names`), and those the weights
-    it reads were made with (recorded in them)."""
+    on: those that registered its kind and the entries it uses (`Trial.registry_names`), and
+    those the weights it reads were made with (recorded in them)."""
     from ribray.data import DATASETS
     from ribray.interpolations import INTERPOLATIONS
     from ribray.methods import METHODS
     from ribray.models import MODELS
+    from ribray.plan import KINDS
     from ribray.plugins import identities
     from ribray.registry import BUILTIN
     from ribray.trials.weights import weights_plugins
 
-    registries = {"method": METHODS, "interpolation": INTERPOLATIONS, "model": MODELS, "dataset": DATASETS}
+    registries = {"kind": KINDS, "method": METHODS, "interpolation": INTERPOLATIONS, "model": MODELS,
+                  "dataset": DATASETS}
     current, used = identities(), {}
-    for registry, names in trial.registry_names().items():
+    for registry, names in ({"kind": [trial.kind]} | trial.registry_names()).items():
         for name in names:
             if name in registries[registry] and (origin := registries[registry].origin(name)) != BUILTIN:
                 used[origin] = current[origin]

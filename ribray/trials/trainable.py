@@ -50,7 +50,7 @@ def run_trial(config: dict, context: SweepContext, fault: dict[str, str] | None 
 def _run_trial(trial: Trial, context: SweepContext, fault: dict[str, str] | None) -> None:
     from ray import tune
 
-    from ribray.trials import RUNNERS
+    from ribray.trials import runner
     from ribray.trials.common import now, result_rows, trial_plugins
 
     if context.layout.shard(trial.trial_id).exists():
@@ -62,7 +62,7 @@ def _run_trial(trial: Trial, context: SweepContext, fault: dict[str, str] | None
     started = now()
     try:
         ctx.plugins = trial_plugins(trial, context)
-        outcome = RUNNERS.get(trial.kind)(trial, ctx)
+        outcome = runner(trial)(trial, ctx)
         rows = result_rows(trial, ctx, outcome, started, now())  # checks the data it read is unchanged
     except BaseException:
         ctx.run_log.finish({}, None, status="FAILED")  # a retry sets it RUNNING again
