@@ -11,21 +11,23 @@ import pandas as pd
 
 from ribray.fidelity import CONCERNS, DEVIATIONS, REFERENCE, effect
 from ribray.models.paper import reference_preprocessing
+from ribray.plan import KINDS, OtddTrial
 
 TITLE = "Deviations from the reference code"
 
 
 def concerns_of(rows: pd.DataFrame) -> frozenset[str]:
-    """What of `CONCERNS` the result rows hold: evaluations, ObjectNet's, fine-tunes (and on
-    ObjectNet), the paper's ResNet-50, OTDD analyses."""
+    """What of `CONCERNS` the result rows hold: evaluations, ObjectNet's, trials that train (their
+    kind produces weights; and on ObjectNet), the paper's ResNet-50, OTDD analyses."""
     found = {"evaluation"} if rows["top1"].notna().any() else set()
     found |= {"objectnet"} if (rows["eval_set"] == "objectnet").any() else set()
-    finetuned = rows[rows["kind"] == "finetune"]
+    trained = {kind for kind in rows["kind"].dropna().unique() if kind in KINDS and KINDS.get(kind).produces_weights}
+    finetuned = rows[rows["kind"].isin(trained)]
     found |= {"training"} if len(finetuned) else set()
     found |= {"objectnet_training"} if (finetuned["downstream"] == "objectnet").any() else set()
     names = rows["model_name"].dropna().unique() if "model_name" in rows else []
     found |= {"resnet50"} if any(reference_preprocessing(name) for name in names) else set()
-    found |= {"otdd"} if (rows["kind"] == "otdd").any() else set()
+    found |= {"otdd"} if (rows["kind"] == OtddTrial.kind).any() else set()
     return frozenset(found)
 
 
