@@ -3,7 +3,7 @@
 A kind is one class here (its parameters, how its id is derived, its label, what it costs,
 which result columns it fills) registered with @register_kind, plus its runner in
 `ribray.trials`. Tune's config of a trial is `to_config()`, plain JSON; `Trial.from_config`
-turns it (or a config written by ribray 0.1, see `legacy.py`) back into the typed trial.
+turns it back into the typed trial (ribray 0.1's configs: `ribray.compat.legacy_config`).
 """
 
 from __future__ import annotations
@@ -154,11 +154,7 @@ class Trial:
 
     @staticmethod
     def from_config(config: dict[str, Any]) -> Trial:
-        """The typed trial of a Tune config (`to_config()`, or ribray 0.1's format)."""
-        if "config" in config:  # ribray 0.1: {"trial_id", "kind", ..., "config": {...}}
-            from ribray.plan.legacy import from_legacy_config
-
-            return from_legacy_config(config)
+        """The typed trial of a Tune config (`to_config()`)."""
         cls = KINDS.get(config["kind"])
         names = {f.name for f in dataclasses.fields(cls) if f.init}
         trial = cls(**{k: v for k, v in config.items() if k in names})
