@@ -7,7 +7,7 @@ import time
 
 from ray.tune import Callback
 
-from ribray.plan import Trial
+from ribray.compat.legacy_config import read_trial
 from ribray.trials.trainable import FAILED_FOR_GOOD
 
 
@@ -44,16 +44,20 @@ class Progress(Callback):
         self.durations: list[float] = []
         self.started = time.monotonic()
 
+    def __setstate__(self, state: dict) -> None:
+        """A restored run's callback, pickled when the run began: an older ribray's lacks attributes."""
+        from ribray.compat.pickles import progress_attributes
+
+        self.__dict__.update(progress_attributes(state))
+
     def setup(self, **info) -> None:
         self.started, self.running, self.failed_ids, self.finished = time.monotonic(), {}, [], set()
-        planned, results = getattr(self, "planned", None), getattr(self, "results", None)
-        if planned is not None and results is not None:
+        planned, results = self.planned, self.results
+        if planned is not None and results is not None:  # else (ribray 0.1's): it counts on from already_done
             from ribray.results.store import done_trial_ids
             from ribray.storage import Location
 
             self.finished, self.already_done = done_trial_ids(Location(results)) & set(planned), 0
-        else:  # a Progress pickled by ribray 0.1 (a resumed old run) kept only its count, as `done`
-            self.already_done = vars(self).get("done", getattr(self, "already_done", 0))
         # the estimated hours of the trials not finished or failed, kept as they settle: O(1) per event
         self.settled = set(self.finished)
         self.left_hours = (sum(self._estimate(i) for i in planned if i not in self.settled) if planned else
@@ -67,7 +71,7 @@ class Progress(Callback):
 
     @property
     def done(self) -> int:
-        return min(self.total, getattr(self, "already_done", 0) + len(self.finished))  # never past the plan
+        return min(self.total, self.already_done + len(self.finished))  # never past the plan
 
     @property
     def failed(self) -> int:
@@ -75,7 +79,7 @@ class Progress(Callback):
 
     def on_trial_start(self, iteration, trials, trial, **info):
         self.running[_plan_id(trial)] = time.monotonic()
-        self.lanes = max(getattr(self, "lanes", 0), len(set(self.running) - self.finished))
+        self.lanes = max(self.lanes, len(set(self.running) - self.finished))
         self._print(f"started  {_label(trial)}")
 
     def on_trial_complete(self, iteration, trials, trial, **info):
@@ -108,10 +112,10 @@ class Progress(Callback):
         start = self.running.pop(_plan_id(trial), None)
         if start is not None and timed:
             self.durations.append(time.monotonic() - start)
-            self.timed_hours = getattr(self, "timed_hours", 0.0) + self._estimate(_plan_id(trial))
+            self.timed_hours += self._estimate(_plan_id(trial))
 
     def _has_shard(self, trial) -> bool:
-        results = getattr(self, "results", None)
+        results = self.results
         trial_id = (trial.config or {}).get("trial_id")
         if results is None or trial_id is None:
             return False
@@ -136,17 +140,16 @@ class Progress(Callback):
     def _estimate(self, plan_id: str) -> float:
         """A trial's estimated hours; without estimates (a run pickled by an older ribray) each
         trial counts as one unit."""
-        hours = getattr(self, "hours", None)
-        return hours.get(plan_id, 0.0) if hours else 1.0
+        return self.hours.get(plan_id, 0.0) if self.hours else 1.0
 
     def remaining_seconds(self) -> float:
         """Estimated seconds until every trial not yet finished or failed is done (see the class)."""
-        timed = getattr(self, "timed_hours", 0.0) or len(self.durations)
+        timed = self.timed_hours or len(self.durations)
         rate = sum(self.durations) / timed if timed else 0.0  # seconds per estimated hour
         now, finished = time.monotonic(), self.finished
         running = {i: now - start for i, start in self.running.items() if i not in finished}  # -> seconds so far
         spent = sum(min(elapsed, rate * self._estimate(i)) for i, elapsed in running.items())
-        lanes = max(1, getattr(self, "lanes", 0), len(running))
+        lanes = max(1, self.lanes, len(running))
         longest = max((rate * self._estimate(i) - elapsed for i, elapsed in running.items()), default=0.0)
         return max(0.0, (rate * self.left_hours - spent) / lanes, longest)  # the last trial does not split
 
@@ -157,6 +160,6 @@ def _plan_id(trial) -> str:
 
 def _label(trial) -> str:
     try:
-        return f"{Trial.from_config(trial.config).label} [{trial.config['trial_id']}]"
+        return f"{read_trial(trial.config).label} [{trial.config['trial_id']}]"
     except (KeyError, TypeError, ValueError):
         return str(trial)

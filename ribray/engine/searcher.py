@@ -36,17 +36,13 @@ class PlanSearcher(Searcher, PlanOrder):
         return kept | {"_saved": self.get_state()}
 
     def __setstate__(self, state: dict) -> None:
-        # A searcher pickled by ribray 0.1 (tuner.pkl of an interrupted run) held a cost
-        # function; its saved state (restore, below) replaces what it held right after.
-        state.setdefault("hours", {})
-        state.pop("cost", None)
         saved = state.pop("_saved", None)
+        if saved is None:  # pickled by ribray 0.2.0 or older
+            from ribray.compat.pickles import searcher_attributes
+
+            saved = searcher_attributes(state)
         self.__dict__.update(state)
-        if saved is not None:
-            self.set_state(saved)
-        else:  # pickled by ribray 0.2.0 and older: order / done / failed / running as attributes
-            self._index(pending=list(state.get("order", [])), done=set(state.get("done", ())),
-                        failed=set(state.get("failed", ())), running=dict(state.get("running", {})))
+        self.set_state(saved)
 
     # -- Tune's Searcher interface -------------------------------------------------------
     def suggest(self, trial_id: str) -> dict | str | None:
@@ -76,17 +72,11 @@ class PlanSearcher(Searcher, PlanOrder):
                 "failed": sorted(self.failed), "running": self.running}
 
     def set_state(self, state: dict) -> None:
-        """Also reads the states ribray 0.1 (its trial configs, no hours) and 0.2.0 (every
-        trial's config) saved."""
+        """Also reads the states ribray 0.2.0 and older saved, with every trial's config."""
         if "trials" in state:
-            self.trials = {c["trial_id"]: Trial.from_config(c) for c in state["trials"]}
-        if "hours" in state:
-            self.hours = dict(state["hours"])
-        elif "trials" in state:  # ribray 0.1 kept a cost function instead: estimate from the packaged rates
-            from ribray.plan.estimate import load_throughput, trial_hours
+            from ribray.compat.pickles import saved_trials
 
-            throughput = load_throughput()
-            self.hours = {i: trial_hours(t, throughput) for i, t in self.trials.items()}
+            self.trials, self.hours = saved_trials(state)
         unknown = [i for i in (*state["order"], *state["running"].values()) if i not in self.trials]
         if unknown:
             raise RibrayError(f"the saved searcher state names {len(unknown)} trial(s) this searcher's plan does "

@@ -197,15 +197,11 @@ def make_tuner(spec, plan: Plan, run: Pass, context: SweepContext, layout: Sweep
     from ribray.engine.searcher import PlanSearcher
     from ribray.engine.stopper import StopWhenStorageFull
     from ribray.plan.estimate import load_throughput, plan_hours
-    from ribray.trials import run_trial
 
     parameters = {"context": context} | ({"fault": fault} if fault else {})
-    trainable = tune.with_resources(tune.with_parameters(run_trial, **parameters),
-                                    {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu})
     if run.previous is not None:
-        path, filesystem = Location(run.previous).for_ray()
-        return tune.Tuner.restore(path, trainable, resume_unfinished=True, resume_errored=True,
-                                  storage_filesystem=filesystem), None
+        return _restored_tuner(run.previous, spec, parameters), None
+    trainable = _trainable(spec, parameters)
     hours = plan_hours(plan, load_throughput())  # the searcher orders by them, the ETA counts work in them
     progress = Progress(total=len(plan), already_done=len(run.done), planned=sorted(plan.by_id()),
                         results=layout.results.uri, hours=hours)
@@ -223,6 +219,31 @@ def make_tuner(spec, plan: Plan, run: Pass, context: SweepContext, layout: Sweep
                                   max_concurrent_trials=concurrency, reuse_actors=True,
                                   trial_name_creator=trial_name, trial_dirname_creator=trial_name)
     return tune.Tuner(trainable, tune_config=tune_config, run_config=run_config), progress
+
+
+def _trainable(spec, parameters: dict):
+    """`run_trial` with the sweep's parameters and each trial's resources."""
+    from ray import tune
+
+    from ribray.trials import run_trial
+
+    return tune.with_resources(tune.with_parameters(run_trial, **parameters),
+                               {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu})
+
+
+def _restored_tuner(previous: str, spec, parameters: dict):
+    """The interrupted Tune run `previous`, restored. A run of an older ribray pickled what its
+    modules were then and Tune configs of their format: the module hook answers ribray 0.1's
+    paths (saying so when it does) and its trials read such configs (ribray/compat/)."""
+    from ray import tune
+
+    from ribray.compat import moved
+    from ribray.compat.legacy_config import read_trial
+
+    moved.install()
+    path, filesystem = Location(previous).for_ray()
+    return tune.Tuner.restore(path, _trainable(spec, parameters | {"read": read_trial}), resume_unfinished=True,
+                              resume_errored=True, storage_filesystem=filesystem)
 
 
 def record_trials(run_dir: Location, plan: Plan) -> None:

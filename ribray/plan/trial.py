@@ -4,8 +4,8 @@ A kind is two files: its `Trial` subclass here in `ribray/plan/` (or a plugin), 
 @register_kind, and its runner in `ribray/trials/` (or the same plugin), registered with
 @runs(KindTrial). `Trial` documents the protocol: the hooks ribray calls, in order, and the
 capabilities a kind declares. Tune's config of a trial is `to_config()`, plain JSON;
-`Trial.from_config` turns it (or a config written by ribray 0.1, see `legacy.py`) back into the
-typed trial.
+`Trial.from_config` turns it back into the typed trial (ribray 0.1's configs:
+`ribray.compat.legacy_config`).
 """
 
 from __future__ import annotations
@@ -214,11 +214,7 @@ class Trial:
 
     @staticmethod
     def from_config(config: dict[str, Any]) -> Trial:
-        """The typed trial of a Tune config (`to_config()`, or ribray 0.1's format)."""
-        if "config" in config:  # ribray 0.1: {"trial_id", "kind", ..., "config": {...}}
-            from ribray.plan.legacy import from_legacy_config
-
-            return from_legacy_config(config)
+        """The typed trial of a Tune config (`to_config()`)."""
         cls = KINDS.get(config["kind"])
         names = {f.name for f in dataclasses.fields(cls) if f.init}
         trial = cls(**{k: v for k, v in config.items() if k in names})

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -27,9 +28,11 @@ logging.getLogger("ray.train._internal.storage").setLevel(logging.WARNING)
 FAILED_FOR_GOOD = "failed_for_good"  # reported by a trial that failed for good: its error
 
 
-def run_trial(config: dict, context: SweepContext, fault: dict[str, str] | None = None) -> None:
+def run_trial(config: dict, context: SweepContext, fault: dict[str, str] | None = None,
+              read: Callable[[dict], Trial] = Trial.from_config) -> None:
     """Entry point Tune calls in the trial's worker process, with the trial's config (its
-    `to_config()`), the sweep's settings and, in ribray's own fault tests, a fault to inject.
+    `to_config()`), the sweep's settings and, in ribray's own fault tests, a fault to inject;
+    `read` types the config (a restored run's reads older versions' configs too).
 
     A trial that fails for good (a PermanentError: a retry would fail alike) ends without
     raising, reporting its error as `failed_for_good`: Tune retries every exception, and this one
@@ -40,7 +43,7 @@ def run_trial(config: dict, context: SweepContext, fault: dict[str, str] | None 
     try:
         if failed_for_good.exists():  # failed for good in this run already (a restored run retries it)
             raise PermanentError(failed_for_good.read_bytes().decode())
-        _run_trial(_read_trial(config, context), context, fault)
+        _run_trial(_read_trial(config, context, read), context, fault)
     except PermanentError as error:
         with contextlib.suppress(StorageError):  # a full disk: the error itself says so
             failed_for_good.write_bytes(str(error).encode())
@@ -73,13 +76,13 @@ def _run_trial(trial: Trial, context: SweepContext, fault: dict[str, str] | None
     tune.report({"trial_finished": 1, **metrics})
 
 
-def _read_trial(config: dict, context: SweepContext) -> Trial:
+def _read_trial(config: dict, context: SweepContext, read: Callable[[dict], Trial]) -> Trial:
     """The typed trial, after the sweep's plugins are this worker's. What fails here (a plugin
     that does not import, an unknown name, bad options) fails alike on every retry: the trial
     fails for good, at once, with that error's first line."""
     try:
         context.activate()
-        return Trial.from_config(config)
+        return read(config)
     except PermanentError:
         raise
     except (RibrayError, ValidationError, ValueError) as error:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from ribray.compat.moved import WARNING
 from ribray.engine import run_sweep
 from ribray.plan import make_plan
 from ribray.spec import parse_spec
@@ -25,7 +26,7 @@ FIXTURE = Path(__file__).parents[1] / "fixtures" / "legacy_run_ribray_0.1.tar.gz
 PRETRAINED_ID, FINETUNE_ID, WISE_FT_ID = "9912ea729b0f", "590bb72587fa", "b993cae89310"
 
 
-def test_a_run_interrupted_under_ribray_0_1_resumes(ray_cluster, fake_data, tmp_path):
+def test_a_run_interrupted_under_ribray_0_1_resumes(ray_cluster, fake_data, tmp_path, capsys):
     with tarfile.open(FIXTURE) as archive:
         archive.extractall(tmp_path / "runs", filter="data")
     spec = parse_spec(tiny_spec(tmp_path, fake_data, name="legacy", downstream=["imagenet_r"],
@@ -37,6 +38,8 @@ def test_a_run_interrupted_under_ribray_0_1_resumes(ray_cluster, fake_data, tmp_
 
     summary = run_sweep(spec, resume=True)
 
+    warnings = [line for line in capsys.readouterr().out.splitlines() if "ribray 0.1" in line]
+    assert warnings == [WARNING.format(module="ribray.searcher")]  # once, naming the version and what to do
     assert summary.complete and summary.already_done == 1 and summary.done == 3
     assert sorted(p.name for p in (tmp_path / "runs" / "legacy" / "tune").iterdir()) == runs_before
     assert (results / f"{PRETRAINED_ID}.parquet").read_bytes() == before  # not run again

@@ -1,5 +1,12 @@
 """Tune configs written by ribray 0.1 (one `Trial` dataclass with an untyped `config` dict),
-as typed trials: what a run started before the typed plan needs to be resumed."""
+as typed trials: what a run started before the typed plan needs to be resumed.
+
+A restored run brings such configs back in three places, each of which reads them through
+`read_trial`: the searcher's saved state (engine/searcher.py), the restored Tune trials that
+the progress line names (engine/progress.py) and the trials the restored Tuner runs (their
+trainable is given `read_trial` by engine/tune_run.py). `Trial.from_config` reads only this
+version's configs: the plan knows nothing of 0.1.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,16 @@ from ribray.plan.finetune import FinetuneTrial
 from ribray.plan.interpolate import InterpolateTrial
 from ribray.plan.pretrained import PretrainedTrial
 from ribray.plan.trial import KINDS, ModelRef, Trial
+
+
+def read_trial(config: dict[str, Any]) -> Trial:
+    """The typed trial of a Tune config: this version's (`Trial.to_config()`) or ribray 0.1's."""
+    return from_legacy_config(config) if is_legacy(config) else Trial.from_config(config)
+
+
+def is_legacy(config: dict[str, Any]) -> bool:
+    """Whether a Tune config is ribray 0.1's: {"trial_id", "kind", ..., "config": {...}}."""
+    return "config" in config
 
 
 def from_legacy_config(legacy: dict[str, Any]) -> Trial:
