@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from ribray.plan.estimate import GpuPrice
+    from ribray.spec import Spec
 
 
 def _existing_spec(ctx, param, value: str) -> str:
@@ -84,7 +89,7 @@ def _price(ctx, param, value: str | None):
               help="dollars per GPU-hour, or an instance type (g5.2xlarge, g2-standard-8); without it, --gpus "
                    "prices the cluster configs' instance types")
 def plan(spec: str, positional: tuple[str, ...], sets: tuple[str, ...], as_json: bool, summary_only: bool,
-         throughput: str | None, gpus: int | None, price) -> None:
+         throughput: str | None, gpus: int | None, price: GpuPrice | None) -> None:
     """Print the trials of SPEC (done or not), their dependencies, the estimated GPU-hours by
     kind, downstream set and eval set, and the storage the sweep needs; with --gpus N its wall
     time on N GPUs, with --price its cost."""
@@ -105,7 +110,7 @@ def plan(spec: str, positional: tuple[str, ...], sets: tuple[str, ...], as_json:
 
 
 
-def _done_trials(spec) -> set[str]:
+def _done_trials(spec: Spec) -> set[str]:
     """Trials whose shard exists, where the storage can be read without side effects."""
     from ribray.results.layout import SweepLayout
     from ribray.results.store import done_trial_ids

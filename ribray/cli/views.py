@@ -5,14 +5,22 @@ from __future__ import annotations
 import json
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from ribray.plan import Plan
+    from ribray.plan.estimate import Breakdown, GpuPrice, Throughput
+    from ribray.plan.schedule import Schedule
+    from ribray.results.layout import SweepLayout
+    from ribray.spec import Spec
 
 GiB = 2**30
 
 
-def plan_json(spec, plan, throughput_file: str | None = None, done: set[str] = frozenset(),
-              gpus: int | None = None, price=None) -> str:
+def plan_json(spec: Spec, plan: Plan, throughput_file: str | None = None, done: set[str] = frozenset(),
+              gpus: int | None = None, price: GpuPrice | None = None) -> str:
     from ribray.plan.estimate import breakdown, load_throughput
 
     throughput = load_throughput(throughput_file)
@@ -42,9 +50,9 @@ def _rounded(values: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 3) for k, v in values.items()}
 
 
-def plan_table(spec, plan, throughput_file: str | None = None, done: set[str] = frozenset(),
+def plan_table(spec: Spec, plan: Plan, throughput_file: str | None = None, done: set[str] = frozenset(),
                model_bytes: dict[str, float | None] | None = None, summary_only: bool = False,
-               gpus: int | None = None, price=None) -> str:
+               gpus: int | None = None, price: GpuPrice | None = None) -> str:
     """One line per trial (columns as wide as their longest value), then the summary."""
     from ribray.plan.estimate import breakdown, load_throughput
 
@@ -72,7 +80,8 @@ def plan_table(spec, plan, throughput_file: str | None = None, done: set[str] = 
     return "\n".join(lines)
 
 
-def plan_summary(spec, plan, throughput, cost, done: set[str], model_bytes: dict[str, float | None]) -> list[str]:
+def plan_summary(spec: Spec, plan: Plan, throughput: Throughput, cost: Breakdown, done: set[str],
+                 model_bytes: dict[str, float | None]) -> list[str]:
     from ribray.plan.estimate import storage
 
     kinds = {k: sum(1 for t in plan.trials if t.kind == k) for k in dict.fromkeys(t.kind for t in plan.trials)}
@@ -101,7 +110,7 @@ def plan_summary(spec, plan, throughput, cost, done: set[str], model_bytes: dict
     return lines
 
 
-def sweep_schedule(spec, plan, cost, done: set[str], gpus: int):
+def sweep_schedule(spec: Spec, plan: Plan, cost: Breakdown, done: set[str], gpus: int) -> Schedule:
     """The plan's trials still to run on `gpus` GPUs, simulated in the searcher's order over their
     estimated durations (ordered by the packaged rates' estimates, as `ribray sweep` orders them)."""
     from ribray.plan.estimate import load_throughput, plan_hours
@@ -111,16 +120,17 @@ def sweep_schedule(spec, plan, cost, done: set[str], gpus: int):
                    order_hours=plan_hours(plan, load_throughput()), done=done)
 
 
-def _busy_share(found, gpus: int, gpu_per_trial: float) -> float:
+def _busy_share(found: Schedule, gpus: int, gpu_per_trial: float) -> float:
     """The share of `gpus` x the wall time that trials hold GPUs."""
     return found.busy * gpu_per_trial / (gpus * found.makespan) if found.makespan else 1.0
 
 
-def _hours_to_run(cost, done: set[str]) -> float:
+def _hours_to_run(cost: Breakdown, done: set[str]) -> float:
     return sum(h for trial_id, h in cost.by_trial.items() if trial_id not in done)
 
 
-def schedule_lines(spec, plan, cost, throughput, done: set[str], gpus: int | None, price) -> list[str]:
+def schedule_lines(spec: Spec, plan: Plan, cost: Breakdown, throughput: Throughput, done: set[str], gpus: int | None,
+                   price: GpuPrice | None) -> list[str]:
     """`--gpus N`: the wall time of what is left to run, on N GPUs; `--price P`: what it costs (the
     cluster configs' instance types when no price is given)."""
     from ribray.plan.estimate import GPU_PRICES
@@ -152,14 +162,14 @@ def _wall(hours: float) -> str:
     return (f"{days}d " if days else "") + f"{rest // 60}h{rest % 60:02d}m"
 
 
-def overrides_line(spec) -> str:
+def overrides_line(spec: Spec) -> str:
     from ribray.spec.overrides import overrides_shown
 
     return (f"overrides: {overrides_shown(spec._overrides)} (the trials, their ids and the spec hash "
             f"{spec.spec_hash()} are of the spec with them)")
 
 
-def grid_lines(spec, plan, cost) -> list[str]:
+def grid_lines(spec: Spec, plan: Plan, cost: Breakdown) -> list[str]:
     """Each grid of the spec (`{grid: [...]}`) with the variants it expands to, their trials and
     GPU-hours: what a grid costs before it runs."""
     lines = []
@@ -237,7 +247,7 @@ def status_table(found, show_all: bool = False) -> str:
     return "\n".join(lines)
 
 
-def watch_status(layout, table, interval: float) -> None:
+def watch_status(layout: SweepLayout, table, interval: float) -> None:
     """Show `table()` every `interval` seconds while a sweep holds the folder's lock, then once
     more. In a terminal the table is redrawn in place; elsewhere (a log, a pipe) a table is
     printed each time it changes, under the time. Ctrl-C stops watching (exit code 0)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ribray.engine.cluster import CONNECT_TIMEOUT_S, RayAddress
 from ribray.engine.inputs import rerun_producers_of_broken_weights
@@ -43,6 +44,9 @@ from ribray.trials import faults
 from ribray.trials.context import SweepContext
 from ribray.trials.trainable import FAILED_FOR_GOOD
 
+if TYPE_CHECKING:
+    from ribray.spec import Spec
+
 __all__ = ["SweepSummary", "run_sweep", "sweep_dir"]
 
 
@@ -70,7 +74,7 @@ class Reruns:
     plugins: bool = False  # computed with other plugin code (--rerun-changed-plugins)
 
 
-def run_sweep(spec, *, resume: bool = False, address: str | None = None,
+def run_sweep(spec: Spec, *, resume: bool = False, address: str | None = None,
               connect_timeout_s: float = CONNECT_TIMEOUT_S, max_concurrent: int | None = None,
               rerun_changed_data: bool = False, rerun_changed_plugins: bool = False, echo=print) -> SweepSummary:
     """Run every planned trial not yet done (on the embedded Ray, or on the cluster at
@@ -86,7 +90,7 @@ def run_sweep(spec, *, resume: bool = False, address: str | None = None,
                     Reruns(rerun_changed_data, rerun_changed_plugins), echo)
 
 
-def _run(spec, plan: Plan, layout: SweepLayout, started: float, resume: bool, ray_address: RayAddress,
+def _run(spec: Spec, plan: Plan, layout: SweepLayout, started: float, resume: bool, ray_address: RayAddress,
          max_concurrent: int | None, reruns: Reruns, echo) -> SweepSummary:
     shards = verified_done(layout.results, echo, layout.shard_index)
     finished = set(shards)
@@ -131,7 +135,7 @@ def _run(spec, plan: Plan, layout: SweepLayout, started: float, resume: bool, ra
 class _Run:
     """Everything one sweep command hands each of its Tuners."""
 
-    spec: object
+    spec: Spec
     plan: Plan
     layout: SweepLayout
     context: SweepContext
@@ -206,14 +210,14 @@ def _ended(result) -> bool:
     return result.error is not None or bool(metrics.get(METRIC)) or bool(metrics.get(FAILED_FOR_GOOD))
 
 
-def _dataset_folders(spec) -> dict[str, Path]:
+def _dataset_folders(spec: Spec) -> dict[str, Path]:
     """Every dataset the spec reads, and its folder."""
     from ribray.data import dataset_folder
 
     return {n: dataset_folder(spec.data.root, n, dict(spec.data.folders)) for n in sorted(spec.datasets_read())}
 
 
-def _fingerprints(spec, plan: Plan, echo) -> dict[str, str]:
+def _fingerprints(spec: Spec, plan: Plan, echo) -> dict[str, str]:
     """Every dataset the plan reads, fingerprinted (its listing) before any trial runs."""
     from ribray.data.fingerprint import fingerprints
 
@@ -262,7 +266,7 @@ def _changed_inputs(plan: Plan, layout: SweepLayout, fingerprints: dict[str, str
     return rerun
 
 
-def _context(spec, layout: SweepLayout, plan: Plan, fingerprints: dict[str, str], echo) -> SweepContext:
+def _context(spec: Spec, layout: SweepLayout, plan: Plan, fingerprints: dict[str, str], echo) -> SweepContext:
     from ribray.data.fake import generated_sets
 
     layout.root.makedirs()

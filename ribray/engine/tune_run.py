@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ribray.engine.cluster import CONNECT_TIMEOUT_S, takes_connections, wait_for_cluster
 from ribray.errors import RibrayError
@@ -19,6 +20,9 @@ from ribray.results.layout import RUN_TRIALS_FILE, SweepLayout, tune_trial_folde
 from ribray.signals import sigterm_stays_an_interrupt
 from ribray.storage import Location
 from ribray.trials.context import SweepContext
+
+if TYPE_CHECKING:
+    from ribray.spec import Spec
 
 
 @dataclass
@@ -186,7 +190,7 @@ def _one_line_for_known_failures(record: logging.LogRecord) -> bool:
     return True
 
 
-def make_tuner(spec, plan: Plan, run: Pass, context: SweepContext, layout: SweepLayout,
+def make_tuner(spec: Spec, plan: Plan, run: Pass, context: SweepContext, layout: SweepLayout,
                max_concurrent: int | None, fault: dict[str, str] | None):
     """A Tuner for `run` and its progress callback (None when a run is restored: it brings
     back its own, pickled when it began)."""
@@ -273,7 +277,7 @@ def trial_name(tune_trial) -> str:
                              tune_trial.trial_id)
 
 
-def _default_concurrency(spec) -> int:
+def _default_concurrency(spec: Spec) -> int:
     """As many trials as the cluster fits now; on a cluster that is still scaling up from
     zero GPUs, enough pending trials for the autoscaler to see the demand."""
     import ray

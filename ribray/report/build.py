@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -46,6 +46,15 @@ from ribray.report.scope import (
     scope_from_plan,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import pyarrow as pa
+
+    from ribray.plan import Plan
+    from ribray.results.row import ResultRow
+    from ribray.spec import Spec
+
 Cell = tuple[str, str]  # (model, method)
 
 
@@ -63,7 +72,7 @@ class Report:
     absolute: dict[Cell, Stat] = field(default_factory=dict)  # mean over i of the mean OOD accuracy
     missing: list[Missing] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    analysis_rows: list[dict] = field(default_factory=list)  # learning-curve points, CKA, OTDD
+    analysis_rows: list[ResultRow] = field(default_factory=list)  # learning-curve points, CKA, OTDD
     fidelity: str = RIBRAY  # the results' mode (ribray.fidelity), 'mixed' with allow_mixed
     concerns: frozenset[str] | None = None  # what the results hold (report.deviations); None: unknown, all
     provenance: Provenance | None = None  # where the numbers come from (the same for every train subset)
@@ -77,7 +86,8 @@ class Report:
                    for s in self.accuracy[(model, method, d)].values())
 
 
-def build_reports(results: Any, spec=None, allow_mixed: bool = False) -> list[Report]:
+def build_reports(results: pa.Table | pd.DataFrame | Iterable[ResultRow], spec: Spec | None = None,
+                  allow_mixed: bool = False) -> list[Report]:
     """One Report per train subset ('all' first) from a pyarrow Table, a pandas DataFrame
     or a list of result rows. With a spec, only its plan's trials count (results of older
     or other specs are left out, so mixed spec hashes are fine); without one, results of
@@ -126,7 +136,7 @@ def build_reports(results: Any, spec=None, allow_mixed: bool = False) -> list[Re
     return reports
 
 
-def analysis_rows(rows: pd.DataFrame, scope: Scope, plan=None) -> list[dict]:
+def analysis_rows(rows: pd.DataFrame, scope: Scope, plan: Plan | None = None) -> list[ResultRow]:
     """The rows the trial kinds' sections draw: learning-curve points, and the rows of kinds whose
     rows are not accuracies for the tables (CKA, OTDD, a plugin's analysis)."""
     def column(name: str) -> pd.Series:
@@ -142,7 +152,8 @@ def analysis_rows(rows: pd.DataFrame, scope: Scope, plan=None) -> list[dict]:
     return records(rows[wanted])
 
 
-def build_report(results: Any, spec=None, allow_mixed: bool = False, train_subset: str = "all") -> Report:
+def build_report(results: pa.Table | pd.DataFrame | Iterable[ResultRow], spec: Spec | None = None,
+                 allow_mixed: bool = False, train_subset: str = "all") -> Report:
     """The Report of one train subset (default: the main tables); see build_reports."""
     for report in build_reports(results, spec=spec, allow_mixed=allow_mixed):
         if report.scope.train_subset == train_subset:
@@ -150,7 +161,7 @@ def build_report(results: Any, spec=None, allow_mixed: bool = False, train_subse
     raise RibrayError(f"no results for train subset {train_subset!r}")
 
 
-def _restrict_to_plan(accuracies: pd.DataFrame, plan) -> tuple[pd.DataFrame, list[str]]:
+def _restrict_to_plan(accuracies: pd.DataFrame, plan: Plan) -> tuple[pd.DataFrame, list[str]]:
     planned = accuracies["trial_id"].isin(set(plan_subsets(plan)))
     outside = set(accuracies.loc[~planned, "trial_id"])
     notes = []

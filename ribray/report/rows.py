@@ -8,7 +8,7 @@ each."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,12 @@ from ribray.errors import RibrayError
 from ribray.fidelity import RIBRAY
 from ribray.options import PRETRAINED
 from ribray.plan import KINDS, method_label
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from ribray.plan import Plan
+    from ribray.results.row import ResultRow
 
 __all__ = ["ACCURACY_COLUMNS", "COLUMNS", "PRETRAINED", "MixedSpecsError", "final_accuracies", "method_label",
            "result_frame"]
@@ -54,7 +60,7 @@ class MixedEvaluationError(RibrayError):
     """One eval set's accuracies were made from different pixels or precisions."""
 
 
-def result_frame(results: Any) -> pd.DataFrame:
+def result_frame(results: pa.Table | pd.DataFrame | Iterable[ResultRow]) -> pd.DataFrame:
     """The columns a report reads of a pyarrow Table, a pandas DataFrame or a list of row dicts:
     numbers as float64 (NaN where missing), everything else as Python objects with None for
     missing values (pandas writes NaN / NaT / <NA>, pyarrow None)."""
@@ -91,7 +97,7 @@ def _plain(column: pd.Series, name: str) -> pd.Series:
     return column.astype(object).where(column.notna(), None)
 
 
-def records(frame: pd.DataFrame) -> list[dict]:
+def records(frame: pd.DataFrame) -> list[ResultRow]:
     """A few rows as dicts, None for missing values (learning-curve points, analysis values)."""
     return [{k: _none_if_missing(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
@@ -232,7 +238,7 @@ def reported(kind: str) -> bool:
     return kind in KINDS and KINDS.get(kind).reported
 
 
-def as_planned(accuracies: pd.DataFrame, plan) -> pd.DataFrame:
+def as_planned(accuracies: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     """Each accuracy of a planned trial under the plan's names: its model's and method's labels
     (a trial that another spec ran under other labels is this spec's row), and its train subset
     (interpolation rows of older versions carry none)."""

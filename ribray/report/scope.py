@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ribray.data import IMAGENET_VAL, RIB_SETS
 from ribray.plan import KINDS, trial_label
 from ribray.report.rows import PRETRAINED
+
+if TYPE_CHECKING:
+    from ribray.plan import Plan
+    from ribray.spec import Spec
 
 PAPER_METHOD_ORDER = ("ft", "lp", "lp_ft", "vpt", "lora", "ewc", "lwf")
 PAPER_INTERPOLATION_ORDER = ("wise_ft", "soup")
@@ -170,12 +175,12 @@ def _scope(train_subset, models, downstream, eval_sets, methods, seeds, expected
                  tuple(seeds), tuple(expected), tuple(rib_sets), frozenset(across_seeds))
 
 
-def plan_subsets(plan) -> dict[str, str]:
+def plan_subsets(plan: Plan) -> dict[str, str]:
     """Trial id -> train subset label, for every trial of the plan."""
     return {t.trial_id: t.row_fields()["train_subset"] or "all" for t in plan.trials}
 
 
-def scope_from_plan(spec, plan, train_subset: str = "all") -> Scope:
+def scope_from_plan(spec: Spec, plan: Plan, train_subset: str = "all") -> Scope:
     """The grid the spec defines: its models, downstream sets, eval sets, methods and seeds,
     and exactly the trials of its plan (ids included); RI's sets are the eval sets the registry
     (with the spec's plugins and datasets) marks `rib`."""
@@ -196,7 +201,7 @@ def scope_from_plan(spec, plan, train_subset: str = "all") -> Scope:
                   methods, list(spec.seeds), expected, rib_sets=ordered_sets(rib, rib), across_seeds=across)
 
 
-def report_subsets(accuracies: pd.DataFrame, plan=None) -> list[str]:
+def report_subsets(accuracies: pd.DataFrame, plan: Plan | None = None) -> list[str]:
     """The train subsets to report, 'all' (the main tables) first."""
     if plan is not None:
         found = {t.row_fields()["train_subset"] for t in plan.trials if t.reported and t.method != PRETRAINED}

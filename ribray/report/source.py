@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ribray.errors import RibrayError
 from ribray.results.layout import REPORT, SweepTarget, resolve_target, shard_names
 from ribray.storage import Location
 
+if TYPE_CHECKING:
+    from ribray.spec import Spec
+
 
 @dataclass(frozen=True)
 class ReportSource:
     results: Location
-    spec: object | None  # ribray.spec.Spec when a spec file was given
+    spec: Spec | None  # when a spec file was given
     out: Path  # where the report goes
     title: str
     sweep: SweepTarget | None = None  # None: a folder of shards outside any sweep

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    from ribray.results.row import ResultRow
 
 IDENTITY_KEY = b"ribray.identity"  # a key of the shard's Parquet key-value metadata
 COLUMNS = ("eval_set", "downstream", "data_fingerprint", "train_fingerprint", "plugins")
@@ -23,7 +27,7 @@ class ShardIdentity:
     plugins: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of_rows(cls, rows: list[dict]) -> ShardIdentity:
+    def of_rows(cls, rows: list[ResultRow]) -> ShardIdentity:
         evaluated, trained, plugins = {}, {}, {}
         for row in rows:
             if row.get("eval_set") and row.get("data_fingerprint"):

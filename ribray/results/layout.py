@@ -13,11 +13,15 @@ import posixpath
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow.fs as pafs
 
 from ribray.errors import RibrayError
 from ribray.storage import Location
+
+if TYPE_CHECKING:
+    from ribray.spec import Spec
 
 RESULTS, WEIGHTS, TUNE, REPORT, SCRATCH = "results", "weights", "tune", "report", "scratch"
 FAILED = "failed"
@@ -40,7 +44,7 @@ class SweepLayout:
     root: Location
 
     @classmethod
-    def of(cls, spec) -> SweepLayout:
+    def of(cls, spec: Spec) -> SweepLayout:
         return cls(Location(spec.storage).child(spec.name))
 
     @property
@@ -179,7 +183,7 @@ def default_tracking_uri(sweep_folder: str) -> str:
     return f"sqlite:///{Path(sweep_folder) / MLFLOW_DB}"
 
 
-def sweep_dir(spec) -> Location:
+def sweep_dir(spec: Spec) -> Location:
     """Where a spec's sweep lives: <storage>/<name>."""
     return SweepLayout.of(spec).root
 
@@ -239,7 +243,7 @@ class SweepTarget:
     results: Location
     tracking_uri: str
     experiment: str
-    spec: object | None = None
+    spec: Spec | None = None
 
 
 def resolve_target(target: str, overrides: tuple = ()) -> SweepTarget:

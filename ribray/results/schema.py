@@ -1,64 +1,36 @@
-"""The results schema: one row per (trial, eval set, epoch), accuracies in percent.
-
-Analysis trials (kind cka / otdd) use the same table: a row per (layer or pair of sets) with
-`value` set and `top1` null; `downstream` is the fine-tuned (or first) set and `eval_set`
-the probe (or second) set.
-"""
+"""The results schema: the Arrow types of `ResultRow`'s columns (ribray.results.row, where each
+column is described), in its order. Every column is nullable: a row fills only its kind's
+columns, and shards of older versions lack the newer ones."""
 
 from __future__ import annotations
 
+import types
+import typing
+from datetime import datetime
+
 import pyarrow as pa
 
-PART = pa.struct([("part", pa.string()), ("top1", pa.float64()),
-                  ("correct", pa.int64()), ("n_images", pa.int64())])
-PLUGIN = pa.struct([("plugin", pa.string()), ("identity", pa.string())])
+from ribray.results.row import ResultRow
 
-SCHEMA = pa.schema([
-    ("trial_id", pa.string()),        # hash of the trial's resolved config
-    ("sweep", pa.string()),           # the spec's name
-    ("spec_hash", pa.string()),       # hash of the whole resolved spec
-    ("kind", pa.string()),            # pretrained | finetune | interpolate | analysis
-    ("model", pa.string()),           # the model's label: its name, or the spec's label of it
-    ("model_name", pa.string()),      # the registry / timm / open_clip name the model is built from
-    ("method", pa.string()),          # pretrained | ft | lp | ... | wise_ft | soup
-    ("method_label", pa.string()),    # the method's row in the tables (its label): ft, wise_ft(0.5), ewc(weight=10)
-    ("label", pa.string()),           # the trial's name: model/method(alpha)@downstream#seed[subset]
-    ("alpha", pa.float64()),          # WiSE-FT mixing weight of the fine-tuned model; null otherwise
-    ("ingredients", pa.string()),     # soup / WiSE-FT inputs, comma-separated; null otherwise
-    ("downstream", pa.string()),      # set fine-tuned on; null for the pretrained model
-    ("train_subset", pa.string()),    # e.g. "shots=4" or "fraction=0.1"; "all" for the whole set
-    ("seed", pa.int64()),
-    ("eval_set", pa.string()),
-    ("rib", pa.bool_()),              # RI averages over this eval set (ImageNet-RIB's eight, or marked rib)
-    ("epoch", pa.int64()),            # epochs trained when evaluated (0: not trained)
-    ("final", pa.bool_()),            # the row that counts in the tables (not a learning-curve point)
-    ("top1", pa.float64()),           # percent
-    ("correct", pa.int64()),
-    ("n_images", pa.int64()),
-    ("parts", pa.list_(PART)),        # per-part accuracies (ImageNet-C corruption/severity)
-    ("layer", pa.string()),           # analysis rows: the model layer (CKA)
-    ("value", pa.float64()),          # analysis rows: CKA similarity, OTDD distance (top1 is null)
-    ("decode", pa.string()),          # how the eval input was decoded: pil (timm's transform exactly) | nvjpeg
-    ("eval_precision", pa.string()),  # autocast dtype of the evaluation: bf16 | fp16 | fp32
-    ("fidelity", pa.string()),        # ribray | reference (ribray.fidelity); null: ribray (older shards)
-    ("data_fingerprint", pa.string()),   # the eval set's folder: "<files>:<hash of the listing>"
-    ("train_fingerprint", pa.string()),  # the downstream set's folder (what was fine-tuned on)
-    ("data_generated", pa.bool_()),   # the eval set's folder is generated (`ribray data fake`'s marker); null: not recorded
-    ("train_generated", pa.bool_()),  # the downstream set's folder is generated; null: not recorded or none
-    ("model_weights", pa.string()),   # the model's starting weights: pretrained | random init | checkpoint
-    ("plugins", pa.list_(PLUGIN)),    # the plugins' code the result depends on: [{plugin, identity}]
-    ("train_seconds", pa.float64()),
-    ("eval_seconds", pa.float64()),
-    ("started_at", pa.timestamp("us", tz="UTC")),
-    ("finished_at", pa.timestamp("us", tz="UTC")),
-    ("ribray_version", pa.string()),
-    ("torch_version", pa.string()),
-    ("timm_version", pa.string()),
-    ("ray_version", pa.string()),
-    ("git_sha", pa.string()),
-    ("host", pa.string()),
-    ("gpu", pa.string()),
-])
+ARROW_TYPES = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_(),
+               datetime: pa.timestamp("us", tz="UTC")}
+
+
+def arrow_type(hint: object) -> pa.DataType:
+    """The Arrow type of a column's Python type: `X | None` is X's, `list[X]` a list of X's, a
+    TypedDict a struct of its keys."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        (hint,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    if typing.get_origin(hint) is list:
+        return pa.list_(arrow_type(typing.get_args(hint)[0]))
+    if typing.is_typeddict(hint):
+        return pa.struct(arrow_fields(hint))
+    return ARROW_TYPES[hint]
+
+
+def arrow_fields(row: type) -> list[tuple[str, pa.DataType]]:
+    """A TypedDict's keys, in their order, with their Arrow types."""
+    return [(name, arrow_type(hint)) for name, hint in typing.get_type_hints(row).items()]
 
 
 def _with_pandas_dtypes(schema: pa.Schema) -> pa.Schema:
@@ -72,4 +44,4 @@ def _with_pandas_dtypes(schema: pa.Schema) -> pa.Schema:
     return schema.with_metadata(pa.Schema.from_pandas(empty, preserve_index=False).metadata)
 
 
-SCHEMA = _with_pandas_dtypes(SCHEMA)
+SCHEMA = _with_pandas_dtypes(pa.schema(arrow_fields(ResultRow)))

@@ -9,11 +9,15 @@ import posixpath
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pyarrow.fs as pafs
 
 from ribray.results.layout import TUNE_RUN_PREFIX, SweepLayout
 from ribray.results.store import done_trial_ids
+
+if TYPE_CHECKING:
+    from ribray.plan import Plan
 
 DONE, RUNNING, FAILED, WAITING, BLOCKED = "done", "running", "failed", "waiting", "blocked"
 TUNE_STATES = {"RUNNING": RUNNING, "ERROR": FAILED, "PENDING": WAITING, "PAUSED": WAITING}
@@ -41,7 +45,7 @@ class SweepStatus:
         return Counter(t.state for t in self.trials)
 
 
-def sweep_status(layout: SweepLayout, plan) -> SweepStatus:
+def sweep_status(layout: SweepLayout, plan: Plan) -> SweepStatus:
     """Every planned trial's state: its shard, else what the newest Tune run that had it says."""
     done = done_trial_ids(layout.results)
     seen, run = _tune_states(layout)

@@ -7,6 +7,7 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -17,8 +18,11 @@ from ribray.results.layout import SHARD_SUFFIX, shard_in, shard_names, trial_id_
 from ribray.results.schema import SCHEMA
 from ribray.storage import Location
 
+if TYPE_CHECKING:
+    from ribray.results.row import ResultRow
 
-def write_shard(results: Location, trial_id: str, rows: list[dict]) -> Location:
+
+def write_shard(results: Location, trial_id: str, rows: list[ResultRow]) -> Location:
     """Write a trial's rows as one shard; a re-run of the same trial replaces it whole."""
     table = pa.Table.from_pylist([_complete(row) for row in rows], schema=SCHEMA)
     table = table.replace_schema_metadata(SCHEMA.metadata | ShardIdentity.of_rows(rows).to_metadata())
@@ -98,7 +102,7 @@ def _in_schema(table: pa.Table, schema: pa.Schema = SCHEMA) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def _complete(row: dict) -> dict:
+def _complete(row: ResultRow) -> ResultRow:
     unknown = set(row) - set(SCHEMA.names)
     if unknown:
         raise ValueError(f"result row has columns outside the schema: {sorted(unknown)}")

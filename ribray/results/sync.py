@@ -11,6 +11,7 @@ import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ribray.plan import method_label, trial_label
 from ribray.results.layout import shard_in, shard_name
@@ -25,6 +26,9 @@ from ribray.results.tracking import (
     tracking_failure,
 )
 from ribray.storage import Location
+
+if TYPE_CHECKING:
+    from ribray.results.row import ResultRow
 
 PARAM_COLUMNS = ("trial_id", "kind", "model", "model_name", "method", "method_label", "downstream", "seed", "alpha",
                  "ingredients", "train_subset", "spec_hash")
@@ -50,7 +54,7 @@ def sync_results(results: Location, tracking_uri: str, experiment: str, sweep: s
         raise tracking_failure(tracking_uri, error) from None
 
 
-def _sync(by_trial: dict[str, list[dict]], results: Location, tracking_uri: str, experiment: str, sweep: str,
+def _sync(by_trial: dict[str, list[ResultRow]], results: Location, tracking_uri: str, experiment: str, sweep: str,
           artifact_root: str | None) -> SyncReport:
     from mlflow.tracking import MlflowClient
 
@@ -72,14 +76,14 @@ def _sync(by_trial: dict[str, list[dict]], results: Location, tracking_uri: str,
     return report
 
 
-def _rows_by_trial(results: Location) -> dict[str, list[dict]]:
-    grouped: dict[str, list[dict]] = defaultdict(list)
+def _rows_by_trial(results: Location) -> dict[str, list[ResultRow]]:
+    grouped: dict[str, list[ResultRow]] = defaultdict(list)
     for row in read_results(results).to_pylist():
         grouped[row["trial_id"]].append(row)
     return dict(grouped)
 
 
-def _log_trial(info: TrackingInfo, results: Location, trial_id: str, rows: list[dict]) -> None:
+def _log_trial(info: TrackingInfo, results: Location, trial_id: str, rows: list[ResultRow]) -> None:
     first = rows[0]
     name = first["label"] or trial_label(first["model"], method_label(first["method"], first["alpha"]),
                                          downstream=first["downstream"], seed=first["seed"],

@@ -10,9 +10,16 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ribray.errors import RibrayError
 from ribray.secrets import redact
+
+if TYPE_CHECKING:
+    from ribray.plan import Plan
+    from ribray.results.layout import SweepLayout
+    from ribray.results.row import ResultRow
+    from ribray.spec import Spec
 
 log = logging.getLogger("ribray.tracking")
 
@@ -133,7 +140,7 @@ def headline_view(eval_sets: list[str]) -> str:
     return json.dumps({"selectedColumns": columns})
 
 
-def sweep_tags(spec, layout) -> dict[str, str]:
+def sweep_tags(spec: Spec, layout: SweepLayout) -> dict[str, str]:
     """The parent run's tags: what ran it (MLflow's source tags, the git commit) and where."""
     import ribray
     from ribray.results.provenance import git_sha
@@ -145,7 +152,7 @@ def sweep_tags(spec, layout) -> dict[str, str]:
     return tags | ({"mlflow.source.git.commit": commit} if commit else {})
 
 
-def sweep_params(spec, plan) -> dict[str, object]:
+def sweep_params(spec: Spec, plan: Plan) -> dict[str, object]:
     """A few params that say what the sweep runs (the whole spec is the spec.yaml artifact)."""
     from collections import Counter
 
@@ -157,7 +164,7 @@ def sweep_params(spec, plan) -> dict[str, object]:
             **({"overrides": redact(" ".join(o.text for o in spec._overrides))} if spec._overrides else {})}
 
 
-def spec_text(spec) -> str:
+def spec_text(spec: Spec) -> str:
     """The resolved spec as YAML, with any user:password@ in its URIs redacted."""
     import yaml
 
@@ -303,7 +310,7 @@ def top1_metric(eval_set: str, part: str = "") -> str:
     return f"top1 {short_name(eval_set)}" + (f"/{part}" if part else "")
 
 
-def final_metrics(rows: list[dict]) -> dict[str, float]:
+def final_metrics(rows: list[ResultRow]) -> dict[str, float]:
     """A trial's final accuracies as MLflow metrics (`top1 <set>`, and per part), from its
     result rows; analysis rows (CKA, OTDD) carry `value`, not top1, and give none."""
     metrics = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -18,6 +19,9 @@ from ribray.results.provenance import provenance
 from ribray.trials.context import SweepContext, TrialContext, worker_count
 from ribray.trials.evaluate import EvalResult
 
+if TYPE_CHECKING:
+    from ribray.results.row import ResultRow
+
 
 @dataclass
 class Outcome:
@@ -28,8 +32,8 @@ class Outcome:
     epochs: int = 0
     train_seconds: float = 0.0
     curve: list[tuple[int, EvalResult]] = field(default_factory=list)  # (epoch, result)
-    analysis: list[dict] = field(default_factory=list)  # {eval_set, layer, value} rows
-    row_fields: dict = field(default_factory=dict)
+    analysis: list[ResultRow] = field(default_factory=list)  # {eval_set, layer, value} rows
+    row_fields: ResultRow = field(default_factory=dict)
 
 
 def trial_plugins(trial: Trial, context: SweepContext) -> dict[str, str]:
@@ -96,7 +100,7 @@ def now() -> datetime:
 
 
 def result_rows(trial: Trial, ctx: TrialContext, outcome: Outcome,
-                started: datetime, finished: datetime) -> list[dict]:
+                started: datetime, finished: datetime) -> list[ResultRow]:
     """One row per (eval set, epoch): the final evaluations and any learning-curve points."""
     base = {
         "trial_id": trial.trial_id, "sweep": ctx.sweep.sweep, "spec_hash": ctx.sweep.spec_hash,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -11,6 +12,9 @@ from torch import nn
 from ribray.errors import PermanentError
 from ribray.options import Evaluation
 from ribray.trials.context import SweepContext, worker_count
+
+if TYPE_CHECKING:
+    from ribray.results.row import PartAccuracy, ResultRow
 
 
 @dataclass
@@ -23,11 +27,11 @@ class EvalResult:
     correct: int
     n_images: int
     seconds: float
-    parts: list[dict] = field(default_factory=list)
+    parts: list[PartAccuracy] = field(default_factory=list)
     decode: str | None = None
     precision: str | None = None
 
-    def row(self) -> dict:
+    def row(self) -> ResultRow:
         return {"eval_set": self.eval_set, "top1": self.top1, "correct": self.correct,
                 "n_images": self.n_images, "eval_seconds": self.seconds, "parts": self.parts,
                 "decode": self.decode, "eval_precision": self.precision}
