@@ -130,7 +130,7 @@ def build_reports(results: pa.Table | pd.DataFrame | Iterable[ResultRow], spec: 
     used = set(accuracies["trial_id"].dropna()) | {r["trial_id"] for report in reports for r in report.analysis_rows}
     eval_sets = list(dict.fromkeys(s for report in reports for s in report.scope.eval_sets))
     found = provenance_of(rows, used, eval_sets)
-    concerns = concerns_of(rows[rows["trial_id"].isin(used)])
+    concerns = concerns_of(rows[rows["trial_id"].isin(used)] if "trial_id" in rows.columns else rows)
     for report in reports:
         report.provenance, report.concerns = found, concerns
     return reports

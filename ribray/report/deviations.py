@@ -19,15 +19,17 @@ TITLE = "Deviations from the reference code"
 def concerns_of(rows: pd.DataFrame) -> frozenset[str]:
     """What of `CONCERNS` the result rows hold: evaluations, ObjectNet's, trials that train (their
     kind produces weights; and on ObjectNet), the paper's ResNet-50, OTDD analyses."""
-    found = {"evaluation"} if rows["top1"].notna().any() else set()
-    found |= {"objectnet"} if (rows["eval_set"] == "objectnet").any() else set()
-    trained = {kind for kind in rows["kind"].dropna().unique() if kind in KINDS and KINDS.get(kind).produces_weights}
-    finetuned = rows[rows["kind"].isin(trained)]
-    found |= {"training"} if len(finetuned) else set()
-    found |= {"objectnet_training"} if (finetuned["downstream"] == "objectnet").any() else set()
-    names = rows["model_name"].dropna().unique() if "model_name" in rows else []
-    found |= {"resnet50"} if any(reference_preprocessing(name) for name in names) else set()
-    found |= {"otdd"} if (rows["kind"] == OtddTrial.kind).any() else set()
+    def column(name: str) -> pd.Series:  # rows from a notebook may lack the optional columns
+        return rows[name] if name in rows.columns else pd.Series([None] * len(rows), index=rows.index, dtype=object)
+
+    kinds = column("kind")
+    trained = {kind for kind in kinds.dropna().unique() if kind in KINDS and KINDS.get(kind).produces_weights}
+    found = {"evaluation"} if column("top1").notna().any() else set()
+    found |= {"objectnet"} if (column("eval_set") == "objectnet").any() else set()
+    found |= {"training"} if kinds.isin(trained).any() else set()
+    found |= {"objectnet_training"} if (kinds.isin(trained) & (column("downstream") == "objectnet")).any() else set()
+    found |= {"resnet50"} if any(reference_preprocessing(name) for name in column("model_name").dropna().unique()) else set()
+    found |= {"otdd"} if (kinds == OtddTrial.kind).any() else set()
     return frozenset(found)
 
 
