@@ -132,12 +132,16 @@ def describe_sweep(info: TrackingInfo, params: dict[str, object], artifacts: dic
 
 def headline_view(eval_sets: list[str]) -> str:
     """The runs page's view as MLflow stores it: a column per eval set's final accuracy
-    (`metrics.`top1 R``, MLflow's column keys). The trials stay folded under the sweep's run:
-    MLflow 3.17 ignored a stored `runsExpanded` when checked in the browser."""
+    (`metrics.`top1 R``, MLflow's column keys), the trials grouped by their pretrained model
+    (param `model`). Grouped, MLflow 3.17 lists every trial with its values at once, under a
+    group row of their averages; ungrouped, it folds them under the sweep's run, and a shared
+    view cannot unfold it (the view's `runsExpanded` is dropped when shared). The sweep's own
+    run lands in the folded "Additional runs" group."""
     import json
 
     columns = [f"metrics.`{top1_metric(name)}`" for name in eval_sets]
-    return json.dumps({"selectedColumns": columns})
+    group = {"aggregateFunction": "average", "groupByKeys": [{"mode": "param", "groupByData": "model"}]}
+    return json.dumps({"selectedColumns": columns, "groupBy": group})
 
 
 def sweep_tags(spec: Spec, layout: SweepLayout) -> dict[str, str]:

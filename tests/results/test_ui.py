@@ -144,7 +144,8 @@ def test_the_link_opens_the_sweeps_view_of_its_headline_metrics(tmp_path):
     tags = MlflowClient(uri).get_experiment_by_name("s").tags
     assert tags["mlflow.experimentKind"] == "custom_model_development"
     assert json.loads(tags["mlflow.sharedViewState.ribray"]) == {
-        "selectedColumns": ["metrics.`top1 IN-1K`", "metrics.`top1 R`", "metrics.`top1 Sketch`"]}
+        "selectedColumns": ["metrics.`top1 IN-1K`", "metrics.`top1 R`", "metrics.`top1 Sketch`"],
+        "groupBy": {"aggregateFunction": "average", "groupByKeys": [{"mode": "param", "groupByData": "model"}]}}
     assert experiment_link(uri, "s", "http://127.0.0.1:5000") == (
         f"http://127.0.0.1:5000/#/experiments/{info.experiment_id}/runs"
         "?workflowType=machine_learning&viewStateShareKey=ribray")
