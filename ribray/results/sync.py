@@ -22,6 +22,7 @@ from ribray.results.tracking import (
     final_metrics,
     find_trial_run,
     start_sweep,
+    store_view,
     top1_metric,
     tracking_failure,
 )
@@ -58,8 +59,8 @@ def _sync(by_trial: dict[str, list[ResultRow]], results: Location, tracking_uri:
           artifact_root: str | None) -> SyncReport:
     from mlflow.tracking import MlflowClient
 
-    by_trial = _rows_by_trial(results)  # first: no results, no store created (nor a run)
     info = start_sweep(tracking_uri, experiment, sweep, artifact_root, {})
+    store_view(info, list(dict.fromkeys(row["eval_set"] for rows in by_trial.values() for row in rows)))
     client = MlflowClient(tracking_uri)
     report = SyncReport()
     for trial_id, rows in by_trial.items():

@@ -123,11 +123,17 @@ def describe_sweep(info: TrackingInfo, params: dict[str, object], artifacts: dic
         client.log_batch(info.parent_run_id, params=fresh)
     for key in changed:
         client.set_tag(info.parent_run_id, f"ribray.now.{key}", str(params[key])[:5000])
-    client.set_experiment_tag(info.experiment_id, VIEW_TAG, headline_view(eval_sets))
+    store_view(info, eval_sets)
     with tempfile.TemporaryDirectory() as folder:
         for name, text in artifacts.items():
             (Path(folder) / name).write_text(text)
             client.log_artifact(info.parent_run_id, str(Path(folder) / name))
+
+
+def store_view(info: TrackingInfo, eval_sets: list[str]) -> None:
+    """Store the experiment's view of the headline metrics (`headline_view`), which
+    `ribray ui`'s link opens."""
+    _client(info.tracking_uri).set_experiment_tag(info.experiment_id, VIEW_TAG, headline_view(eval_sets))
 
 
 def headline_view(eval_sets: list[str]) -> str:
