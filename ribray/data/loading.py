@@ -34,6 +34,7 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 
 from ribray.data.base import DatasetEntry, Sample
 from ribray.data.images import load_image, unreadable_reason
+from ribray.data.subsets import balanced_indices
 
 log = logging.getLogger("ribray.data")
 TRANSFORM_KEYS = ("input_size", "interpolation", "mean", "std", "crop_pct", "crop_mode")
@@ -168,8 +169,6 @@ def eval_samples(entry: DatasetEntry, folder: Path, limit: int | None, seed: int
     if limit is None or limit >= len(samples):
         return samples
     if balanced:
-        from ribray.analysis.subsets import balanced_indices
-
         chosen = balanced_indices([s.label for s in samples], limit, seed)
     else:
         chosen = sorted(random.Random(seed).sample(range(len(samples)), limit))

@@ -96,7 +96,7 @@ def _subset_indices(trial: FinetuneTrial, entry, folder) -> list[int] | None:
     subset = trial.train_subset
     if subset.label() == "all":
         return None
-    from ribray.analysis.subsets import select_subset
+    from ribray.data.subsets import select_subset
 
     labels = [sample.label for sample in entry.samples(folder)]
     return select_subset(labels, seed=trial.seed or 0, shots_per_class=subset.shots_per_class,
