@@ -9,8 +9,8 @@ from pathlib import Path
 import torch
 
 from ribray.data import get_dataset
-from ribray.data.loading import train_loader
-from ribray.data.scoring import LabelProjector
+from ribray.data.tensors.loading import train_loader
+from ribray.data.tensors.scoring import LabelProjector
 from ribray.methods import MethodInputs, get_method
 from ribray.plan import FinetuneTrial
 from ribray.results.tracking import top1_metric
