@@ -33,7 +33,7 @@ def images_per_s(dataset: str, folder: Path, data_config: dict, sizes: Sizes,
                  device: torch.device, decode: str) -> float:
     """One warm-up pass over a few batches, then the whole set, timed."""
     from ribray.data import get_dataset
-    from ribray.data.loading import iter_eval_batches
+    from ribray.data.tensors.loading import iter_eval_batches
 
     entry = get_dataset(dataset)
 

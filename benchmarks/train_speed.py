@@ -59,7 +59,7 @@ def bare_loop(sizes: Sizes, device: torch.device, compile: bool = False) -> floa
 def ribray_loop(sizes: Sizes, device: torch.device, compile: bool = False) -> float:
     """Images/s of ribray's Trainer running the `ft` method, set up as a finetune trial does."""
     from ribray.data import get_dataset
-    from ribray.data.scoring import LabelProjector
+    from ribray.data.tensors.scoring import LabelProjector
     from ribray.methods import get_method
     from ribray.options import TrainOptions
     from ribray.trials.loop import Trainer

@@ -63,6 +63,12 @@ def write_spec(path: Path, spec: dict) -> Path:
     return path
 
 
+@pytest.fixture
+def spec_file(tmp_path, fake_data) -> Path:
+    """The tiny spec fine-tuning on imagenet_r, as a file: pretrained, ft and its WiSE-FT."""
+    return write_spec(tmp_path / "spec.yaml", tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"]))
+
+
 EXAMPLE_PLUGIN = Path(__file__).resolve().parent.parent / "examples" / "ribray-example-plugin"
 BRING_YOUR_OWN = Path(__file__).resolve().parent.parent / "examples" / "bring-your-own"
 
@@ -82,3 +88,30 @@ def write_plugin(path: Path, text: str) -> Path:
 
     path.write_text(textwrap.dedent(text))
     return path
+
+
+def ribray_cli(*args):
+    """`ribray ARGS...` run in this process (arguments as text), as a user's shell would."""
+    from click.testing import CliRunner
+
+    from ribray.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args], prog_name="ribray")
+
+
+def report_cli(*args):
+    """`ribray report ARGS...` run in this process: the command alone, as its tests use it."""
+    from click.testing import CliRunner
+
+    from ribray.cli.report import report
+
+    return CliRunner().invoke(report, [str(a) for a in args], prog_name="ribray report")
+
+
+def sweep_rows(spec) -> list[dict]:
+    """Every row the spec's sweep wrote: its results/ folder read as one Parquet dataset."""
+    import pyarrow.dataset as ds
+
+    from ribray.results import sweep_dir
+
+    return ds.dataset(f"{sweep_dir(spec).path}/results", format="parquet").to_table().to_pylist()

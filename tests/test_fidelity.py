@@ -10,7 +10,7 @@ import torch
 from reference_code import REFERENCE_MASK, REUSED
 
 from ribray.data import get_dataset
-from ribray.data.scoring import LabelProjector
+from ribray.data.tensors.scoring import LabelProjector
 from ribray.fidelity import DEVIATIONS, REFERENCE
 from ribray.plan import FinetuneTrial, OtddTrial, PretrainedTrial, make_plan
 from ribray.spec import parse_spec
@@ -128,7 +128,7 @@ def test_reference_mode_resizes_the_resnet50_to_256_as_torchvision_does():
     from skimage import data as samples
     from torchvision import transforms
 
-    from ribray.data.loading import pixel_transform
+    from ribray.data.tensors.loading import pixel_transform
     from ribray.models.paper import reference_data_config
 
     timm_config = {"input_size": (3, 224, 224), "interpolation": "bilinear", "crop_pct": 0.965,

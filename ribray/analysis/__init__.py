@@ -1,5 +1,6 @@
-"""The paper's analyses beyond the main grid: dataset-size subsets, per-layer CKA between
-pretrained and fine-tuned representations, and OTDD between datasets in a feature space.
+"""The paper's analyses beyond the main grid: per-layer CKA between pretrained and fine-tuned
+representations, and OTDD between datasets in a feature space (the dataset-size study's subsets
+are data: `ribray.data.subsets`).
 
 Importing this package imports torch (POT only when an OTDD is computed)."""
 
@@ -19,15 +20,9 @@ from ribray.analysis.otdd import (
     otdd,
     subsample_per_class,
 )
-from ribray.analysis.subsets import (
-    SubsetTooLargeError,
-    describe_subset,
-    select_subset,
-    smallest_class,
-)
 
 __all__ = [
-    "ClassGaussians", "MinibatchCKA", "SubsetTooLargeError", "block_outputs", "class_gaussians",
-    "describe_subset", "extract_features", "label_distances", "layer_cka", "layer_names", "linear_cka",
-    "otdd", "resolve_layers", "select_subset", "smallest_class", "subsample_per_class",
+    "ClassGaussians", "MinibatchCKA", "block_outputs", "class_gaussians",
+    "extract_features", "label_distances", "layer_cka", "layer_names", "linear_cka",
+    "otdd", "resolve_layers", "subsample_per_class",
 ]

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ribray.analysis.subsets import select_subset
+from ribray.data.subsets import select_subset
 from ribray.errors import RibrayError
 
 _CHUNK_BYTES = 2**28  # memory for one chunk of class pairs in the Bures computation

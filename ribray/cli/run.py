@@ -163,7 +163,7 @@ def prune(target: str, dry_run: bool) -> None:
     folder. Results, final weights and the checkpoints of unfinished trials stay. Refused while
     a sweep of that folder runs (it holds the sweep's lock meanwhile)."""
     from ribray.results.layout import resolve_target
-    from ribray.results.prune import prune_sweep
+    from ribray.results.reclaim import prune_sweep
 
     found = resolve_target(target)
     pruned = prune_sweep(found.layout, dry_run=dry_run)

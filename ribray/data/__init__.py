@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from pathlib import Path
 
 from ribray.data.base import CheckResult, DatasetEntry, Sample
-from ribray.registry import Registry
+from ribray.registry import BUILTIN, Registry, import_submodules
 
 DATASETS: Registry[DatasetEntry] = Registry("dataset", list_command="ribray data list")
 
-# The eight ImageNet-RIB sets, in the paper's column order: each is fine-tuned on in turn, and
-# RI averages the accuracy change over the other seven. ImageNet-1K val is evaluated, not in RI.
-RIB_SETS = ("imagenet_v2", "imagenet_a", "imagenet_r", "imagenet_sketch", "objectnet",
-            "imagenet_cartoon", "imagenet_drawing", "imagenet_c")
 IMAGENET_VAL = "imagenet_val"
-# What the paper's sweeps (sweeps/*.yaml) read: `ribray data check ROOT` fails without any of them
-PAPER_SETS = (IMAGENET_VAL, "imagenet_train", *RIB_SETS)
 
 
 def register(cls: type[DatasetEntry]) -> type[DatasetEntry]:
@@ -44,20 +36,21 @@ def short_name(name: str) -> str:
     return (DATASETS.get(name).short or name) if name in DATASETS else name
 
 
-def rib_sets() -> tuple[str, ...]:
-    """Every registered set RI averages over (`rib`): the paper's eight in its order, then any a
-    plugin or the spec's `datasets:` adds, by name."""
-    extra = sorted(name for name, entry in DATASETS.items() if entry.rib and name not in RIB_SETS)
-    return (*(name for name in RIB_SETS if name in DATASETS and DATASETS.get(name).rib), *extra)
+def table_order(name: str) -> tuple:
+    """Where a set stands in the report's rows and columns: sets with an `order` by it (the paper's
+    eight in its column order), then the rest by name (a set not registered, too)."""
+    order = DATASETS.get(name).order if name in DATASETS else None
+    return (order is None, order or 0, name)
 
 
-# Library modules that import torch: imported where they are used, so that listing and
-# checking datasets (`ribray data list`, `ribray validate`) stays fast. Every other module
-# here is imported, so adding a dataset is adding a file.
-TORCH_MODULES = ("loading", "device_decode", "scoring")
-for _module in pkgutil.iter_modules(__path__):
-    if not _module.name.startswith("_") and _module.name not in TORCH_MODULES:
-        importlib.import_module(f"{__name__}.{_module.name}")
+import_submodules(__name__)  # every dataset module: adding a set is adding a file
+
+# The paper's eight ImageNet-RIB sets (ribray's own sets marked `rib`), in its column order: each is
+# fine-tuned on in turn, and RI averages the accuracy change over the other seven.
+RIB_SETS = tuple(sorted((name for name, entry in DATASETS.items() if entry.rib and DATASETS.origin(name) == BUILTIN),
+                        key=table_order))
+# What the paper's sweeps (sweeps/*.yaml) read: `ribray data check ROOT` fails without any of them
+PAPER_SETS = (IMAGENET_VAL, "imagenet_train", *RIB_SETS)
 
 __all__ = ["DATASETS", "IMAGENET_VAL", "PAPER_SETS", "RIB_SETS", "CheckResult", "DatasetEntry", "Sample", "get_dataset",
-           "register", "rib_sets"]
+           "register", "short_name", "table_order"]

@@ -51,6 +51,9 @@ class DatasetEntry:
     source: ClassVar[str] = ""  # where the real data comes from and how to lay it out
     images_per_class: ClassVar[int | None] = None  # when the real set is balanced (val: 50)
     rib: ClassVar[bool] = False  # one of the out-of-distribution sets RI averages over
+    # Its place in the report's rows and columns: ascending (the paper's eight: 10, 20, ... 80, so a
+    # set of a plugin can sit between them); sets without one come after, by name.
+    order: ClassVar[int | None] = None
 
     def class_indices(self) -> list[tuple[int, ...]]:
         """For each of this set's classes, the ImageNet-1K class indices it corresponds to."""

@@ -9,6 +9,7 @@ from ribray.data.folders import WnidFolders
 class ImageNetA(WnidFolders):
     name = "imagenet_a"
     rib = True
+    order = 20
     title = "ImageNet-A"
     short = "A"
     folder = "imagenet-a"

@@ -34,6 +34,7 @@ SEVERITIES = (1, 2, 3, 4, 5)
 class ImageNetC(WnidFolders):
     name = "imagenet_c"
     rib = True
+    order = 80
     title = "ImageNet-C"
     short = "C"
     folder = "imagenet-c"

@@ -8,6 +8,7 @@ from ribray.data.folders import WnidFolders
 class ImageNetCartoon(WnidFolders):
     name = "imagenet_cartoon"
     rib = True
+    order = 60
     title = "ImageNet-Cartoon"
     short = "Cartoon"
     folder = "imagenet-cartoon"

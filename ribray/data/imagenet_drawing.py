@@ -8,6 +8,7 @@ from ribray.data.folders import WnidFolders
 class ImageNetDrawing(WnidFolders):
     name = "imagenet_drawing"
     rib = True
+    order = 70
     title = "ImageNet-Drawing"
     short = "Drawing"
     folder = "imagenet-drawing"

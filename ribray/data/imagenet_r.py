@@ -9,6 +9,7 @@ from ribray.data.folders import WnidFolders
 class ImageNetR(WnidFolders):
     name = "imagenet_r"
     rib = True
+    order = 30
     title = "ImageNet-R"
     short = "R"
     folder = "imagenet-r"

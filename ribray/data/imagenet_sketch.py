@@ -8,6 +8,7 @@ from ribray.data.folders import WnidFolders
 class ImageNetSketch(WnidFolders):
     name = "imagenet_sketch"
     rib = True
+    order = 40
     title = "ImageNet-Sketch"
     short = "Sketch"
     folder = "imagenet-sketch"

@@ -14,6 +14,7 @@ from ribray.data.folders import WnidFolders, image_files
 class ImageNetV2(WnidFolders):
     name = "imagenet_v2"
     rib = True
+    order = 10
     title = "ImageNet-V2 matched-frequency"
     short = "V2"
     folder = "imagenetv2-matched-frequency-format-val"

@@ -41,6 +41,7 @@ class ObjectNet(WnidFolders):
 
     name = "objectnet"
     rib = True
+    order = 50
     title = "ObjectNet (113 ImageNet classes)"
     short = "ObjectNet"
     folder = "objectnet-1.0/images"
@@ -139,6 +140,7 @@ class ObjectNetReference(ObjectNet):
 
     name = "objectnet_reference"
     rib = False  # the same images as objectnet, scored another way: not a ninth RIB set
+    order = None  # after the RIB sets, by name: not in objectnet's place
     title = "ObjectNet, reference-code scoring (one ImageNet class per class)"
     short = "ObjectNet-ref"
 

@@ -327,7 +327,7 @@ def _driver_failure(root: Location, error: Exception | None, trial_ids: list[str
 def _prune_checkpoints(layout: SweepLayout, echo) -> None:
     """Trials empty their checkpoints as they finish; a driver killed in between leaves some
     behind (its next run restores those trials, or finds them done): clean those up too."""
-    from ribray.results.prune import prune_checkpoints
+    from ribray.results.reclaim import prune_checkpoints
 
     try:
         prune_checkpoints(layout)

@@ -196,8 +196,8 @@ def make_tuner(spec: Spec, plan: Plan, run: Pass, context: SweepContext, layout:
     back its own, pickled when it began)."""
     from ray import tune
 
+    from ribray.engine.finished_checkpoints import CheckpointPruner
     from ribray.engine.progress import Progress
-    from ribray.engine.prune import CheckpointPruner
     from ribray.engine.searcher import PlanSearcher
     from ribray.engine.stopper import StopWhenStorageFull
     from ribray.plan.estimate import load_throughput, plan_hours

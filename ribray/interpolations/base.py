@@ -73,6 +73,9 @@ class Interpolation:
 
     name: ClassVar[str]
     summary: ClassVar[str] = ""
+    # Its rows in a report without a spec, after the methods': ascending (the paper's WiSE-FT 10,
+    # soup 20); interpolations without one after, by name.
+    order: ClassVar[int | None] = None
     Options: ClassVar[type[InterpolationOptions]] = InterpolationOptions
     # Options that `variants()` already spells out (ingredients, alphas): the rest are part of
     # every trial's id (e.g. a greedy soup's held-out split).

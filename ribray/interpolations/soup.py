@@ -21,6 +21,7 @@ class SoupOptions(InterpolationOptions):
 
 @register("soup")
 class UniformSoup(Interpolation):
+    order = 20
     summary = "uniform average of the ingredients' weights"
     Options = SoupOptions
     planned_options = ("ingredients",)

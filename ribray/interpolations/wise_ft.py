@@ -29,6 +29,7 @@ class WiseFtOptions(InterpolationOptions):
 
 @register("wise_ft")
 class WiseFt(Interpolation):
+    order = 10
     summary = "mix the pretrained and fine-tuned weights: (1 - alpha) * pre + alpha * ft"
     Options = WiseFtOptions
     planned_options = ("of", "alphas")

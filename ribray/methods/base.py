@@ -60,6 +60,9 @@ class Method:
     name: ClassVar[str]
     Options: ClassVar[type[MethodOptions]] = MethodOptions
     summary: ClassVar[str] = ""
+    # Its row in a report without a spec (a spec's report follows the spec's order): ascending
+    # (the paper's FT, LP, LP-FT, VPT, LoRA, EWC, LwF: 10, 20, ... 70); methods without one after, by name.
+    order: ClassVar[int | None] = None
     # export() returns a state dict of the unmodified pretrained architecture, so weight
     # averaging with the pretrained model (WiSE-FT, soups) is defined for this method.
     interpolatable: ClassVar[bool] = True

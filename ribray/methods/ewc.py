@@ -22,6 +22,7 @@ class EwcOptions(MethodOptions):
 
 @register("ewc")
 class ElasticWeightConsolidation(Method):
+    order = 60
     summary = "L2-SP, the paper's EWC: squared L2 distance to the pretrained weights (weight 1, no Fisher)"
     Options = EwcOptions
 

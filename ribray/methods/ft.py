@@ -6,4 +6,5 @@ from ribray.methods.base import Method
 
 @register("ft")
 class FullFineTuning(Method):
+    order = 10
     summary = "fine-tune all weights"

@@ -44,6 +44,7 @@ class LoraOptions(MethodOptions):
 
 @register("lora")
 class LowRankAdaptation(Method):
+    order = 50
     summary = "LoRA r=8, alpha=1 on q and v (fused qkv split); head frozen"
     Options = LoraOptions
 

@@ -30,6 +30,7 @@ def linear_probe_names(model: nn.Module) -> set[str]:
 
 @register("lp")
 class LinearProbe(Method):
+    order = 20
     summary = "train the head (+ final norm, cls token, position embedding for ViTs)"
 
     def select_trainable(self, model: nn.Module) -> None:

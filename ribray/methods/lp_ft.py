@@ -14,5 +14,6 @@ from ribray.methods.base import Method
 
 @register("lp_ft")
 class LinearProbeThenFineTune(Method):
+    order = 30
     summary = "FT starting from the finished LP trial's weights (a dependent trial)"
     starts_from = "lp"

@@ -29,6 +29,7 @@ class LwfOptions(MethodOptions):
 
 @register("lwf")
 class LearningWithoutForgetting(Method):
+    order = 70
     summary = "distil the pretrained model's logits (T=2, weight 1)"
     Options = LwfOptions
 

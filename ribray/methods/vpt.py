@@ -28,6 +28,7 @@ class VptOptions(MethodOptions):
 
 @register("vpt")
 class VisualPromptTuning(Method):
+    order = 40
     summary = "learnable 30-pixel padding prompt on the input; model frozen"
     Options = VptOptions
     interpolatable = False

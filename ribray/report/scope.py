@@ -10,16 +10,15 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ribray.data import IMAGENET_VAL, RIB_SETS
+from ribray.data import IMAGENET_VAL, RIB_SETS, table_order
+from ribray.interpolations import INTERPOLATIONS
+from ribray.methods import METHODS
 from ribray.plan import KINDS, trial_label
 from ribray.report.rows import PRETRAINED
 
 if TYPE_CHECKING:
     from ribray.plan import Plan
     from ribray.spec import Spec
-
-PAPER_METHOD_ORDER = ("ft", "lp", "lp_ft", "vpt", "lora", "ewc", "lwf")
-PAPER_INTERPOLATION_ORDER = ("wise_ft", "soup")
 
 
 @dataclass(frozen=True)
@@ -90,23 +89,24 @@ class Scope:
         return tuple(s for s in self.eval_sets if s == IMAGENET_VAL or s in self.rib_sets or s in self.downstream)
 
 
-def ordered_sets(names, rib: set[str] | None = None) -> list[str]:
-    """The paper's RIB sets in its order, then other RI sets, then the rest, by name."""
-    known = [n for n in RIB_SETS if n in names]
-    others = sorted(set(names) - set(known))
-    return known + [n for n in others if rib and n in rib] + [n for n in others if not rib or n not in rib]
+def ordered_sets(names, rib: set[str]) -> list[str]:
+    """RI's sets first, then the rest, each by the registered sets' `order` (the paper's RIB sets
+    in its column order), then by name."""
+    return sorted(names, key=lambda name: (name not in rib, *table_order(name)))
 
 
-def ordered_methods(rows: dict[str, MethodRow], preferred: tuple[str, ...] = PAPER_METHOD_ORDER,
-                    preferred_interpolations: tuple[str, ...] = PAPER_INTERPOLATION_ORDER) -> list[str]:
-    """Fine-tuning methods (in `preferred` order: labels or registered names), then interpolations
-    (in `preferred_interpolations` order, each by alpha), then anything else by name."""
+def ordered_methods(rows: dict[str, MethodRow], preferred: tuple[str, ...] | None = None,
+                    preferred_interpolations: tuple[str, ...] | None = None) -> list[str]:
+    """Fine-tuning methods, then interpolations (each by alpha), each in the `preferred` order
+    (labels or registered names: a spec's) or else by the registered entries' `order` (the
+    paper's), then anything else by name."""
 
     def position(label: str) -> tuple:
         row = rows[label]
-        order = preferred_interpolations if row.interpolation else preferred
-        named = row.variant or label
-        rank = order.index(named) if named in order else order.index(row.base) if row.base in order else len(order)
+        preference = preferred_interpolations if row.interpolation else preferred
+        rank = (_registered_order(row) if preference is None
+                else next(((False, preference.index(n)) for n in (row.variant or label, row.base) if n in preference),
+                          (True, 0)))
         return (row.interpolation, rank, row.base, row.alpha if row.alpha is not None else -1.0, label)
 
     return sorted(rows, key=position)
@@ -115,6 +115,13 @@ def ordered_methods(rows: dict[str, MethodRow], preferred: tuple[str, ...] = PAP
 def _interpolates(kind: str) -> bool:
     """Whether rows of this trial kind are interpolations' (`Trial.interpolates`)."""
     return kind in KINDS and KINDS.get(kind).interpolates
+
+
+def _registered_order(row: MethodRow) -> tuple:
+    """The registered method's or interpolation's `order`: entries with one first, ascending."""
+    registry = INTERPOLATIONS if row.interpolation else METHODS
+    order = registry.get(row.base).order if row.base in registry else None
+    return (order is None, order or 0)
 
 
 def _seed_order(seed: int | None) -> tuple:

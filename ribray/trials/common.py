@@ -87,7 +87,7 @@ def probe_batches(context: SweepContext, name: str, data_config: dict, device: t
     trial's decoder, labelled as its fidelity mode labels it; `balanced`: the same number of
     images from every class."""
     from ribray.data import get_dataset
-    from ribray.data.loading import iter_eval_batches
+    from ribray.data.tensors.loading import iter_eval_batches
 
     return iter_eval_batches(get_dataset(name).scored_as(evaluation.fidelity), context.dataset_folder(name),
                              data_config, batch_size=batch_size, device=device,

@@ -104,12 +104,11 @@ def worker_count(setting: int | str) -> int:
 
 @dataclass
 class TrialContext:
-    """A running trial's handle on the sweep: its settings, the trial's MLflow run (every
-    call guarded), and the fault ribray's own fault tests inject (None in a real sweep)."""
+    """A running trial's handle on the sweep: its settings and the trial's MLflow run (every
+    call guarded)."""
 
     sweep: SweepContext
     run_log: TrialRun
-    fault: dict[str, str] | None = None
     plugins: dict[str, str] = field(default_factory=dict)  # plugin -> code identity its results depend on
 
     @property

@@ -57,8 +57,8 @@ def evaluate_set(models: list[nn.Module], name: str, sweep: SweepContext, data_c
                  device: torch.device, evaluation: Evaluation, seed: int = 0,
                  balanced: bool = False) -> list[EvalResult]:
     from ribray.data import get_dataset
-    from ribray.data.loading import iter_eval_batches
-    from ribray.data.scoring import LabelProjector
+    from ribray.data.tensors.loading import iter_eval_batches
+    from ribray.data.tensors.scoring import LabelProjector
     from ribray.trials.loop import autocast, precision_name, resolve_precision
 
     entry = get_dataset(name).scored_as(evaluation.fidelity)

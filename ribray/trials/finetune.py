@@ -9,8 +9,8 @@ from pathlib import Path
 import torch
 
 from ribray.data import get_dataset
-from ribray.data.loading import train_loader
-from ribray.data.scoring import LabelProjector
+from ribray.data.tensors.loading import train_loader
+from ribray.data.tensors.scoring import LabelProjector
 from ribray.methods import MethodInputs, get_method
 from ribray.plan import FinetuneTrial
 from ribray.results.tracking import top1_metric
@@ -19,7 +19,6 @@ from ribray.trials import runs
 from ribray.trials.common import Outcome, base_model, probe_batches, seed_everything
 from ribray.trials.context import TrialContext
 from ribray.trials.evaluate import EvalResult, evaluate
-from ribray.trials.faults import with_faults
 from ribray.trials.loop import Trainer
 from ribray.trials.weights import has_weights, load_weights, save_weights
 
@@ -82,8 +81,7 @@ def _train(trial: FinetuneTrial, ctx: TrialContext, model, method, data_config, 
     else:
         _curve_point(trial, ctx, model, data_config, outcome, epoch=0)
     while trainer.epoch < trial.train.epochs:
-        batches = with_faults(loader(trainer.epoch), ctx.fault, trial.method, trainer.epoch)
-        end = trainer.train_epoch(batches)
+        end = trainer.train_epoch(loader(trainer.epoch))
         outcome.train_seconds += end.seconds
         ctx.run_log.log_metrics({"train_loss": end.loss, "train_images_per_second": end.images / end.seconds},
                                 step=end.epoch)
@@ -96,7 +94,7 @@ def _subset_indices(trial: FinetuneTrial, entry, folder) -> list[int] | None:
     subset = trial.train_subset
     if subset.label() == "all":
         return None
-    from ribray.analysis.subsets import select_subset
+    from ribray.data.subsets import select_subset
 
     labels = [sample.label for sample in entry.samples(folder)]
     return select_subset(labels, seed=trial.seed or 0, shots_per_class=subset.shots_per_class,

@@ -19,6 +19,7 @@ from ribray.plan import Trial
 from ribray.results.store import write_shard
 from ribray.results.tracking import TrialRun, final_metrics
 from ribray.storage import StorageError, refuse_if_full
+from ribray.trials import faults
 from ribray.trials.context import SweepContext, TrialContext
 
 # Ray logs every epoch checkpoint of every trial at INFO; ribray's progress line says enough.
@@ -60,12 +61,13 @@ def _run_trial(trial: Trial, context: SweepContext, fault: dict[str, str] | None
         tune.report({"trial_finished": 1, "skipped": 1})  # finished before an interruption: never twice
         return
     refuse_if_full(context.layout.root, "the trial")
-    ctx = TrialContext(context, TrialRun(context.tracking, trial.trial_id, trial.label), fault)
+    ctx = TrialContext(context, TrialRun(context.tracking, trial.trial_id, trial.label))
     ctx.run_log.start(_params(trial))
     started = now()
     try:
         ctx.plugins = trial_plugins(trial, context)
-        outcome = runner(trial)(trial, ctx)
+        with faults.injected(fault):
+            outcome = runner(trial)(trial, ctx)
         rows = result_rows(trial, ctx, outcome, started, now())  # checks the data it read is unchanged
     except BaseException:
         ctx.run_log.finish({}, None, status="FAILED")  # a retry sets it RUNNING again

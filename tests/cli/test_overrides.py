@@ -7,25 +7,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from ribray.cli import main
 from ribray.spec import load_spec, parse_spec
 
-from conftest import tiny_spec, write_spec
-
-
-def _run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], prog_name="ribray")
-
-
-@pytest.fixture
-def spec_file(tmp_path, fake_data):
-    return write_spec(tmp_path / "spec.yaml", tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"]))
+from conftest import ribray_cli, tiny_spec, write_spec
 
 
 def test_plan_shows_the_overrides_and_plans_the_spec_as_overridden(tmp_path, fake_data, spec_file):
-    result = _run("plan", spec_file, "train.epochs=2", "--set", "methods.ewc.weight=10", "--summary")
+    result = ribray_cli("plan", spec_file, "train.epochs=2", "--set", "methods.ewc.weight=10", "--summary")
     assert result.exit_code == 0, result.output
     overridden = tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"],
                            methods={"ft": {}, "ewc": {"weight": 10}},
@@ -36,7 +25,7 @@ def test_plan_shows_the_overrides_and_plans_the_spec_as_overridden(tmp_path, fak
         f"{same.spec_hash()} are of the spec with them)")
     assert "4 trials (1 pretrained, 2 finetune, 1 interpolate); 0 done, 4 to run" in result.output
 
-    payload = json.loads(_run("plan", spec_file, "--set", "train.epochs=2", "--set", "methods.ewc.weight=10",
+    payload = json.loads(ribray_cli("plan", spec_file, "--set", "train.epochs=2", "--set", "methods.ewc.weight=10",
                               "--json").output)
     assert payload["overrides"] == ["train.epochs=2", "methods.ewc.weight=10"]
     assert payload["spec_hash"] == same.spec_hash() != load_spec(spec_file).spec_hash()
@@ -48,7 +37,7 @@ def test_plan_shows_the_overrides_and_plans_the_spec_as_overridden(tmp_path, fak
 
 
 def test_validate_lists_the_overrides_and_says_ok_for_the_overridden_spec(spec_file):
-    result = _run("validate", spec_file, "--no-data", "--set", "seeds=[0, 1]")
+    result = ribray_cli("validate", spec_file, "--no-data", "--set", "seeds=[0, 1]")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == "overrides: seeds=[0, 1]"
     assert "1 model(s), 1 method(s), 1 downstream set(s), 2 seed(s)" in result.output
@@ -72,7 +61,7 @@ BAD_OVERRIDES = [
 @pytest.mark.parametrize("override,message,named", BAD_OVERRIDES, ids=[o for o, _, _ in BAD_OVERRIDES])
 @pytest.mark.parametrize("command", ["validate", "plan"])
 def test_a_bad_override_gets_the_files_error_naming_the_override(spec_file, override, message, named, command):
-    result = _run(command, spec_file, "--set", override)
+    result = ribray_cli(command, spec_file, "--set", override)
     assert result.exit_code == 1, result.output
     line = next(line for line in result.output.splitlines() if message in line)
     assert line.endswith(f"(from the override {named})"), line
@@ -81,7 +70,7 @@ def test_a_bad_override_gets_the_files_error_naming_the_override(spec_file, over
 
 def test_the_file_s_own_error_is_not_blamed_on_an_override(tmp_path, fake_data):
     path = write_spec(tmp_path / "spec.yaml", tiny_spec(tmp_path, fake_data, train={"lrr": 0.1}))
-    result = _run("plan", path, "--set", "seeds=[1]")
+    result = ribray_cli("plan", path, "--set", "seeds=[1]")
     assert result.exit_code == 1 and "train.lrr: unknown key; did you mean 'train.lr'?" in result.output
     assert "from the override" not in result.output
 
@@ -95,20 +84,20 @@ def test_the_file_s_own_error_is_not_blamed_on_an_override(tmp_path, fake_data):
     (["--set", "seeds=[0,"], "the override 'seeds=[0,': YAML syntax error"),
 ])
 def test_a_malformed_override_is_a_usage_error(spec_file, args, message):
-    result = _run("plan", spec_file, *args)
+    result = ribray_cli("plan", spec_file, *args)
     assert result.exit_code == 2, result.output
     assert f"Error: {message}" in result.output and "Usage: ribray plan [OPTIONS] SPEC [KEY=VALUE]..." in result.output
 
 
 def test_an_override_into_a_list_takes_an_index_in_range(spec_file, tmp_path):
-    result = _run("plan", spec_file, "--set", "downstream.0=imagenet_sketch", "--json")
+    result = ribray_cli("plan", spec_file, "--set", "downstream.0=imagenet_sketch", "--json")
     assert result.exit_code == 0, result.output
     assert {t["downstream"] for t in json.loads(result.output)["trials"]} == {None, "imagenet_sketch"}
-    result = _run("plan", spec_file, "--set", "downstream.1=imagenet_sketch")
+    result = ribray_cli("plan", spec_file, "--set", "downstream.1=imagenet_sketch")
     assert result.exit_code == 1
     assert ("the override 'downstream.1=imagenet_sketch': downstream is a list of 1 item(s); give an index 0..0"
             in result.output)
-    result = _run("plan", spec_file, "--set", "name.x=1")
+    result = ribray_cli("plan", spec_file, "--set", "name.x=1")
     assert result.exit_code == 1 and "the override 'name.x=1': name is 't', not a mapping or a list" in result.output
 
 
@@ -149,7 +138,7 @@ def test_a_sweep_with_overrides_stores_and_hashes_the_overridden_spec(ray_cluste
     from mlflow.tracking import MlflowClient
 
     path = write_spec(tmp_path / "spec.yaml", tiny_spec(tmp_path, fake_data))
-    result = _run("sweep", path, "downstream=[imagenet_r]", "--set", "interpolations={}")
+    result = ribray_cli("sweep", path, "downstream=[imagenet_r]", "--set", "interpolations={}")
     assert result.exit_code == 0, result.output
     assert "plan: 2 trials, 0 already done, 2 to run" in result.output
     from ribray.spec.overrides import parse_overrides
@@ -172,6 +161,6 @@ def test_status_counts_the_trials_of_the_spec_as_overridden(spec_file, tmp_path)
     from ribray.storage import Location
 
     SweepLayout(Location(str(tmp_path / "runs" / "t"))).mark("t", "t", "spec")
-    assert "t: 3 trials: 0 done, 0 failed, 3 waiting" in _run("status", spec_file).output
-    result = _run("status", spec_file, "--set", "seeds=[0, 1]")
+    assert "t: 3 trials: 0 done, 0 failed, 3 waiting" in ribray_cli("status", spec_file).output
+    result = ribray_cli("status", spec_file, "--set", "seeds=[0, 1]")
     assert result.exit_code == 0 and "t: 5 trials: 0 done, 0 failed, 5 waiting" in result.output

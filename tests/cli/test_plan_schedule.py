@@ -6,15 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from ribray.cli import main
-
-from conftest import tiny_spec, write_spec
-
-
-def _run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], prog_name="ribray")
+from conftest import ribray_cli, tiny_spec, write_spec
 
 
 @pytest.fixture
@@ -28,14 +21,8 @@ def hour_rates(tmp_path):
     return rates
 
 
-@pytest.fixture
-def spec_file(tmp_path, fake_data):
-    # pretrained (1 h), ft (2 h), and WiSE-FT (1 h), which waits for ft
-    return write_spec(tmp_path / "spec.yaml", tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"]))
-
-
 def test_wall_time_follows_the_dependencies_and_the_cost_counts_gpus_held_and_busy(spec_file, hour_rates):
-    result = _run("plan", spec_file, "--summary", "--throughput", hour_rates, "--gpus", 2, "--price", "2.5")
+    result = ribray_cli("plan", spec_file, "--summary", "--throughput", hour_rates, "--gpus", 2, "--price", "2.5")
     assert result.exit_code == 0, result.output
     # 2 GPUs: pretrained and ft start at once; WiSE-FT starts when ft ends at 2 h and ends at 3 h
     assert ("on 2 GPU(s), 2 trial(s) at once: 3h00m wall clock for the 3 trial(s) to run, GPUs busy 67 % "
@@ -44,20 +31,20 @@ def test_wall_time_follows_the_dependencies_and_the_cost_counts_gpus_held_and_bu
             "(what an autoscaler that removes idle GPUs bills)") in result.output
     assert "durations at the rates of Test GPU, measured 2026-01-02" in result.output
 
-    one = _run("plan", spec_file, "--summary", "--throughput", hour_rates, "--gpus", 1, "--price", "2.5")
+    one = ribray_cli("plan", spec_file, "--summary", "--throughput", hour_rates, "--gpus", 1, "--price", "2.5")
     assert "on 1 GPU(s), 1 trial(s) at once: 4h00m wall clock for the 3 trial(s) to run, GPUs busy 100 %" in one.output
-    many = _run("plan", spec_file, "--summary", "--throughput", hour_rates, "--gpus", 8)
+    many = ribray_cli("plan", spec_file, "--summary", "--throughput", hour_rates, "--gpus", 8)
     assert "on 8 GPU(s), 8 trial(s) at once: 3h00m wall clock" in many.output  # ft -> WiSE-FT is the critical path
     # without --price: the cluster configs' instance types
     assert "cost at $1.212 per GPU-hour (AWS g5.2xlarge (1x A10G) on-demand in us-east-1" in many.output
     assert "cost at $0.854 per GPU-hour (GCP g2-standard-8 (1x L4) on-demand in us-central1" in many.output
     assert "$29.09 for 8 GPU(s) held 3h00m" in many.output  # 8 x 3 h x $1.212
 
-    alone = _run("plan", spec_file, "--summary", "--throughput", hour_rates, "--price", "g5.2xlarge")
+    alone = ribray_cli("plan", spec_file, "--summary", "--throughput", hour_rates, "--price", "g5.2xlarge")
     assert "cost at $1.212 per GPU-hour (AWS g5.2xlarge" in alone.output
     assert "$4.85 for the 4.0 GPU-hours to run" in alone.output and "wall clock" not in alone.output
 
-    payload = json.loads(_run("plan", spec_file, "--json", "--throughput", hour_rates, "--gpus", 2,
+    payload = json.loads(ribray_cli("plan", spec_file, "--json", "--throughput", hour_rates, "--gpus", 2,
                               "--price", "2.5").output)
     assert payload["schedule"] == {"gpus": 2, "trials_at_once": 2, "wall_hours": 3.0, "gpu_busy_share": 0.667}
     assert payload["cost"] == {"usd_per_gpu_hour": 2.5, "price_of": "the given price", "usd_gpu_hours": 10.0,
@@ -74,7 +61,7 @@ def test_wall_time_is_of_what_is_left_to_run(tmp_path, spec_file, hour_rates):
     sweep = tmp_path / "runs" / "t"
     SweepLayout(Location(str(sweep))).mark("t", "t", "spec")
     write_shard(Location(str(sweep / "results")), finetune.trial_id, [{"trial_id": finetune.trial_id}])
-    result = _run("plan", spec_file, "--summary", "--throughput", hour_rates, "--gpus", 2, "--price", "1")
+    result = ribray_cli("plan", spec_file, "--summary", "--throughput", hour_rates, "--gpus", 2, "--price", "1")
     assert "3 trials (1 pretrained, 1 finetune, 1 interpolate); 1 done, 2 to run" in result.output
     assert "on 2 GPU(s), 2 trial(s) at once: 1h00m wall clock for the 2 trial(s) to run" in result.output
     assert "$2.00 for 2 GPU(s) held 1h00m; $2.00 of busy GPU time" in result.output
@@ -83,10 +70,10 @@ def test_wall_time_is_of_what_is_left_to_run(tmp_path, spec_file, hour_rates):
 def test_trials_claiming_two_gpus_run_half_as_many_at_once(tmp_path, fake_data, hour_rates):
     spec = tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"], resources={"gpu": 2, "cpu": 1})
     path = write_spec(tmp_path / "two.yaml", spec)
-    result = _run("plan", path, "--summary", "--throughput", hour_rates, "--gpus", 2, "--price", "1")
+    result = ribray_cli("plan", path, "--summary", "--throughput", hour_rates, "--gpus", 2, "--price", "1")
     assert "on 2 GPU(s), 1 trial(s) at once: 4h00m wall clock" in result.output
     assert "$8.00 for 2 GPU(s) held 4h00m; $8.00 of busy GPU time" in result.output
-    result = _run("plan", path, "--gpus", 1)
+    result = ribray_cli("plan", path, "--gpus", 1)
     assert result.exit_code == 1
     assert "--gpus 1: each trial claims 2 GPU(s) (resources.gpu), so not one trial fits" in result.output
 
@@ -98,5 +85,5 @@ def test_trials_claiming_two_gpus_run_half_as_many_at_once(tmp_path, fake_data, 
     (["--gpus", "0"], "Invalid value for '--gpus': 0 is not in the range x>=1"),
 ])
 def test_bad_gpus_or_price_is_a_usage_error(spec_file, args, message):
-    result = _run("plan", spec_file, *args)
+    result = ribray_cli("plan", spec_file, *args)
     assert result.exit_code == 2 and message in result.output, result.output

@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from ribray.data import get_dataset
-from ribray.data.loading import ImageFiles, iter_eval_batches, pixel_transform, train_loader
+from ribray.data.tensors.loading import ImageFiles, iter_eval_batches, pixel_transform, train_loader
 
 CONFIG_224 = {"input_size": (3, 224, 224), "interpolation": "bicubic", "mean": (0.485, 0.456, 0.406),
               "std": (0.229, 0.224, 0.225), "crop_pct": 0.875, "crop_mode": "center"}
@@ -217,7 +217,7 @@ def test_a_balanced_subset_takes_the_same_number_from_every_class(tmp_path):
     where a uniform draw follows the classes' sizes."""
     from collections import Counter
 
-    from ribray.data.loading import eval_samples
+    from ribray.data.tensors.loading import eval_samples
 
     entry = get_dataset("imagenet_r")
     folder = tmp_path / "imagenet-r"

@@ -7,7 +7,7 @@ import torch
 from reference_code import REFERENCE_MASK, REUSED
 
 from ribray.data import DATASETS, get_dataset
-from ribray.data.scoring import LabelProjector
+from ribray.data.tensors.scoring import LabelProjector
 from ribray.errors import DataError
 
 

@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from ribray.data import get_dataset
-from ribray.data.loading import iter_eval_batches
+from ribray.data.tensors.loading import iter_eval_batches
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "camera", "immunohistochemistry")
 

@@ -17,7 +17,7 @@ from PIL import Image
 from ribray.cli.data import data
 from ribray.data import get_dataset
 from ribray.data.images import load_image
-from ribray.data.loading import iter_eval_batches
+from ribray.data.tensors.loading import iter_eval_batches
 
 SIXTEEN = np.array([[0, 256, 1000, 32768, 65535, 65280, 383, 384]], dtype=np.uint16)
 # By hand: the high byte of each value (v // 256), as PIL decodes 16-bit color PNGs

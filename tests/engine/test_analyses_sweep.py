@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import math
 
-import pyarrow.dataset as ds
 import pytest
 
 from ribray.engine import run_sweep
 from ribray.results import sweep_dir
 from ribray.spec import load_spec
 
-from conftest import tiny_spec, write_spec
+from conftest import sweep_rows, tiny_spec, write_spec
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +32,7 @@ def swept(ray_cluster, fake_data, tmp_path_factory):
 @pytest.fixture(scope="module")
 def rows(swept):
     _, spec = swept
-    return ds.dataset(f"{sweep_dir(spec).path}/results", format="parquet").to_table().to_pylist()
+    return sweep_rows(spec)
 
 
 def test_learning_curve_rows_carry_every_epoch(rows):

@@ -3,7 +3,6 @@ with every switched difference in the rows and the report."""
 
 from __future__ import annotations
 
-import pyarrow.dataset as ds
 from click.testing import CliRunner
 
 from ribray.cli.report import report
@@ -13,7 +12,7 @@ from ribray.plan import make_plan
 from ribray.results import sweep_dir
 from ribray.spec import parse_spec
 
-from conftest import tiny_spec
+from conftest import sweep_rows, tiny_spec
 
 
 def test_a_reference_sweep_records_its_mode_and_reports_its_deviations(ray_cluster, fake_data, tmp_path):
@@ -28,7 +27,7 @@ def test_a_reference_sweep_records_its_mode_and_reports_its_deviations(ray_clust
     summary = run_sweep(spec, max_concurrent=2)
     plan = make_plan(spec)
     assert summary.complete and summary.done == len(plan)
-    rows = ds.dataset(f"{sweep_dir(spec).path}/results", format="parquet").to_table().to_pylist()
+    rows = sweep_rows(spec)
     assert {(r["fidelity"], r["eval_precision"]) for r in rows} == {("reference", "fp32")}
     assert {r["trial_id"] for r in rows} == {t.trial_id for t in plan.trials}
     objectnet_rows = [r for r in rows if r["eval_set"] == "objectnet"]

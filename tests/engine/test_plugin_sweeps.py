@@ -8,7 +8,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pyarrow.dataset as ds
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
@@ -21,11 +20,7 @@ from ribray.report import build_reports
 from ribray.results import read_results, sweep_dir
 from ribray.spec import load_spec, parse_spec
 
-from conftest import BRING_YOUR_OWN, EXAMPLE_PLUGIN, tiny_spec, write_plugin
-
-
-def _rows(spec):
-    return ds.dataset(f"{sweep_dir(spec).path}/results", format="parquet").to_table().to_pylist()
+from conftest import BRING_YOUR_OWN, EXAMPLE_PLUGIN, sweep_rows, tiny_spec, write_plugin
 
 
 def _fake(root: Path, spec) -> None:
@@ -63,7 +58,7 @@ def test_the_example_plugins_trials_run_in_ray_workers(example_sweep):
     root, spec, summary = example_sweep
     plan = make_plan(spec)
     assert summary.complete and summary.done == len(plan) == 12, summary
-    rows = _rows(spec)
+    rows = sweep_rows(spec)
     assert {r["model"] for r in rows} == {"tiny_vit", "example_convnet"}
     assert {r["model_name"] for r in rows} == {"tiny_vit", "example_convnet"}
     assert {r["method_label"] for r in rows} == {"pretrained", "ft", "ewc", "fisher_ewc", "lora", "greedy"}
@@ -135,11 +130,11 @@ def test_variants_and_checkpoints_are_rows_and_columns_of_their_own(ray_cluster,
         assert not any("superseded" in note for note in report.notes)
         assert all(report.mri[(m, method)].complete for m in report.scope.models for method in report.scope.methods)
     by_model = {}
-    for row in _rows(spec):
+    for row in sweep_rows(spec):
         by_model.setdefault(row["model"], set()).add(row["trial_id"])
     assert [len(ids) for ids in by_model.values()] == [5, 5] and not set.intersection(*by_model.values())
 
-    before = {r["trial_id"]: r["finished_at"] for r in _rows(spec)}
+    before = {r["trial_id"]: r["finished_at"] for r in sweep_rows(spec)}
     code = plugin.read_text()  # its code changes, not its options: the same trials, other results
     plugin.write_text(code.replace("return self.options.weight *", "return 2 * self.options.weight *"))
     changed = parse_spec(raw)
@@ -149,7 +144,7 @@ def test_variants_and_checkpoints_are_rows_and_columns_of_their_own(ray_cluster,
     summary = run_sweep(changed, rerun_changed_plugins=True)
     assert summary.complete and summary.done - summary.already_done == 4
     rerun = {t.label for t in make_plan(changed).trials if t.trial_id not in
-             {i for i, f in before.items() if f == {r["trial_id"]: r["finished_at"] for r in _rows(changed)}.get(i)}}
+             {i for i, f in before.items() if f == {r["trial_id"]: r["finished_at"] for r in sweep_rows(changed)}.get(i)}}
     assert rerun == {"tiny_vit/l1_sp@imagenet_r#0", "tiny_vit(checkpoint=other.safetensors)/l1_sp@imagenet_r#0",
                      "tiny_vit/wise_ft(of=l1_sp, 0.5)@imagenet_r#0",
                      "tiny_vit(checkpoint=other.safetensors)/wise_ft(of=l1_sp, 0.5)@imagenet_r#0"}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pyarrow.dataset as ds
 import pytest
 from click.testing import CliRunner
 from mlflow.tracking import MlflowClient
@@ -19,11 +18,7 @@ from ribray.results import sweep_dir
 from ribray.spec import parse_spec
 from ribray.storage import Location
 
-from conftest import tiny_spec, write_spec
-
-
-def _rows(spec):
-    return ds.dataset(f"{sweep_dir(spec).path}/results", format="parquet").to_table().to_pylist()
+from conftest import sweep_rows, tiny_spec, write_spec
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +34,7 @@ def test_every_trial_writes_one_row_per_eval_set(finished):
     spec, summary = finished
     plan = make_plan(spec)
     assert summary.complete and summary.done == len(plan) == 7
-    rows = _rows(spec)
+    rows = sweep_rows(spec)
     assert len(rows) == len(plan) * 3  # imagenet_val, imagenet_r, imagenet_sketch
     assert {(r["trial_id"], r["eval_set"]) for r in rows} == {
         (t.trial_id, s) for t in plan.trials for s in ("imagenet_val", "imagenet_r", "imagenet_sketch")}
@@ -90,7 +85,7 @@ def test_mlflow_has_one_parent_and_one_child_per_trial(finished):
 
 def test_wise_ft_starts_before_the_last_finetune_finishes(finished):
     spec, _ = finished
-    rows = _rows(spec)
+    rows = sweep_rows(spec)
     first_wise = min(r["started_at"] for r in rows if r["method"] == "wise_ft")
     last_finetune = max(r["finished_at"] for r in rows if r["kind"] == "finetune")
     assert first_wise < last_finetune
@@ -100,24 +95,24 @@ def test_rerun_is_a_noop(finished, capsys, monkeypatch):
     from ribray.results import checks
 
     spec, _ = finished
-    before = {r["trial_id"]: r["finished_at"] for r in _rows(spec)}
+    before = {r["trial_id"]: r["finished_at"] for r in sweep_rows(spec)}
     read = []
     monkeypatch.setattr(checks, "_scan", lambda location, identity=True: read.append(location.name))
     summary = run_sweep(spec)
     assert read == []  # the sweep's shard index knows every shard it wrote: no footer is read again
     assert summary.already_done == summary.done == len(make_plan(spec))
     assert "nothing to do" in capsys.readouterr().out
-    assert {r["trial_id"]: r["finished_at"] for r in _rows(spec)} == before
+    assert {r["trial_id"]: r["finished_at"] for r in sweep_rows(spec)} == before
 
 
 def test_extending_the_spec_runs_only_new_trials(finished, capsys):
     spec, _ = finished
-    before = {r["trial_id"]: r["finished_at"] for r in _rows(spec)}
+    before = {r["trial_id"]: r["finished_at"] for r in sweep_rows(spec)}
     extended = spec.model_copy(update={"seeds": [0, 1]})
     summary = run_sweep(extended, max_concurrent=2)
     assert summary.complete and summary.already_done == len(before) and summary.done == 13
     assert "--resume" not in capsys.readouterr().out  # the earlier run finished: nothing to resume
-    after = _rows(extended)
+    after = sweep_rows(extended)
     assert {r["trial_id"]: r["finished_at"] for r in after if r["trial_id"] in before} == before
     assert len(after) == 13 * 3
 
@@ -125,13 +120,13 @@ def test_extending_the_spec_runs_only_new_trials(finished, capsys):
 def test_resume_after_extending_the_spec_runs_the_new_trials_too(ray_cluster, fake_data, tmp_path, capsys):
     small = parse_spec(tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"], interpolations={}))
     assert run_sweep(small).complete
-    before = {r["trial_id"]: r["finished_at"] for r in _rows(small)}
+    before = {r["trial_id"]: r["finished_at"] for r in sweep_rows(small)}
     extended = small.model_copy(update={"methods": parse_spec(tiny_spec(
         tmp_path, fake_data, methods={"ft": {}, "lp": {}})).methods})
     summary = run_sweep(extended, resume=True)
     assert summary.complete and summary.done == len(make_plan(extended)) == 3
     assert "running the 1 trial(s) the spec gained since it started" in capsys.readouterr().out
-    rows = _rows(extended)
+    rows = sweep_rows(extended)
     assert sorted(r["trial_id"] for r in rows if r["eval_set"] == "imagenet_val") == \
         sorted(t.trial_id for t in make_plan(extended).trials)  # each trial exactly once
     assert {r["trial_id"]: r["finished_at"] for r in rows if r["trial_id"] in before} == before
@@ -158,7 +153,7 @@ def test_resume_refuses_trials_the_spec_dropped_then_retries_the_failed_one(
 
     resumed = run_sweep(spec, resume=True)  # the fault fired once: now lp trains
     assert resumed.complete and resumed.already_done == 2
-    assert sorted(r["trial_id"] for r in _rows(spec) if r["eval_set"] == "imagenet_val") == \
+    assert sorted(r["trial_id"] for r in sweep_rows(spec) if r["eval_set"] == "imagenet_val") == \
         sorted(t.trial_id for t in make_plan(spec).trials)
 
 
@@ -200,7 +195,7 @@ def test_resume_restores_a_trial_that_finished_after_tunes_last_save(ray_cluster
     assert shard.stat().st_mtime_ns == written  # ft did not run twice
     assert list(run.glob(f"finetune-{ft}-*/error.txt")) == []  # Tune restored it without an error
     assert [p.name for p in missed.iterdir()] == ["ribray-finished.txt"]  # emptied as the sweep ended
-    assert {r["method_label"] for r in _rows(spec)} == {"pretrained", "ft", "lp", "soup(ingredients=[pretrained,ft,lp])"}
+    assert {r["method_label"] for r in sweep_rows(spec)} == {"pretrained", "ft", "lp", "soup(ingredients=[pretrained,ft,lp])"}
 
 
 def test_vpt_trains_a_resnet_trained_smaller_than_it_is_evaluated(ray_cluster, fake_data, tmp_path):
@@ -210,7 +205,7 @@ def test_vpt_trains_a_resnet_trained_smaller_than_it_is_evaluated(ray_cluster, f
                                 methods={"vpt": {"prompt_size": 4}}, interpolations={}))
     summary = run_sweep(spec)
     assert summary.complete, summary
-    vpt = [r for r in _rows(spec) if r["method"] == "vpt"]
+    vpt = [r for r in sweep_rows(spec) if r["method"] == "vpt"]
     assert {r["eval_set"] for r in vpt} == {"imagenet_val", "imagenet_r"} and all(r["n_images"] for r in vpt)
 
 
@@ -260,8 +255,8 @@ def test_results_of_other_data_are_refused_then_rerun_on_request(ray_cluster, fa
 
     spec = parse_spec(tiny_spec(tmp_path, fake_data, downstream=["imagenet_r"], interpolations={}))
     assert run_sweep(spec).complete
-    before = {r["trial_id"]: r["finished_at"] for r in _rows(spec)}
-    assert all(r["data_fingerprint"] and ":" in r["data_fingerprint"] for r in _rows(spec))
+    before = {r["trial_id"]: r["finished_at"] for r in sweep_rows(spec)}
+    assert all(r["data_fingerprint"] and ":" in r["data_fingerprint"] for r in sweep_rows(spec))
 
     other = tmp_path / "other-copy"  # the same layout and file names, other images (re-generated)
     for name in FAKE_SETS:
@@ -272,11 +267,11 @@ def test_results_of_other_data_are_refused_then_rerun_on_request(ray_cluster, fa
         run_sweep(moved)
     assert "2 finished trial(s) were computed on other data than the spec's data now" in str(refused.value)
     assert "tiny_vit/ft@imagenet_r#0" in str(refused.value) and "--rerun-changed-data" in str(refused.value)
-    assert {r["trial_id"]: r["finished_at"] for r in _rows(spec)} == before  # nothing ran, nothing moved
+    assert {r["trial_id"]: r["finished_at"] for r in sweep_rows(spec)} == before  # nothing ran, nothing moved
 
     summary = run_sweep(moved, rerun_changed_data=True)
     assert summary.complete and summary.done == 2 and summary.already_done == 0
-    rerun = {r["trial_id"]: r["finished_at"] for r in _rows(spec)}
+    rerun = {r["trial_id"]: r["finished_at"] for r in sweep_rows(spec)}
     assert rerun.keys() == before.keys() and all(rerun[t] > before[t] for t in before)
     aside = Path(sweep_dir(spec).path) / "results" / ".set-aside"
     assert sorted(p.stem for p in aside.glob("*.parquet")) == sorted(before)  # kept, not deleted

@@ -9,18 +9,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 from test_report import FINETUNED, MODEL, MRI_BY_HAND, PRETRAINED, RI_BY_HAND, write_matrix, write_pretrained
 
-from ribray.cli.report import report
 from ribray.data import RIB_SETS
 from ribray.report.reference import PAPER, load_references, published_files
 
+from conftest import report_cli
+
 REPO = Path(__file__).parents[2]
-
-
-def _run(*args):
-    return CliRunner().invoke(report, [str(a) for a in args])
 
 
 def _comparison(folder: Path) -> dict[tuple, dict]:
@@ -61,7 +57,7 @@ def test_results_built_from_a_published_table_reproduce_it_with_zero_difference(
     [table] = [t for _, t in load_references([PAPER]).tables if t.id == table_id]
     results = tmp_path / "rib" / "results"
     _reproduce_mri(results, table.cells)
-    outcome = _run(results, "--compare", PAPER, "--figures", "none")
+    outcome = report_cli(results, "--compare", PAPER, "--figures", "none")
     assert outcome.exit_code == 0, outcome.output
     rows = _comparison(tmp_path / "rib" / "report")
     mine = [r for key, r in rows.items() if key[0] == table_id]
@@ -101,7 +97,7 @@ def test_a_users_reference_file_of_accuracy_matrices_ri_and_mri(tmp_path):
     write_pretrained(results)
     write_matrix(results, "ft")
     reference = _colleague_file(tmp_path / "colleague.yaml", tolerance=0.25)
-    outcome = _run(results, "--compare", reference, "--figures", "none", "--format", "json")
+    outcome = report_cli(results, "--compare", reference, "--figures", "none", "--format", "json")
     assert outcome.exit_code == 0, outcome.output
     tables = {t["id"]: t for t in json.loads(outcome.output)["comparison"]["tables"]}
     accuracy = tables["colleague_accuracy"]["cells"]
@@ -125,7 +121,7 @@ def test_ri_over_another_n_than_the_references_is_not_compared(tmp_path):
     results = tmp_path / "rib" / "results"
     write_pretrained(results)
     write_matrix(results, "ft")  # three RIB sets: n = 3
-    outcome = _run(results, "--compare", PAPER, "--figures", "none")
+    outcome = report_cli(results, "--compare", PAPER, "--figures", "none")
     assert outcome.exit_code == 0, outcome.output
     rows = _comparison(tmp_path / "rib" / "report")
     assert rows[("slides_mri", MODEL, "ft", "", "")]["status"] == "other n"  # the paper's RI is over n = 8
@@ -146,7 +142,7 @@ def test_tolerance_is_the_seeds_std_else_the_option_else_the_tables(tmp_path):
     raw = yaml.safe_load(reference.read_text())
     raw["tables"][2]["cells"] = mri
     reference.write_text(yaml.safe_dump(raw))
-    outcome = _run(results, "--compare", reference, "--figures", "none", "--tolerance", "0.1")
+    outcome = report_cli(results, "--compare", reference, "--figures", "none", "--tolerance", "0.1")
     assert outcome.exit_code == 0, outcome.output
     rows = _comparison(tmp_path / "rib" / "report")
     ft = rows[("colleague_mri", MODEL, "ft", "", "")]
@@ -174,7 +170,7 @@ def test_on_the_smoke_sweep_every_published_cell_is_listed_as_not_run(tmp_path):
     layout = SweepLayout.of(spec)
     synthetic_results(spec, make_plan(spec), layout.results.uri)
     layout.mark(spec.name, spec.name, spec.spec_hash())
-    outcome = _run(path, "--compare", PAPER, "--figures", "none")
+    outcome = report_cli(path, "--compare", PAPER, "--figures", "none")
     assert outcome.exit_code == 0, outcome.output
     rows = _comparison(Path(layout.root.path) / "report")
     assert len(rows) == 4 and {r["status"] for r in rows.values()} == {"not run"}
@@ -201,21 +197,21 @@ def test_a_bad_reference_file_is_refused_by_key_before_anything_is_written(tmp_p
     raw = yaml.safe_load(reference.read_text())
     change(raw)
     reference.write_text(yaml.safe_dump(raw))
-    outcome = _run(results, "--compare", reference)
+    outcome = report_cli(results, "--compare", reference)
     assert outcome.exit_code == 1 and message in outcome.output and "Traceback" not in outcome.output
     assert not (tmp_path / "rib" / "report").exists()
 
 
 def test_a_reference_that_is_no_file_is_named(tmp_path):
-    outcome = _run(tmp_path, "--compare", tmp_path / "nowhere.yaml")
+    outcome = report_cli(tmp_path, "--compare", tmp_path / "nowhere.yaml")
     assert outcome.exit_code == 1 and "nowhere.yaml not found (--compare takes `paper` or a ribray-reference/1" \
         in outcome.output
-    outcome = _run(tmp_path, "--compare", tmp_path)
+    outcome = report_cli(tmp_path, "--compare", tmp_path)
     assert outcome.exit_code == 1 and f"reference file {tmp_path} is not a file" in outcome.output
 
 
 def test_tolerance_without_compare_is_a_usage_error(tmp_path):
-    outcome = _run(tmp_path, "--tolerance", "0.2")
+    outcome = report_cli(tmp_path, "--tolerance", "0.2")
     assert outcome.exit_code == 2 and "--tolerance needs --compare" in outcome.output
 
 
@@ -253,7 +249,7 @@ def test_a_report_resolves_its_target_once_and_compares_once(tmp_path, monkeypat
     results = tmp_path / "rib" / "results"
     write_pretrained(results)
     write_matrix(results, "ft")
-    outcome = _run(results, "--compare", PAPER, "--figures", "none")
+    outcome = report_cli(results, "--compare", PAPER, "--figures", "none")
     assert outcome.exit_code == 0, outcome.output
     assert calls == {"resolve_target": 1, "compare_reports": 1}
     assert "Compared with 2 reference table(s)" in outcome.output and (tmp_path / "rib" / "report" / "comparison.md").exists()

@@ -7,14 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
 from test_report import FINETUNED, MODEL, MRI_BY_HAND, without, write_matrix, write_pretrained
 
-from ribray.cli.report import report
-
-
-def _run(*args):
-    return CliRunner().invoke(report, [str(a) for a in args])
+from conftest import report_cli
 
 
 def test_importing_the_command_loads_no_heavy_library():
@@ -30,7 +25,7 @@ def test_report_writes_tables_heatmaps_and_html_and_json_parses(tmp_path):
     write_matrix(results, "ft")
     write_matrix(results, "wise_ft", without(FINETUNED, "imagenet_r", "imagenet_sketch"),
                  kind="interpolate", alpha=0.5, train_subset=None)
-    outcome = _run(results, "--format", "json")
+    outcome = report_cli(results, "--format", "json")
     assert outcome.exit_code == 0, outcome.output
     payload = json.loads(outcome.output)
     out = tmp_path / "rib" / "report"  # default: beside the results folder
@@ -63,7 +58,7 @@ def test_text_summary_shows_the_mri_table_and_missing_trials(tmp_path):
     write_pretrained(tmp_path)
     write_matrix(tmp_path, "ft")
     write_matrix(tmp_path, "lp", {d: FINETUNED[d] for d in ("imagenet_v2", "imagenet_r")})
-    outcome = _run(tmp_path, "--out", tmp_path / "out")
+    outcome = report_cli(tmp_path, "--out", tmp_path / "out")
     assert outcome.exit_code == 0, outcome.output
     assert "| ft | 0.10 |" in outcome.output and "| lp | — (2/3 RI) |" in outcome.output
     assert f"{MODEL}/lp@imagenet_sketch#0: no results" in outcome.output
@@ -74,16 +69,16 @@ def test_missing_and_empty_results_folders_are_errors(tmp_path):
     from ribray.results import SweepLayout
     from ribray.storage import Location
 
-    outcome = _run(tmp_path / "nowhere")
+    outcome = report_cli(tmp_path / "nowhere")
     assert outcome.exit_code == 1 and "nowhere: not found (expected a spec file, a sweep folder" in outcome.output
-    outcome = _run(tmp_path, "--out", tmp_path / "out")
+    outcome = report_cli(tmp_path, "--out", tmp_path / "out")
     assert outcome.exit_code == 1 and f"{tmp_path} is not a sweep folder" in outcome.output
     sweep = tmp_path / "rib"
     SweepLayout(Location(str(sweep))).mark("rib", "rib", "spec-a")
-    outcome = _run(sweep)
+    outcome = report_cli(sweep)
     assert outcome.exit_code == 1 and "results folder not found" in outcome.output
     (sweep / "results").mkdir()
-    outcome = _run(sweep)
+    outcome = report_cli(sweep)
     assert outcome.exit_code == 1 and "no results in" in outcome.output and "no .parquet shards" in outcome.output
     assert not (tmp_path / "out").exists() and not (sweep / "report").exists()
 
@@ -92,17 +87,17 @@ def test_a_folder_of_shards_outside_a_sweep_is_reported_only_where_told(tmp_path
     loose = tmp_path / "gathered"
     write_pretrained(loose)
     write_matrix(loose, "ft")
-    refused = _run(loose)
+    refused = report_cli(loose)
     assert refused.exit_code == 1 and f"{loose} is not a sweep folder" in refused.output
     assert "To report a folder of shards outside a sweep, pass --out DIR" in refused.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gathered"]  # no report/ beside it
-    assert _run(loose, "--out", tmp_path / "out").exit_code == 0 and (tmp_path / "out" / "report.html").is_file()
+    assert report_cli(loose, "--out", tmp_path / "out").exit_code == 0 and (tmp_path / "out" / "report.html").is_file()
 
 
 def test_mixed_specs_are_refused_with_a_hint_unless_allowed(tmp_path):
     write_pretrained(tmp_path)
     write_matrix(tmp_path, "ft", spec_hash="spec-b")
-    outcome = _run(tmp_path, "--out", tmp_path / "out")
+    outcome = report_cli(tmp_path, "--out", tmp_path / "out")
     assert outcome.exit_code == 1
     assert "2 different specs" in outcome.output and "--allow-mixed" in outcome.output
     assert not (tmp_path / "out").exists()
@@ -111,31 +106,31 @@ def test_mixed_specs_are_refused_with_a_hint_unless_allowed(tmp_path):
 def test_mixed_decoders_or_precisions_are_refused_naming_both_unless_allowed(tmp_path):
     write_pretrained(tmp_path, decode="pil", eval_precision="bf16")
     write_matrix(tmp_path, "ft", decode="nvjpeg", eval_precision="bf16")
-    outcome = _run(tmp_path, "--out", tmp_path / "out")
+    outcome = report_cli(tmp_path, "--out", tmp_path / "out")
     assert outcome.exit_code == 1 and "Traceback" not in outcome.output
     assert "imagenet_r was evaluated with decode nvjpeg, precision bf16 (3 trial(s)" in outcome.output
     assert "and with decode pil, precision bf16 (1 trial(s), e.g. pre-" in outcome.output
     assert "--allow-mixed" in outcome.output and not (tmp_path / "out").exists()
-    allowed = _run(tmp_path, "--out", tmp_path / "out", "--allow-mixed")
+    allowed = report_cli(tmp_path, "--out", tmp_path / "out", "--allow-mixed")
     assert allowed.exit_code == 0 and "Note: mixed evaluations: imagenet_r was evaluated with" in allowed.output
 
 
 def test_accuracies_on_different_images_are_refused_naming_both_unless_allowed(tmp_path):
     write_pretrained(tmp_path, data_fingerprint="80:3f2a00000000")  # before an image was deleted
     write_matrix(tmp_path, "ft", data_fingerprint="79:1bead62c331c")
-    outcome = _run(tmp_path, "--out", tmp_path / "out")
+    outcome = report_cli(tmp_path, "--out", tmp_path / "out")
     assert outcome.exit_code == 1 and "Traceback" not in outcome.output
     assert "imagenet_r was evaluated on 79:1bead62c331c (3 trial(s)" in outcome.output
     assert "and on 80:3f2a00000000 (1 trial(s), e.g. pre-" in outcome.output
     assert "--rerun-changed-data" in outcome.output and not (tmp_path / "out").exists()
-    allowed = _run(tmp_path, "--out", tmp_path / "out", "--allow-mixed")
+    allowed = report_cli(tmp_path, "--out", tmp_path / "out", "--allow-mixed")
     assert allowed.exit_code == 0 and "Note: different images: imagenet_r was evaluated on" in allowed.output
 
 
 def test_one_decoder_and_precision_everywhere_reports(tmp_path):
     write_pretrained(tmp_path, decode="pil", eval_precision="fp32")
     write_matrix(tmp_path, "ft", decode="pil", eval_precision="fp32")
-    outcome = _run(tmp_path, "--out", tmp_path / "out")
+    outcome = report_cli(tmp_path, "--out", tmp_path / "out")
     assert outcome.exit_code == 0, outcome.output
     assert "mixed evaluations" not in outcome.output
 
@@ -143,7 +138,7 @@ def test_one_decoder_and_precision_everywhere_reports(tmp_path):
 def test_tables_show_the_papers_model_names_and_keep_timm_names_in_csv(tmp_path):
     write_pretrained(tmp_path)
     write_matrix(tmp_path, "ft")
-    assert _run(tmp_path, "--out", tmp_path / "out").exit_code == 0
+    assert report_cli(tmp_path, "--out", tmp_path / "out").exit_code == 0
     out = tmp_path / "out"
     assert (out / "mri.md").read_text().splitlines()[2] == "| method | IN-1K + AugReg |"
     assert (out / "mri.csv").read_text().splitlines()[0] == f"method,{MODEL},{MODEL}_std"
@@ -155,11 +150,11 @@ def test_tables_show_the_papers_model_names_and_keep_timm_names_in_csv(tmp_path)
 def test_mixed_fidelity_modes_are_refused_naming_both_unless_allowed(tmp_path):
     write_pretrained(tmp_path, fidelity="reference")
     write_matrix(tmp_path, "ft")  # no fidelity recorded: ribray's, as every older shard
-    outcome = _run(tmp_path, "--out", tmp_path / "out")
+    outcome = report_cli(tmp_path, "--out", tmp_path / "out")
     assert outcome.exit_code == 1 and "Traceback" not in outcome.output
     assert "the results mix fidelity reference (" in outcome.output and "and fidelity ribray (" in outcome.output
     assert "--allow-mixed" in outcome.output and not (tmp_path / "out").exists()
-    allowed = _run(tmp_path, "--out", tmp_path / "out", "--allow-mixed")
+    allowed = report_cli(tmp_path, "--out", tmp_path / "out", "--allow-mixed")
     assert allowed.exit_code == 0 and "Note: mixed fidelity modes: fidelity reference" in allowed.output
 
 
@@ -167,7 +162,7 @@ def test_mixed_fidelity_modes_are_refused_naming_both_unless_allowed(tmp_path):
 def test_the_report_prints_the_deviations_of_its_mode(tmp_path, fidelity, differ):
     write_pretrained(tmp_path, fidelity=fidelity)
     write_matrix(tmp_path, "ft", fidelity=fidelity)  # fine-tunes of a ViT on V2, A and R: no ObjectNet, no OTDD
-    outcome = _run(tmp_path, "--out", tmp_path / "out")
+    outcome = report_cli(tmp_path, "--out", tmp_path / "out")
     assert outcome.exit_code == 0, outcome.output
     assert f"Deviations from the reference code (fidelity: {fidelity}; {differ}" in outcome.output
     assert "- Evaluation precision: " in outcome.output and "- Training precision: " in outcome.output
@@ -189,7 +184,7 @@ def test_the_deviations_box_lists_objectnet_and_resnet50_where_the_results_hold_
     write_pretrained(tmp_path, model=resnet, accuracies={"imagenet_val": 80.0, "imagenet_v2": 70.0, "objectnet": 40.0},
                      model_name=resnet)
     write_matrix(tmp_path, "ft", matrix=matrix, model=resnet, model_name=resnet)
-    outcome = _run(tmp_path, "--out", tmp_path / "out")
+    outcome = report_cli(tmp_path, "--out", tmp_path / "out")
     assert outcome.exit_code == 0, outcome.output
     assert "(fidelity: ribray; 5 of 5 differ" in outcome.output
     for topic in ("ObjectNet scoring", "Evaluation precision", "Training precision", "ResNet-50 preprocessing",

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from click.testing import CliRunner
 from test_report import FINETUNED, MODEL, write_matrix, write_pretrained
 
-from ribray.cli.report import report
-
-
-def _run(*args):
-    return CliRunner().invoke(report, [str(a) for a in args])
+from conftest import report_cli
 
 
 def _files(folder: Path, *suffixes: str) -> set[str]:
@@ -25,7 +20,7 @@ def test_figures_choose_the_figures_and_never_the_tables(tmp_path):
     written = {}
     for figures in ("none", "summary", "all"):
         out = tmp_path / figures
-        assert _run(tmp_path / "results", "--out", out, "--figures", figures).exit_code == 0
+        assert report_cli(tmp_path / "results", "--out", out, "--figures", figures).exit_code == 0
         written[figures] = out
     tables = _files(written["all"], ".csv", ".md", ".tex")
     assert tables == _files(written["none"], ".csv", ".md", ".tex") == _files(written["summary"], ".csv", ".md", ".tex")

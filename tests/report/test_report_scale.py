@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from ribray.cli.report import report
+from conftest import report_cli
 
 GOLDEN = Path(__file__).parent / "golden"
 FULL = Path(__file__).parents[2] / "sweeps" / "full.yaml"
@@ -42,15 +41,11 @@ def paper_grid_sweep(folder: Path) -> Path:
     return path
 
 
-def _run(*args):
-    return CliRunner().invoke(report, [str(a) for a in args])
-
-
 @pytest.mark.parametrize("how", ["spec", "inferred"])
 def test_tables_of_a_paper_grid_sweep_are_the_files_ribray_wrote_before(how, tmp_path):
     spec = paper_grid_sweep(tmp_path)
     target = spec if how == "spec" else tmp_path / "runs" / "rib-full" / "results"
-    outcome = _run(target, "--out", tmp_path / "out", "--figures", "none")
+    outcome = report_cli(target, "--out", tmp_path / "out", "--figures", "none")
     assert outcome.exit_code == 0, outcome.output
     for name in TABLES:
         assert (tmp_path / "out" / name).read_text() == (GOLDEN / how / name).read_text(), name

@@ -63,3 +63,28 @@ def test_compile_auto_is_eager_on_cpu_and_a_failing_compile_falls_back_to_eager(
         end = trainer.train_epoch(batches)
     assert end.images == 8 and trainer.forward is model  # trained, eagerly
     assert "torch.compile failed (RuntimeError: backend compiler failed); this trial trains eagerly" in caplog.text
+
+
+def test_an_injected_fault_fires_once_at_its_method_epoch_and_step_and_leaves_the_loop_as_it_was(tmp_path):
+    """The fault tests' injector is armed around a trial by the trainable, not by the epoch loop."""
+    from ribray.methods import get_method
+    from ribray.trials import faults
+    from ribray.trials.loop import Trainer
+
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 1000))
+    method = get_method("ft")(get_method("ft").Options())
+    batches = [(torch.randn(4, 3, 2, 2), torch.randint(0, 1000, (4,)))] * 3
+    trainer = Trainer(model, method, TrainOptions(epochs=3), torch.device("cpu"), lambda x: x, 3)
+    marker = tmp_path / "fired"
+    untouched = Trainer.train_epoch
+    with faults.injected(faults.parse(f"raise:method=ft:epoch=1:step=2:marker={marker}")):
+        assert trainer.train_epoch(batches).images == 12  # epoch 0: not the fault's
+        with pytest.raises(RuntimeError, match="injected fault at step 2"):
+            trainer.train_epoch(batches)
+        assert marker.exists()
+        trainer.epoch = 1
+        assert trainer.train_epoch(batches).images == 12  # the retry: it fired already
+    with faults.injected(faults.parse(f"raise:method=lp:epoch=0:step=0:marker={tmp_path / 'other'}")):
+        trainer.epoch = 0
+        assert trainer.train_epoch(batches).images == 12  # another method's fault
+    assert Trainer.train_epoch is untouched

@@ -7,7 +7,7 @@ import logging
 
 from ray.tune import Callback
 
-from ribray.results.prune import Pruned, empty_checkpoint, files_in
+from ribray.results.reclaim import Pruned, empty_checkpoint, files_in
 
 log = logging.getLogger("ribray.engine")
 
@@ -15,7 +15,7 @@ log = logging.getLogger("ribray.engine")
 class CheckpointPruner(Callback):
     """After each trial completes (its shard written, `trial_finished` reported), empty its
     last Tune checkpoint: about twice its weights, kept for nothing otherwise. The folder
-    stays, with a note (`ribray.results.prune`): a resumed run may still restore from it."""
+    stays, with a note (`ribray.results.reclaim`): a resumed run may still restore from it."""
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         checkpoint = trial.checkpoint

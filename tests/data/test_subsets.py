@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from ribray.analysis import (
+from ribray.data.subsets import (
     SubsetTooLargeError,
     describe_subset,
     select_subset,

@@ -9,7 +9,7 @@ processes (4x less than float) into pinned memory, and timm's `PrefetchLoader` c
 next batch to the device on a side stream and normalizes it there while the model runs on
 the current one. ObjectNet's 2-pixel frame is cut first (timm's `crop_border_pixels`).
 
-`decode: nvjpeg` is the opt-in alternative for JPEG sets (ribray.data.device_decode): the GPU
+`decode: nvjpeg` is the opt-in alternative for JPEG sets (ribray.data.tensors.device_decode): the GPU
 decodes, which is faster where CPU cores are few but does not give PIL's pixels.
 
 Unreadable images (truncated or corrupt files, not images at all, decompression bombs, 32-bit
@@ -34,6 +34,7 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 
 from ribray.data.base import DatasetEntry, Sample
 from ribray.data.images import load_image, unreadable_reason
+from ribray.data.subsets import balanced_indices
 
 log = logging.getLogger("ribray.data")
 TRANSFORM_KEYS = ("input_size", "interpolation", "mean", "std", "crop_pct", "crop_mode")
@@ -168,8 +169,6 @@ def eval_samples(entry: DatasetEntry, folder: Path, limit: int | None, seed: int
     if limit is None or limit >= len(samples):
         return samples
     if balanced:
-        from ribray.analysis.subsets import balanced_indices
-
         chosen = balanced_indices([s.label for s in samples], limit, seed)
     else:
         chosen = sorted(random.Random(seed).sample(range(len(samples)), limit))
@@ -184,7 +183,7 @@ def iter_eval_batches(entry: DatasetEntry, folder: Path, data_config: dict, batc
     `.decoder` (what decoded them).
 
     decode="pil" (also "auto"): timm's eval transform exactly. decode="nvjpeg": JPEGs decoded
-    on `device` (ribray.data.device_decode; works on CPU too); sets it cannot handle (PNG,
+    on `device` (ribray.data.tensors.device_decode; works on CPU too); sets it cannot handle (PNG,
     non-center crops) use the PIL path.
     """
     from ribray.options import LEGACY_DECODE
@@ -194,7 +193,7 @@ def iter_eval_batches(entry: DatasetEntry, folder: Path, data_config: dict, batc
         raise ValueError(f"decode must be auto, pil or nvjpeg, not {decode!r}")
     samples = eval_samples(entry, folder, limit, seed, balanced)
     if decode == "nvjpeg":
-        from ribray.data.device_decode import device_batches
+        from ribray.data.tensors.device_decode import device_batches
 
         batches = device_batches(samples, data_config, batch_size, torch.device(device), entry.crop_border,
                                  threads=max(4, workers))

@@ -24,7 +24,7 @@ import torch
 
 from ribray.data.base import Sample
 from ribray.data.images import load_image, unreadable_reason
-from ribray.data.loading import Unreadable
+from ribray.data.tensors.loading import Unreadable
 
 log = logging.getLogger("ribray.data")
 JPEG_SUFFIXES = (".jpg", ".jpeg")
