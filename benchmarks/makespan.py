@@ -26,7 +26,7 @@ from benchmarks.results import Check, Section
 from benchmarks.sizes import Sizes
 from benchmarks.sleep_trial import IDLE, WARMUP, sleep_trial
 from ribray.engine.searcher import METRIC, PlanSearcher
-from ribray.plan import FINETUNE, Plan, Trial, make_plan, schedule
+from ribray.plan import FinetuneTrial, Plan, Trial, make_plan, schedule
 from ribray.plan.schedule import Schedule, Spans
 from ribray.spec import parse_spec
 
@@ -63,7 +63,7 @@ class CostModel:
 
     def seconds(self, trial: Trial) -> float:
         units = 1.0
-        if trial.kind == FINETUNE:
+        if isinstance(trial, FinetuneTrial):
             units += self.train[trial.downstream] * self.method_factor.get(trial.method, 1.0)
         return units * self.unit_s
 
