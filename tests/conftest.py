@@ -115,3 +115,13 @@ def sweep_rows(spec) -> list[dict]:
     from ribray.results import sweep_dir
 
     return ds.dataset(f"{sweep_dir(spec).path}/results", format="parquet").to_table().to_pylist()
+
+
+def loaded_after(code: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of `modules` a fresh interpreter has imported after running `code`."""
+    import subprocess
+    import sys
+
+    probe = f"import sys\n{code}\nprint(sorted(m for m in {modules!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return eval(out.stdout.strip().splitlines()[-1])

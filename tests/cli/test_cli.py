@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import ribray_cli, tiny_spec, write_spec
+from conftest import loaded_after, ribray_cli, tiny_spec, write_spec
 
 
 @pytest.fixture
@@ -24,9 +22,7 @@ def no_ray(monkeypatch):
 
 
 def test_help_does_not_import_torch_or_ray():
-    code = "import sys, ribray.cli; print(sorted(m for m in ('torch', 'ray', 'mlflow', 'timm') if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert loaded_after("import ribray.cli", ("torch", "ray", "mlflow", "timm")) == []
 
 
 BAD_SPECS = [

@@ -4,8 +4,6 @@ and a named dataset that is unusable makes the command fail."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,8 @@ from click.testing import CliRunner
 from ribray.cli.data import data
 from ribray.data import DATASETS, get_dataset
 from ribray.data.check import check_datasets
+
+from conftest import loaded_after
 
 SETS = ["imagenet_val", "imagenet_r", "objectnet", "imagenet_v2"]
 
@@ -33,9 +33,7 @@ def run(*args):
 
 
 def test_importing_the_cli_does_not_import_torch():
-    code = "import sys, ribray.cli.data; print([m for m in ('torch', 'ray', 'timm') if m in sys.modules])"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert loaded_after("import ribray.cli.data", ("torch", "ray", "timm")) == []
 
 
 def test_generated_sets_pass(root):

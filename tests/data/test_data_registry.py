@@ -12,6 +12,8 @@ from ribray.data.classes import imagenet_class_names, imagenet_wnids, subset_wni
 from ribray.data.objectnet import objectnet_classes
 from ribray.errors import DataError, UnknownNameError
 
+from conftest import loaded_after
+
 NAMES = DATASETS.names()
 CLASSES, PER_CLASS = 3, 2
 
@@ -195,11 +197,5 @@ def test_the_rib_sets_are_the_papers_eight_in_its_column_order_from_their_entrie
 
 def test_listing_every_set_loads_no_torch():
     """Registering imports every module of ribray.data, but not its torch side (data/tensors/)."""
-    import subprocess
-    import sys
-
-    code = ("import sys; from ribray.data import DATASETS; "
-            "[(e.scoring(), e.layout()) for _, e in DATASETS.items()]; "
-            "print([m for m in ('torch', 'torchvision', 'timm') if m in sys.modules])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    code = "from ribray.data import DATASETS; [(e.scoring(), e.layout()) for _, e in DATASETS.items()]"
+    assert loaded_after(code, ("torch", "torchvision", "timm")) == []

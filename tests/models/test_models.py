@@ -4,8 +4,6 @@ weight checks, the CLIP zero-shot family and the `ribray models` / `ribray metho
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -13,6 +11,8 @@ from click.testing import CliRunner
 
 from ribray.errors import RibrayError, UnknownNameError
 from ribray.models import MODELS, build_model, check_model_name, check_weights_available
+
+from conftest import loaded_after
 
 # The paper's pretrained models (DESIGN.md, "The benchmark"), as timm names.
 PAPER_TIMM_MODELS = [
@@ -186,11 +186,8 @@ def test_open_clip_names_build_with_open_clips_preprocessing(monkeypatch):
 
 
 def test_importing_the_registry_cli_stays_cheap():
-    code = ("import sys, ribray.cli.registries, ribray.methods, ribray.models; "
-            "heavy = [m for m in ('torch', 'ray', 'timm', 'peft', 'open_clip') if m in sys.modules]; "
-            "print(heavy)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    code = "import ribray.cli.registries, ribray.methods, ribray.models"
+    assert loaded_after(code, ("torch", "ray", "timm", "peft", "open_clip")) == []
 
 
 def test_models_and_methods_commands_list_the_registries():

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from test_report import FINETUNED, MODEL, MRI_BY_HAND, without, write_matrix, write_pretrained
 
-from conftest import report_cli
+from conftest import loaded_after, report_cli
 
 
 def test_importing_the_command_loads_no_heavy_library():
-    code = ("import sys, ribray.cli.report; print(sorted(m for m in "
-            "('torch', 'ray', 'matplotlib', 'pandas', 'pyarrow') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert loaded_after("import ribray.cli.report", ("torch", "ray", "matplotlib", "pandas", "pyarrow")) == []
 
 
 def test_report_writes_tables_heatmaps_and_html_and_json_parses(tmp_path):
