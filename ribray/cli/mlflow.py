@@ -37,6 +37,6 @@ def mlflow_sync(target: str, tracking_uri: str | None) -> None:
     found = resolve_target(target)
     tracking_uri = move_tracking_credentials(tracking_uri) or found.tracking_uri  # no password in any output
     report = sync_results(found.results, tracking_uri, found.experiment, found.sweep,
-                          artifact_root=found.layout.artifact_root)
+                          artifact_root=found.layout.artifact_root_for(tracking_uri))
     click.echo(f"MLflow sync: {report.created} runs created, {report.completed} completed, "
                f"{report.unchanged} already complete")

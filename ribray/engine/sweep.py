@@ -272,7 +272,7 @@ def _context(spec: Spec, layout: SweepLayout, plan: Plan, fingerprints: dict[str
     layout.root.makedirs()
     layout.mark(spec.name, spec.mlflow.experiment or spec.name, spec.spec_hash())
     tracking_uri = spec.mlflow.tracking_uri or layout.default_tracking_uri
-    artifacts = layout.artifact_root if not spec.mlflow.tracking_uri else None
+    artifacts = layout.artifact_root_for(tracking_uri)
     try:
         tracking = start_sweep(tracking_uri, spec.mlflow.experiment or spec.name, spec.name,
                                artifacts, sweep_tags(spec, layout))

@@ -132,6 +132,12 @@ class SweepLayout:
     def artifact_root(self) -> str | None:
         return f"{self.root.path}/{MLFLOW_ARTIFACTS}" if self.root.is_local else None
 
+    def artifact_root_for(self, tracking_uri: str) -> str | None:
+        """Where a new MLflow experiment of this sweep keeps its artifacts: a tracking server
+        decides for itself (None); a local store (the default SQLite file, or one the spec
+        names) keeps them beside the results, never in the current folder's ./mlruns."""
+        return None if tracking_uri.startswith(("http://", "https://", "databricks")) else self.artifact_root
+
 
 def shard_name(trial_id: str) -> str:
     """The file name of a trial's shard: its trial id, so that "done" is "the shard exists"."""

@@ -85,3 +85,12 @@ def test_a_marked_folder_names_its_sweep_and_experiment_and_is_marked_once(tmp_p
     assert {k: marker[k] for k in ("sweep", "experiment", "spec_hash")} == {
         "sweep": "smoke", "experiment": "my-experiment", "spec_hash": "abc123"}
     assert resolve_target(str(tmp_path / "smoke")).experiment == "my-experiment"
+
+
+def test_mlflow_artifacts_of_a_local_store_stay_beside_the_results_and_a_server_keeps_its_own(tmp_path):
+    layout = SweepLayout(Location(str(tmp_path / "smoke")))
+    named = f"sqlite:///{tmp_path / 'elsewhere.db'}"  # a spec's own local store: not ./mlruns of the shell
+    assert layout.artifact_root_for(named) == layout.artifact_root == f"{tmp_path}/smoke/mlartifacts"
+    assert layout.artifact_root_for(layout.default_tracking_uri) == layout.artifact_root
+    assert layout.artifact_root_for("http://127.0.0.1:5000") is None
+    assert SweepLayout(Location("s3://bucket/runs/smoke")).artifact_root_for(named) is None

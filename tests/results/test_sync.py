@@ -16,8 +16,8 @@ def test_sync_into_a_new_store_writes_the_view_of_the_headline_metrics(tmp_path)
             for name in ("imagenet_val", "imagenet_r")]
     write_shard(results, "t1", rows)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    report = sync_results(results, uri, "s", "s")
-    assert report.created == 1
+    report = sync_results(results, uri, "s", "s", artifact_root=str(tmp_path / "artifacts"))
+    assert report.created == 1 and (tmp_path / "artifacts").is_dir()
     view = json.loads(MlflowClient(uri).get_experiment_by_name("s").tags["mlflow.sharedViewState.ribray"])
     assert view["selectedColumns"] == ["metrics.`top1 IN-1K`", "metrics.`top1 R`"]
     assert view["groupBy"]["groupByKeys"] == [{"mode": "param", "groupByData": "model"}]
