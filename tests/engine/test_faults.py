@@ -159,7 +159,7 @@ def test_killed_worker_node_reschedules_the_trial(fake_data, tmp_path):
     script = Path(__file__).parents[1] / "faults" / "node_kill.py"
     done = subprocess.run([sys.executable, str(script), str(path), str(marker), str(out)],
                           env={**__import__("os").environ, **env}, capture_output=True, text=True,
-                          timeout=400)
+                          timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     summary = json.loads(out.read_text())
     assert summary["complete"] and not summary["failed"] and summary["nodes_left"] == 1
@@ -181,7 +181,7 @@ def test_mlflow_server_down_mid_sweep_then_sync(ray_cluster, fake_data, tmp_path
     sweep = threading.Thread(target=lambda: summary.update(s=run_sweep(spec, max_concurrent=2)))
     try:
         sweep.start()
-        wait_for(marker.exists, 120, "the paused fine-tune")
+        wait_for(marker.exists, 300, "the paused fine-tune")
         server.stop()
         sweep.join(300)
         assert summary["s"].complete, "trials must keep running without MLflow"
@@ -287,7 +287,7 @@ def test_an_eval_image_deleted_mid_sweep_fails_the_trial_that_read_it(ray_cluste
     spec = parse_spec(tiny_spec(tmp_path, data, downstream=["imagenet_r"], interpolations={}, retries=2))
     victim = sorted(get_dataset("imagenet_val").path(data).glob("*/*"))[0]
     image = victim.read_bytes()
-    deleted = threading.Thread(target=lambda: (wait_for(marker.exists, 120, "the paused fine-tune"), victim.unlink()))
+    deleted = threading.Thread(target=lambda: (wait_for(marker.exists, 300, "the paused fine-tune"), victim.unlink()))
     deleted.start()
     summary = run_sweep(spec, max_concurrent=1)  # the pretrained evaluation first, then the paused fine-tune
     deleted.join()

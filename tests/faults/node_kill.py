@@ -40,7 +40,7 @@ def main(spec_path: str, marker: str, out: str) -> None:
     summary = {}
     sweep = threading.Thread(target=lambda: summary.update(s=run_sweep(load_spec(spec_path), max_concurrent=1)))
     sweep.start()
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300
     while not Path(marker).exists() or not Path(marker).read_text():
         if time.monotonic() > deadline:
             raise TimeoutError("the fine-tune never reached the injected pause")
