@@ -161,6 +161,8 @@ def test_sweep_in_object_store_then_resume_from_it(store, fake_data, tmp_path, r
     left = tune.fs.get_file_info(pafs.FileSelector(tune.path, recursive=True))
     in_checkpoints = {posixpath.basename(i.path) for i in left if i.type == pafs.FileType.File and "/checkpoint_" in i.path}
     assert in_checkpoints == {"ribray-finished.txt"}  # emptied as the trials finished; the folders stay
+    logged = {p.stem for p in (tmp_path / "mlartifacts").rglob("*.parquet")}  # beside the SQLite store,
+    assert logged == planned  # not in the shell's ./mlruns
 
 
 @pytest.mark.parametrize("store", ["s3", "gcs"])

@@ -30,13 +30,13 @@ def mlflow() -> None:
 @click.option("--tracking-uri", default=None, help="tracking store (default: the spec's, or the sweep's SQLite)")
 def mlflow_sync(target: str, tracking_uri: str | None) -> None:
     """Back-fill MLflow runs from the Parquet results of TARGET (a spec or a sweep folder)."""
-    from ribray.results.layout import resolve_target
+    from ribray.results.layout import artifact_root_for, resolve_target
     from ribray.results.sync import sync_results
     from ribray.secrets import move_tracking_credentials
 
     found = resolve_target(target)
     tracking_uri = move_tracking_credentials(tracking_uri) or found.tracking_uri  # no password in any output
     report = sync_results(found.results, tracking_uri, found.experiment, found.sweep,
-                          artifact_root=found.layout.artifact_root_for(tracking_uri))
+                          artifact_root=artifact_root_for(tracking_uri))
     click.echo(f"MLflow sync: {report.created} runs created, {report.completed} completed, "
                f"{report.unchanged} already complete")

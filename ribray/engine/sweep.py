@@ -23,7 +23,7 @@ from ribray.errors import RibrayError
 from ribray.plan import Plan, make_plan
 from ribray.results.checks import ShardIndex, verified_done
 from ribray.results.identity import ShardIdentity
-from ribray.results.layout import SweepLayout, sweep_dir
+from ribray.results.layout import SweepLayout, artifact_root_for, sweep_dir
 from ribray.results.lock import sweep_lock
 from ribray.results.store import done_trial_ids
 from ribray.results.tracking import (
@@ -272,7 +272,7 @@ def _context(spec: Spec, layout: SweepLayout, plan: Plan, fingerprints: dict[str
     layout.root.makedirs()
     layout.mark(spec.name, spec.mlflow.experiment or spec.name, spec.spec_hash())
     tracking_uri = spec.mlflow.tracking_uri or layout.default_tracking_uri
-    artifacts = layout.artifact_root_for(tracking_uri)
+    artifacts = artifact_root_for(tracking_uri)
     try:
         tracking = start_sweep(tracking_uri, spec.mlflow.experiment or spec.name, spec.name,
                                artifacts, sweep_tags(spec, layout))

@@ -128,16 +128,6 @@ class SweepLayout:
         """The SQLite MLflow store beside the results (only for a local sweep folder)."""
         return default_tracking_uri(self.root.path)
 
-    @property
-    def artifact_root(self) -> str | None:
-        return f"{self.root.path}/{MLFLOW_ARTIFACTS}" if self.root.is_local else None
-
-    def artifact_root_for(self, tracking_uri: str) -> str | None:
-        """Where a new MLflow experiment of this sweep keeps its artifacts: a tracking server
-        decides for itself (None); a local store (the default SQLite file, or one the spec
-        names) keeps them beside the results, never in the current folder's ./mlruns."""
-        return None if tracking_uri.startswith(("http://", "https://", "databricks")) else self.artifact_root
-
 
 def shard_name(trial_id: str) -> str:
     """The file name of a trial's shard: its trial id, so that "done" is "the shard exists"."""
@@ -187,6 +177,16 @@ def trial_id_of_folder(name: str) -> str | None:
 
 def default_tracking_uri(sweep_folder: str) -> str:
     return f"sqlite:///{Path(sweep_folder) / MLFLOW_DB}"
+
+
+def artifact_root_for(tracking_uri: str) -> str | None:
+    """Where a new MLflow experiment keeps its artifacts, never in the current folder's ./mlruns
+    (MLflow's default): a SQLite store (a sweep's default one, or one the spec names, also for a
+    sweep on S3 / GCS) keeps them in mlartifacts/ beside its file; any other store (a tracking
+    server) decides for itself (None)."""
+    if tracking_uri.startswith("sqlite:///"):
+        return str(Path(tracking_uri.removeprefix("sqlite:///")).parent / MLFLOW_ARTIFACTS)
+    return None
 
 
 def sweep_dir(spec: Spec) -> Location:

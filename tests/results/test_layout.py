@@ -13,7 +13,7 @@ import pytest
 
 from ribray.errors import RibrayError
 from ribray.results import SweepLayout, resolve_target, write_shard
-from ribray.results.layout import sweep_evidence
+from ribray.results.layout import artifact_root_for, sweep_evidence
 from ribray.storage import Location
 
 LEGACY_RUN = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_run_ribray_0.1.tar.gz"
@@ -87,10 +87,9 @@ def test_a_marked_folder_names_its_sweep_and_experiment_and_is_marked_once(tmp_p
     assert resolve_target(str(tmp_path / "smoke")).experiment == "my-experiment"
 
 
-def test_mlflow_artifacts_of_a_local_store_stay_beside_the_results_and_a_server_keeps_its_own(tmp_path):
+def test_mlflow_artifacts_of_a_sqlite_store_stay_beside_it_and_a_server_keeps_its_own(tmp_path):
     layout = SweepLayout(Location(str(tmp_path / "smoke")))
-    named = f"sqlite:///{tmp_path / 'elsewhere.db'}"  # a spec's own local store: not ./mlruns of the shell
-    assert layout.artifact_root_for(named) == layout.artifact_root == f"{tmp_path}/smoke/mlartifacts"
-    assert layout.artifact_root_for(layout.default_tracking_uri) == layout.artifact_root
-    assert layout.artifact_root_for("http://127.0.0.1:5000") is None
-    assert SweepLayout(Location("s3://bucket/runs/smoke")).artifact_root_for(named) is None
+    assert artifact_root_for(layout.default_tracking_uri) == f"{tmp_path}/smoke/mlartifacts"
+    named = f"sqlite:///{tmp_path / 'stores' / 'elsewhere.db'}"  # a spec's own store, also of a sweep on S3
+    assert artifact_root_for(named) == f"{tmp_path}/stores/mlartifacts"  # not ./mlruns of the shell
+    assert artifact_root_for("http://127.0.0.1:5000") is None
