@@ -32,6 +32,7 @@ from ribray.report.rows import (
     check_one_spec,
     final_accuracies,
     newest_per_cell,
+    optional_column,
     records,
     reported,
     result_frame,
@@ -139,13 +140,10 @@ def build_reports(results: pa.Table | pd.DataFrame | Iterable[ResultRow], spec: 
 def analysis_rows(rows: pd.DataFrame, scope: Scope, plan: Plan | None = None) -> list[ResultRow]:
     """The rows the trial kinds' sections draw: learning-curve points, and the rows of kinds whose
     rows are not accuracies for the tables (CKA, OTDD, a plugin's analysis)."""
-    def column(name: str) -> pd.Series:
-        return rows[name] if name in rows.columns else pd.Series([None] * len(rows), index=rows.index, dtype=object)
-
-    kind, final, subset = column("kind"), column("final"), column("train_subset")
-    wanted = column("model").isin(scope.models)
+    kind, final, subset = (optional_column(rows, name) for name in ("kind", "final", "train_subset"))
+    wanted = optional_column(rows, "model").isin(scope.models)
     if plan is not None:
-        wanted &= column("trial_id").isin({t.trial_id for t in plan.trials})
+        wanted &= optional_column(rows, "trial_id").isin({t.trial_id for t in plan.trials})
     curve_point = final.map(lambda f: f is False).astype(bool)  # a learning-curve point (not final)
     wanted &= ~kind.map(reported).astype(bool) | curve_point
     wanted &= subset.isna() | (subset == scope.train_subset)

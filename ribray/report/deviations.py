@@ -12,6 +12,7 @@ import pandas as pd
 from ribray.fidelity import CONCERNS, DEVIATIONS, REFERENCE, effect
 from ribray.models.paper import reference_preprocessing
 from ribray.plan import KINDS, OtddTrial
+from ribray.report.rows import optional_column
 
 TITLE = "Deviations from the reference code"
 
@@ -19,16 +20,14 @@ TITLE = "Deviations from the reference code"
 def concerns_of(rows: pd.DataFrame) -> frozenset[str]:
     """What of `CONCERNS` the result rows hold: evaluations, ObjectNet's, trials that train (their
     kind produces weights; and on ObjectNet), the paper's ResNet-50, OTDD analyses."""
-    def column(name: str) -> pd.Series:  # rows from a notebook may lack the optional columns
-        return rows[name] if name in rows.columns else pd.Series([None] * len(rows), index=rows.index, dtype=object)
-
-    kinds = column("kind")
-    trained = {kind for kind in kinds.dropna().unique() if kind in KINDS and KINDS.get(kind).produces_weights}
-    found = {"evaluation"} if column("top1").notna().any() else set()
-    found |= {"objectnet"} if (column("eval_set") == "objectnet").any() else set()
-    found |= {"training"} if kinds.isin(trained).any() else set()
-    found |= {"objectnet_training"} if (kinds.isin(trained) & (column("downstream") == "objectnet")).any() else set()
-    found |= {"resnet50"} if any(reference_preprocessing(name) for name in column("model_name").dropna().unique()) else set()
+    kinds, eval_sets, downstream = (optional_column(rows, name) for name in ("kind", "eval_set", "downstream"))
+    trained = kinds.isin({kind for kind in kinds.dropna().unique() if kind in KINDS and KINDS.get(kind).produces_weights})
+    models = optional_column(rows, "model_name").dropna().unique()
+    found = {"evaluation"} if optional_column(rows, "top1").notna().any() else set()
+    found |= {"objectnet"} if (eval_sets == "objectnet").any() else set()
+    found |= {"training"} if trained.any() else set()
+    found |= {"objectnet_training"} if (trained & (downstream == "objectnet")).any() else set()
+    found |= {"resnet50"} if any(reference_preprocessing(name) for name in models) else set()
     found |= {"otdd"} if (kinds == OtddTrial.kind).any() else set()
     return frozenset(found)
 

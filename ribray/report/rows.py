@@ -203,32 +203,34 @@ def _or_none(value: Any) -> Any:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
+def optional_column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """`frame[name]`, or all None where the rows lack that optional column (rows from a notebook)."""
+    return frame[name] if name in frame.columns else pd.Series([None] * len(frame), index=frame.index, dtype=object)
+
+
 def final_accuracies(frame: pd.DataFrame) -> pd.DataFrame:
     """The rows that count in tables: final evaluations (not learning-curve points) of the
     pretrained, fine-tuned and interpolated models; analysis rows (CKA, OTDD) are left out.
     Columns: ACCURACY_COLUMNS."""
-    def column(name: str) -> pd.Series:
-        return frame[name] if name in frame.columns else pd.Series([None] * len(frame), dtype=object)
-
-    learning_curve_point = column("final").map(lambda final: final is not None and not final).astype(bool)
+    learning_curve_point = optional_column(frame, "final").map(lambda final: final is not None and not final).astype(bool)
     kept = frame[~learning_curve_point & frame["kind"].map(reported).astype(bool) & frame["top1"].notna()]
     alpha = kept["alpha"] if "alpha" in kept.columns else pd.Series(math.nan, index=kept.index)
-    labels = column("method_label").loc[kept.index]
+    labels = optional_column(frame, "method_label").loc[kept.index]
     shown = [label or method_label(method, None if math.isnan(a) else a)
              for label, method, a in zip(labels, kept["method"], alpha, strict=True)]
-    finished = pd.to_datetime(column("finished_at").loc[kept.index], utc=True)
+    finished = pd.to_datetime(optional_column(frame, "finished_at").loc[kept.index], utc=True)
     stamps = finished.astype("int64").astype("float64").where(finished.notna(), -math.inf)
     return pd.DataFrame({
-        "model": kept["model"], "method": shown, "downstream": column("downstream").loc[kept.index],
-        "seed": pd.Series([None if s is None else int(s) for s in column("seed").loc[kept.index]],
+        "model": kept["model"], "method": shown, "downstream": optional_column(frame, "downstream").loc[kept.index],
+        "seed": pd.Series([None if s is None else int(s) for s in optional_column(frame, "seed").loc[kept.index]],
                           index=kept.index, dtype=object),
-        "train_subset": column("train_subset").loc[kept.index].map(lambda s: s or "all"),
+        "train_subset": optional_column(frame, "train_subset").loc[kept.index].map(lambda s: s or "all"),
         "eval_set": kept["eval_set"], "top1": kept["top1"].astype("float64"),
-        "trial_id": column("trial_id").loc[kept.index], "finished": stamps,
-        "decode": column("decode").loc[kept.index], "precision": column("eval_precision").loc[kept.index],
+        "trial_id": optional_column(frame, "trial_id").loc[kept.index], "finished": stamps,
+        "decode": optional_column(frame, "decode").loc[kept.index], "precision": optional_column(frame, "eval_precision").loc[kept.index],
         "kind": kept["kind"], "base": kept["method"], "alpha": alpha.astype("float64"),
-        "rib": column("rib").loc[kept.index], "data": column("data_fingerprint").loc[kept.index],
-        "fidelity": column("fidelity").loc[kept.index].map(lambda f: f or RIBRAY),
+        "rib": optional_column(frame, "rib").loc[kept.index], "data": optional_column(frame, "data_fingerprint").loc[kept.index],
+        "fidelity": optional_column(frame, "fidelity").loc[kept.index].map(lambda f: f or RIBRAY),
     }, columns=list(ACCURACY_COLUMNS)).reset_index(drop=True).astype(
         {c: object for c in ACCURACY_COLUMNS if c not in ("top1", "finished", "alpha")})
 
