@@ -102,17 +102,19 @@ def _as_interrupt(signum: int, frame) -> None:
     handler = signal.getsignal(signal.SIGINT)
     if not callable(handler) or handler is signal.default_int_handler:
         raise KeyboardInterrupt  # Python's own (or SIGINT ignored, as for a background job)
-    handler(signal.SIGINT, frame)  # Ray Tune's, while a Tuner runs: the run ends, fit returns
-    if not _watching.is_set():
+    if not _watching.is_set():  # first: the embedded Ray may be going down at this moment
         _watching.set()
         threading.Thread(target=_abandon_without_lifelines, name="ribray-sigterm", daemon=True).start()
+    handler(signal.SIGINT, frame)  # Ray Tune's, while a Tuner runs: the run ends, fit returns
 
 
-def _abandon_without_lifelines(poll_s: float = 0.2) -> None:
-    misses = 0
+def _abandon_without_lifelines(poll_s: float = 0.05) -> None:
+    """Abandon the stop at the first lifeline that says it is gone. Soon: once the embedded
+    raylet has exited, Ray's core worker ends this process itself (exit code 1, no cleanups);
+    its GCS, signalled at the same moment, closes its port first. A lifeline says gone only
+    when it is sure (a refused connection, a dead process), never for a slow answer."""
     while True:
-        misses = misses + 1 if any(not alive() for alive in list(_lifelines)) else 0
-        if misses >= 2:  # twice in a row: not one slow answer on a loaded machine
+        if any(not alive() for alive in list(_lifelines)):
             for cleanup in reversed(list(_cleanups)):
                 with contextlib.suppress(Exception):
                     cleanup()

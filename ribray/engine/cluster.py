@@ -44,6 +44,17 @@ def takes_connections(host: str, port: int, timeout_s: float) -> bool:
         return False
 
 
+def surely_closed(host: str, port: int, timeout_s: float) -> bool:
+    """Nothing listens at host:port any more (refused, reset); a slow answer is not that."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return False
+    except TimeoutError:
+        return False
+    except OSError:
+        return True
+
+
 def wait_for_cluster(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
     """Return once a Ray cluster answers at `address`; RibrayError after `timeout_s` seconds."""
     host, port, client = _resolved(address)

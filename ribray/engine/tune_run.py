@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ribray.engine.cluster import CONNECT_TIMEOUT_S, takes_connections, wait_for_cluster
+from ribray.engine.cluster import CONNECT_TIMEOUT_S, surely_closed, wait_for_cluster
 from ribray.errors import RibrayError
 from ribray.plan import Plan
 from ribray.results.layout import RUN_TRIALS_FILE, SweepLayout, tune_trial_folder
@@ -65,8 +65,9 @@ def start_ray(address: str | None, connect_timeout_s: float = CONNECT_TIMEOUT_S)
 
 def embedded_ray_answers() -> Callable[[], bool] | None:
     """For the Ray this process started (None when it joined a cluster): a check that it is still
-    up, its GCS and raylet running and the GCS taking connections (a GCS sent SIGTERM closes its
-    port at once; its process lingers for seconds)."""
+    up, False only when it is surely not: its GCS or raylet exited, or the GCS refuses
+    connections (a GCS sent SIGTERM closes its port at once; its process lingers for seconds).
+    A slow answer on a loaded machine is an answer."""
     import psutil
     import ray
 
@@ -77,10 +78,11 @@ def embedded_ray_answers() -> Callable[[], bool] | None:
 
     def answers() -> bool:
         try:
-            running = all(p.status() != psutil.STATUS_ZOMBIE for p in processes)
+            if any(p.status() == psutil.STATUS_ZOMBIE for p in processes):
+                return False
         except psutil.NoSuchProcess:
             return False
-        return running and takes_connections(host, int(port), timeout_s=1.0)
+        return not surely_closed(host, int(port), timeout_s=1.0)
 
     return answers
 

@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +41,7 @@ def run_trial(config: dict, context: SweepContext, fault: dict[str, str] | None 
     would only repeat. The sweep counts such a trial as failed, with that error."""
     from ray import tune
 
+    sigterm_exits_quietly()
     failed_for_good = context.layout.failed_note(config.get("trial_id"))
     try:
         if failed_for_good.exists():  # failed for good in this run already (a restored run retries it)
@@ -49,6 +51,28 @@ def run_trial(config: dict, context: SweepContext, fault: dict[str, str] | None 
         with contextlib.suppress(StorageError):  # a full disk: the error itself says so
             failed_for_good.write_bytes(str(error).encode())
         tune.report({"trial_finished": 0, FAILED_FOR_GOOD: str(error)})
+
+
+def sigterm_exits_quietly() -> None:
+    """A sweep that stops (Ctrl-C, SIGTERM, its end) has Ray send SIGTERM to the trials'
+    workers, whose handler raises SystemExit wherever Python is. Landing in a finalizer (a
+    weakref's callback, a `__del__`), it cannot propagate: Python prints it to the sweep's
+    terminal as "Exception ignored in ... Traceback" and the worker goes on until Ray kills it.
+    From now on such an exit is carried out, quietly. Other unraisable errors print as before."""
+    previous = sys.unraisablehook
+    if getattr(previous, "ribray_quiet_exit", False):
+        return
+
+    def hook(unraisable) -> None:
+        if isinstance(unraisable.exc_value, SystemExit):
+            code = unraisable.exc_value.code
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code if isinstance(code, int) else 1)
+        previous(unraisable)
+
+    hook.ribray_quiet_exit = True
+    sys.unraisablehook = hook
 
 
 def _run_trial(trial: Trial, context: SweepContext, fault: dict[str, str] | None) -> None:

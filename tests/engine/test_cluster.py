@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from ribray.engine.cluster import wait_for_cluster
+from ribray.engine.cluster import surely_closed, wait_for_cluster
 from ribray.engine.tune_run import embedded_ray_answers
 from ribray.errors import RibrayError
 
@@ -39,3 +39,19 @@ def test_a_live_gcs_is_joined_at_once_and_the_embedded_ray_is_watched(ray_cluste
     assert time.monotonic() - started < 5
     answers = embedded_ray_answers()
     assert answers is not None and answers()
+
+
+def test_a_port_is_surely_closed_only_when_refused_not_when_slow(monkeypatch):
+    """The SIGTERM watcher abandons a stop on the first "surely closed": never for a slow answer."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        assert not surely_closed("127.0.0.1", port, timeout_s=1.0)
+    assert surely_closed("127.0.0.1", port, timeout_s=1.0)  # the listener is gone: refused
+
+    def slow(*_args, **_kwargs):
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(socket, "create_connection", slow)
+    assert not surely_closed("127.0.0.1", port, timeout_s=0.01)
