@@ -10,8 +10,9 @@ switches every known difference to what the reference code does, in one place:
   classes that reuse the previous class's id (its bug, kept: `ribray.data.objectnet`);
 - the paper's ResNet-50 resized as torchvision's Resize(256) + CenterCrop(224) (ribray:
   timm's config for these weights, 232 px);
-- OTDD with the otdd library's defaults: debiased Sinkhorn, entropic regularisation 0.1,
-  up to 10,000 samples (ribray: exact OT on at most 2,000 class-balanced images).
+- OTDD with the otdd library's defaults: debiased Sinkhorn by its solver (geomloss), entropic
+  regularisation 0.1, up to 10,000 samples (ribray: exact OT on at most 2,000 class-balanced
+  images).
 
 The mode is recorded in every result row (`fidelity`) and is part of every trial's id when
 it is not the default (the ids of existing results stay the same). `DEVIATIONS` is what the

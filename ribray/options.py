@@ -221,7 +221,7 @@ class OtddOptions(AnalysisOptions):
         "per set: max_images // classes images of every class (a class-balanced subset, fixed)"))
     method: Literal["exact", "sinkhorn", "debiased_sinkhorn"] = Field("exact", description=(
         "exact: network simplex; sinkhorn: entropic OT, reg relative to the cost's scale; "
-        "debiased_sinkhorn: the otdd library's estimator (cost halved, reg absolute)"))
+        "debiased_sinkhorn: the otdd library's estimator, by its solver geomloss (cost halved, reg absolute)"))
     reg: float = Field(0.1, gt=0)
 
     def datasets_read(self) -> list[str]:

@@ -143,24 +143,72 @@ def test_reference_mode_resizes_the_resnet50_to_256_as_torchvision_does():
     assert torch.equal(torch.as_tensor(pixel_transform(timm_config)(image)), default(image))
 
 
+def _entropic_cost(cost, reg):
+    """min <P, cost> + reg KL(P | a b^T) over couplings with uniform marginals, by POT's
+    log-domain Sinkhorn with epsilon scaling run to convergence (not geomloss's schedule)."""
+    import warnings
+
+    import ot
+
+    a = torch.full((cost.shape[0],), 1.0 / cost.shape[0], dtype=torch.float64)
+    b = torch.full((cost.shape[1],), 1.0 / cost.shape[1], dtype=torch.float64)
+    with warnings.catch_warnings():  # its inner solver warns at every scale; the marginals are checked here
+        warnings.simplefilter("ignore", UserWarning)
+        plan = ot.bregman.sinkhorn_epsilon_scaling(a, b, cost, reg, numItermax=1000, stopThr=1e-10, warn=False)
+    assert float((plan.sum(0) - b).abs().sum() + (plan.sum(1) - a).abs().sum()) < 1e-6
+    kl = torch.where(plan > 0, plan * torch.log((plan / (a[:, None] * b[None, :])).clamp(min=1e-300)), 0.0).sum()
+    return float((plan * cost).sum() + reg * kl)
+
+
 def test_the_otdd_library_estimator_is_a_debiased_sinkhorn_divergence():
-    from ribray.analysis.otdd import entropic_cost, library_otdd, otdd, squared_distances
+    from ribray.analysis.otdd import class_gaussians, label_distances, library_otdd, otdd, squared_distances
 
     generator = torch.Generator().manual_seed(0)
     labels = torch.arange(3).repeat_interleave(8)
     xa = torch.tensor([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]])[labels] + 0.3 * torch.randn(24, 2, generator=generator)
-    xb = xa + torch.tensor([0.5, 0.0])
+    xb = 1.3 * xa + torch.tensor([0.5, 0.0])
+    labels_b = labels + 10  # B's own class ids: classes are compared by their features, never by id
     assert library_otdd(xa, labels, xa, labels) == pytest.approx(0.0, abs=1e-6)  # debiased: 0 to itself
-    shifted = otdd(xa, labels, xb, labels, method="debiased_sinkhorn", reg=0.1)
-    # by hand without labels: S = OT_e(a, b) - OT_e(a, a) / 2 - OT_e(b, b) / 2 on the halved cost
+
+    def cost(x, y, label_x, label_y):  # (||x - x'||^2 + W2^2(y, y')) / 2, W2 between the classes' Gaussians
+        gx, gy = class_gaussians(x, label_x), class_gaussians(y, label_y)
+        between = label_distances(gx, gy)[torch.searchsorted(gx.labels, label_x)][:, torch.searchsorted(gy.labels, label_y)]
+        return (squared_distances(x, y) + between) / 2
+
+    def divergence(cost_ab, cost_aa, cost_bb):
+        return _entropic_cost(cost_ab, 0.1) - _entropic_cost(cost_aa, 0.1) / 2 - _entropic_cost(cost_bb, 0.1) / 2
+
+    by_hand = divergence(cost(xa, xb, labels, labels_b), cost(xa, xa, labels, labels), cost(xb, xb, labels_b, labels_b))
+    found = otdd(xa, labels, xb, labels_b, method="debiased_sinkhorn", reg=0.1)
+    assert found == pytest.approx(by_hand, rel=5e-3)  # geomloss's annealing ends at reg, not converged there
     def half(x, y):
         return squared_distances(x, y) / 2
-    plain = library_otdd(xa, labels, xb, labels, label_weight=0.0)
-    by_hand = entropic_cost(half(xa, xb), 0.1) - entropic_cost(half(xa, xa), 0.1) / 2 - entropic_cost(half(xb, xb), 0.1) / 2
-    assert plain == pytest.approx(by_hand, rel=1e-9)
-    assert shifted >= plain - 1e-9  # the label term only adds: each class moves to itself
-    exact = otdd(xa, labels, xb, labels, method="exact")  # ribray's: full cost, no entropy
-    assert shifted == pytest.approx(exact / 2, rel=0.35)  # at reg 0.1 near half the exact cost
+    plain = library_otdd(xa, labels, xb, labels_b, label_weight=0.0)
+    assert plain == pytest.approx(divergence(half(xa, xb), half(xa, xa), half(xb, xb)), rel=5e-3)
+    assert found > plain  # the label term adds: B's classes are wider than A's
+    exact = otdd(xa, labels, xb, labels_b, method="exact")  # ribray's: full cost, no entropy
+    assert found == pytest.approx(exact / 2, rel=0.35)  # at reg 0.1 near half the exact cost
+
+
+def test_the_otdd_library_estimator_calls_geomloss_as_the_library_does(monkeypatch):
+    """otdd's DatasetDistance with its defaults: SamplesLoss("sinkhorn", p=2, blur=entreg ** (1/p),
+    debias=True, backend="tensorized") with its own ground cost, and geomloss's default scaling."""
+    geomloss = pytest.importorskip("geomloss")
+    from ribray.analysis.otdd import library_otdd
+
+    made = []
+    real = geomloss.SamplesLoss
+
+    def recording(*args, **kwargs):
+        made.append((args, kwargs))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(geomloss, "SamplesLoss", recording)
+    labels = torch.arange(2).repeat_interleave(4)
+    library_otdd(torch.randn(8, 3), labels, torch.randn(8, 3), labels, reg=0.1)
+    [(args, kwargs)] = made
+    assert args == ("sinkhorn",) and callable(kwargs.pop("cost"))
+    assert kwargs == {"p": 2, "blur": pytest.approx(0.1 ** 0.5), "debias": True, "backend": "tensorized"}
 
 
 def test_every_deviation_says_what_differs_and_its_effect():

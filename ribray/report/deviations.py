@@ -12,6 +12,7 @@ import pandas as pd
 from ribray.fidelity import CONCERNS, DEVIATIONS, REFERENCE, effect
 from ribray.models.paper import reference_preprocessing
 from ribray.plan import KINDS, OtddTrial
+from ribray.report.markup import with_code
 from ribray.report.rows import optional_column
 
 TITLE = "Deviations from the reference code"
@@ -73,11 +74,11 @@ def deviations_text(fidelity: str, concerns: frozenset[str] | None = None) -> li
 
 def deviations_html(fidelity: str, concerns: frozenset[str] | None = None) -> str:
     """The box as an HTML section."""
-    cell = "<td style='white-space: normal; text-align: left; min-width: 12em'>"
+    cell = "<td class='text'>"  # the text columns wrap; the two short ones do not
     rows = "".join(
-        f"<tr><td>{escape(item['topic'])}</td>{cell}{'differs' if item['deviates'] else 'as the reference'}</td>"
-        f"{cell}{escape(item['results'])}</td>{cell}{escape(item['reference'])}</td>"
-        f"{cell}{escape(item['effect']) if item['deviates'] else ''}</td></tr>"
+        f"<tr><td>{escape(item['topic'])}</td><td>{'differs' if item['deviates'] else 'as the reference'}</td>"
+        f"{cell}{with_code(item['results'])}</td>{cell}{with_code(item['reference'])}</td>"
+        f"{cell}{with_code(item['effect']) if item['deviates'] else ''}</td></tr>"
         for item in deviation_items(fidelity, concerns))
     skipped = unconcerned(concerns)
     return (f"<h2>{TITLE}</h2><p>These results: <code>fidelity: {escape(fidelity)}</code>.</p>"

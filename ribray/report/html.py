@@ -58,6 +58,8 @@ nav.toc { background: #f7f7f7; padding: 0.4em 1em 0.6em; font-size: 0.92em; alig
 nav.toc ol { margin: 0.2em 0; padding-left: 1.3em; } nav.toc li { margin: 0.15em 0; }
 nav.toc .sub { color: #555; font-size: 0.92em; } nav.toc .sub a { margin-right: 0.5em; }
 code { background: #f3f3f3; padding: 0 0.2em; }
+.deviations th, .deviations td { text-align: left; vertical-align: top; }
+.deviations td.text { white-space: normal; min-width: 10em; }
 """
 
 

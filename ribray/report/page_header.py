@@ -9,6 +9,7 @@ from html import escape
 
 from ribray.data import short_name
 from ribray.report.build import Report
+from ribray.report.markup import with_code
 from ribray.report.provenance import Provenance, short_fingerprint
 from ribray.report.sections import Section
 
@@ -35,7 +36,7 @@ def warning_box(provenance: Provenance) -> str:
     warnings = provenance.warnings()
     if not warnings:
         return ""
-    items = "".join(f"<li>{escape(w)}</li>" for w in warnings)
+    items = "".join(f"<li>{with_code(w)}</li>" for w in warnings)
     return (f"<div class='alarm' role='alert' id='not-real'><strong>These numbers are not benchmark results.</strong>"
             f"<ul>{items}</ul></div>")
 

@@ -168,6 +168,9 @@ def test_the_report_prints_the_deviations_of_its_mode(tmp_path, fidelity, differ
     html = (tmp_path / "out" / "report.html").read_text()
     assert "<h2>Deviations from the reference code</h2>" in html and f"fidelity: {fidelity}" in html
     assert "<p>Not in these results: ObjectNet scoring (no ObjectNet evaluations);" in html
+    here = "differs" if fidelity == "ribray" else "as the reference"
+    assert f"<td>Evaluation precision</td><td>{here}</td><td class='text'>" in html  # only the text columns wrap
+    assert ("(<code>python -m benchmarks.fidelity</code>;" in html) == (fidelity == "ribray")  # the measured effect
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["fidelity"] == fidelity
     assert [d["topic"] for d in report["deviations"]] == ["Evaluation precision", "Training precision"]

@@ -57,7 +57,7 @@ def test_generated_data_and_random_init_models_are_said_loudly_everywhere(tmp_pa
     assert alarm < html.index("<table")  # on the first screen, above every number
     box = html[alarm:html.index("</div>", alarm)]
     assert "These numbers are not benchmark results." in box
-    assert "The data is generated (`ribray data fake`)" in box and "imagenet_r" in box
+    assert "The data is generated (<code>ribray data fake</code>)" in box and "imagenet_r" in box
     assert f"The model {MODEL} is random-init" in box
     assert output.startswith("!" * 78 + "\nWARNING: these numbers are not benchmark results.")
     assert output.count("WARNING: these numbers are not benchmark results.") == 2  # top and bottom of the summary
