@@ -191,6 +191,14 @@ class AnalysisOptions(Strict):
         """Datasets its trials read besides the sweep's downstream and eval sets (validate checks them)."""
         return []
 
+    def packages_needed(self) -> dict[str, str]:
+        """{module: what installs it} that its trials import (validate checks they are installed)."""
+        return {}
+
+    def for_fidelity(self, fidelity: Fidelity) -> AnalysisOptions:
+        """The options its trials run with under `fidelity` (the block itself unless it deviates)."""
+        return self
+
 
 class CkaOptions(AnalysisOptions):
     """Linear CKA between the pretrained and each fine-tuned model, per layer, on a probe set."""
@@ -227,6 +235,12 @@ class OtddOptions(AnalysisOptions):
     def datasets_read(self) -> list[str]:
         return ["imagenet_val"]  # the reference set its distances are measured to
 
+    def packages_needed(self) -> dict[str, str]:
+        needed = {"ot": "pot (pip install 'ribray[analysis]')"}
+        if self.method == "debiased_sinkhorn":
+            needed["geomloss"] = "geomloss (pip install 'ribray[analysis]'), the otdd library's solver"
+        return needed
+
     def for_fidelity(self, fidelity: Fidelity) -> OtddOptions:
         """The estimator an OTDD trial runs under `fidelity`: `reference` uses the otdd library's
         defaults (debiased Sinkhorn, reg 0.1, up to 10,000 samples)."""
@@ -255,5 +269,9 @@ class AnalysesOptions(Strict):
 
     def datasets_read(self) -> list[str]:
         """What every block's trials read besides the sweep's downstream and eval sets."""
-        blocks = [self.cka, self.otdd, *(self.model_extra or {}).values()]
-        return [name for block in blocks if block is not None for name in block.datasets_read()]
+        return [name for _, block in self.blocks() for name in block.datasets_read()]
+
+    def blocks(self) -> list[tuple[str, AnalysisOptions]]:
+        """(kind, options) of every kind that plans trials."""
+        named = {"cka": self.cka, "otdd": self.otdd, **(self.model_extra or {})}
+        return [(kind, block) for kind, block in named.items() if block is not None]

@@ -17,6 +17,7 @@ def check_spec(spec: Spec, *, data: bool = True, weights: bool = True, storage: 
     problems += _dataset_names(spec)
     problems += _registered_outside_plugins(spec)
     problems += _interpolations(spec)
+    problems += _analysis_packages(spec)
     notes = [f"{len(spec.models)} model(s), {len(spec.methods)} method(s), "
              f"{len(spec.downstream)} downstream set(s), {len(spec.seeds)} seed(s)", *_plugin_notes(spec)]
     problems += _models(spec, weights, notes)
@@ -34,6 +35,17 @@ def check_spec(spec: Spec, *, data: bool = True, weights: bool = True, storage: 
         message = "the spec cannot run:\n  " + "\n  ".join(dict.fromkeys(problems))
         raise SpecError(name_overrides(message, spec._overrides))
     return notes
+
+
+def _analysis_packages(spec: Spec) -> list[str]:
+    """The packages the analyses' trials import, installed here (a trial would fail on a missing
+    one only after its model's features were computed)."""
+    from importlib.util import find_spec
+
+    return [f"analyses.{kind}: needs {installs}; not installed here"
+            for kind, block in spec.analyses.blocks()
+            for module, installs in block.for_fidelity(spec.fidelity).packages_needed().items()
+            if find_spec(module) is None]
 
 
 def _registered_outside_plugins(spec: Spec) -> list[str]:

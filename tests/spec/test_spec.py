@@ -118,3 +118,25 @@ def test_validate_names_cka_layers_the_model_does_not_have():
     ok = parse_spec(BASE | {"methods": {"ft": {}}, "analyses": {"cka": {"probe_images": 64,
                                                                        "layers": ["blocks.1.mlp.fc2"]}}})
     assert check_spec(ok, data=False, storage=False)
+
+
+@pytest.mark.parametrize(("fidelity", "missing", "expected"), [
+    ("ribray", "ot", "analyses.otdd: needs pot (pip install 'ribray[analysis]'); not installed here"),
+    ("reference", "geomloss", "analyses.otdd: needs geomloss (pip install 'ribray[analysis]'), the otdd "
+                              "library's solver; not installed here"),
+])
+def test_validate_names_an_analysis_package_that_is_not_installed(fidelity, missing, expected, monkeypatch):
+    """Before any trial: an OTDD trial would fail on the import only after its features were computed."""
+    import importlib.util
+
+    from ribray.spec.validate import check_spec
+
+    spec = parse_spec(BASE | {"fidelity": fidelity, "analyses": {"otdd": {}}})
+    assert check_spec(spec, data=False, storage=False, build=False)  # both installed here
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == missing else real(name, *a))
+    with pytest.raises(SpecError) as refused:
+        check_spec(spec, data=False, storage=False, build=False)
+    assert expected in str(refused.value)
+    if fidelity == "ribray":  # the default exact estimator needs no geomloss
+        assert "geomloss" not in str(refused.value)
