@@ -37,22 +37,23 @@ class RayAddress:
 
 
 def takes_connections(host: str, port: int, timeout_s: float) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            return True
-    except OSError:
-        return False
+    return _connects(host, port, timeout_s) is True
 
 
 def surely_closed(host: str, port: int, timeout_s: float) -> bool:
     """Nothing listens at host:port any more (refused, reset); a slow answer is not that."""
+    return _connects(host, port, timeout_s) is False
+
+
+def _connects(host: str, port: int, timeout_s: float) -> bool | None:
+    """True: something takes connections there; False: refused or reset; None: no answer in time."""
     try:
         with socket.create_connection((host, port), timeout=timeout_s):
-            return False
+            return True
     except TimeoutError:
-        return False
+        return None
     except OSError:
-        return True
+        return False
 
 
 def wait_for_cluster(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
