@@ -32,6 +32,8 @@ class DatasetDeclaration(Strict):
         "all", description="all: the 1000 ImageNet-1K classes; or their wnids (a file of one wnid per line, "
                            "relative to the spec, is read into this list)")
     rib: bool = Field(False, description="one of the out-of-distribution sets RI averages over")
+    order: int | None = Field(None, description="where its row and column stand in reports among the "
+                                                "paper's sets (10 ... 80); default: after them, by name")
     images: int | None = Field(None, ge=1, description="how many images the set has (checked by `ribray data "
                                                        "check`; the GPU-hour estimate uses it)")
     title: str = ""
@@ -57,8 +59,9 @@ class DatasetDeclaration(Strict):
         return sorted(classes)
 
     def identity(self) -> str:
-        """What results computed on this set depend on beyond its images (its classes, its RI role)."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
+        """What results computed on this set depend on beyond its images (its classes, its RI role);
+        not where reports place it (`order`), so placing it reruns nothing."""
+        return hashlib.sha256(self.model_dump_json(exclude={"order"}).encode()).hexdigest()[:12]
 
     def register(self) -> None:
         DATASETS.register(self.name)(DeclaredFolders(self))
@@ -80,6 +83,7 @@ class DeclaredFolders(WnidFolders):
         self.short = declaration.short or declaration.name
         self.folder = declaration.folder or declaration.name
         self.rib = declaration.rib
+        self.order = declaration.order
         self.expected_images = declaration.images or 0
         self.suffix = declaration.suffix
         self._wnids = imagenet_wnids() if declaration.classes == "all" else tuple(declaration.classes)

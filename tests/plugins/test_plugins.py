@@ -171,6 +171,29 @@ def test_a_declared_dataset_is_listed_checked_and_generated(tmp_path, no_plugins
     assert checked.exit_code == 0 and "my_ood" in checked.output, checked.output
 
 
+def test_a_declared_datasets_order_places_it_among_the_papers_sets_and_changes_no_trial(no_plugins):
+    from ribray.data import RIB_SETS, table_order
+    from ribray.data.declared import DatasetDeclaration
+    from ribray.plan import make_plan
+
+    def spec(**declaration):
+        return parse_spec(BASE | {"eval_sets": ["imagenet_r", "imagenet_sketch", "my_ood"],
+                                  "datasets": {"my_ood": {"rib": True, **declaration}}})
+
+    placed = spec(order=35)  # the paper's R is 30, Sketch 40
+    placed.activate()
+    columns = sorted(["imagenet_sketch", "my_ood", "imagenet_r", "imagenet_v2"], key=table_order)
+    assert columns == ["imagenet_v2", "imagenet_r", "my_ood", "imagenet_sketch"]
+    assert "my_ood" not in RIB_SETS  # the paper's eight stay the paper's
+    placed_ids = [t.trial_id for t in make_plan(placed).trials]
+    unplaced = spec()
+    unplaced.activate()
+    assert sorted(["imagenet_sketch", "my_ood", "imagenet_r"], key=table_order)[-1] == "my_ood"  # after the paper's
+    assert [t.trial_id for t in make_plan(unplaced).trials] == placed_ids
+    assert DatasetDeclaration(name="my_ood", rib=True, order=35).identity() == \
+        DatasetDeclaration(name="my_ood", rib=True).identity()
+
+
 @pytest.mark.parametrize(("declaration", "words"), [
     ({"classes": ["n01443537", "n99999999"]}, ["datasets.my_ood.classes", "not ImageNet-1K wnids", "n99999999"]),
     ({"classes": "nowhere.txt"}, ["datasets.my_ood.classes: no such file"]),
