@@ -122,8 +122,7 @@ def library_otdd(xa: Tensor, ya: Tensor, xb: Tensor, yb: Tensor, *, reg: float =
     points_b = torch.cat([xb.to(torch.float64), index_b.to(torch.float64)[:, None]], 1)
 
     def cost(z1: Tensor, z2: Tensor) -> Tensor:  # geomloss's batches: (B, N, D + 1), (B, M, D + 1)
-        x1, x2 = z1[..., :-1], z2[..., :-1]
-        found = ((x1 * x1).sum(-1)[..., :, None] + (x2 * x2).sum(-1)[..., None, :] - 2 * x1 @ x2.mT).clamp(min=0)
+        found = squared_distances(z1[..., :-1], z2[..., :-1])
         if label_weight:
             found = found + label_weight * labels[z1[..., -1].long()[..., :, None], z2[..., -1].long()[..., None, :]]
         return found / 2
@@ -215,9 +214,10 @@ def bures_squared(overlaps: Tensor, variances_a: Tensor, variances_b: Tensor, ri
 
 
 def squared_distances(x: Tensor, y: Tensor) -> Tensor:
-    """||x_i - y_j||^2 for rows of x (N, D) and y (M, D), float64, without an (N, M, D) tensor."""
+    """||x_i - y_j||^2 for rows of x (..., N, D) and y (..., M, D), float64, without an (N, M, D)
+    tensor (leading batch dimensions, as geomloss passes, stay)."""
     x, y = x.to(torch.float64), y.to(torch.float64)
-    distances = (x * x).sum(1, keepdim=True) + (y * y).sum(1) - 2 * x @ y.T
+    distances = (x * x).sum(-1)[..., :, None] + (y * y).sum(-1)[..., None, :] - 2 * x @ y.mT
     return distances.clamp(min=0)
 
 
